@@ -1,0 +1,38 @@
+"""sparsead: sparse Jacobians and Hessians of plain numpy code.
+
+The pipeline: trace ``f`` once into a graph, detect the sparsity pattern with
+index sets, color the pattern, then evaluate one compressed product lane per
+color and decompress it straight into a ``scipy.sparse.csr_array``.
+"""
+
+from . import patterns
+from ._errors import (
+    ColoringError,
+    DecompressionError,
+    PatternError,
+    SparseadError,
+    SparseadWarning,
+    TracerConversionError,
+    TracingError,
+    UnsupportedOperationError,
+)
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "patterns",
+    "ColoringError",
+    "DecompressionError",
+    "PatternError",
+    "SparseadError",
+    "SparseadWarning",
+    "TracerConversionError",
+    "TracingError",
+    "UnsupportedOperationError",
+]
+
+# --- coloring (sparsead/coloring/) ---------------------------------------
+
+# --- sparsity detection (sparsead/tracing/, sparsead/sparsity.py) ----------
+
+# --- derivatives (sparsead/ad/, sparsead/prepared.py) ----------------------

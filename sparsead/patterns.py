@@ -1,0 +1,217 @@
+"""Generated sparsity patterns: the problems the tests, benchmarks and CLI share.
+
+Every generator returns a boolean ``scipy.sparse.csr_array`` with sorted
+indices and no explicit zeros, built with vectorised numpy/scipy code (no
+Python loop over entries). :func:`write_bundled_data` writes the set that ships
+in the repository's ``data/`` folder; ``sparsead generate`` calls it.
+"""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import scipy.io
+import scipy.sparse as sp
+
+__all__ = [
+    "laplacian",
+    "banded",
+    "arrowhead",
+    "random_pattern",
+    "brusselator_pattern",
+    "write_bundled_data",
+]
+
+
+def _as_bool_csr(a) -> sp.csr_array:
+    a = sp.csr_array(a, dtype=bool)
+    a.eliminate_zeros()
+    a.sum_duplicates()
+    a.sort_indices()
+    return a
+
+
+def _path_pattern(n: int, periodic: bool) -> sp.csr_array:
+    """Pattern of the 1-D 3-point stencil (with wrap-around if periodic)."""
+    rows = np.arange(n)
+    off = [-1, 0, 1]
+    blocks = []
+    for k in off:
+        j = rows + k
+        if periodic:
+            j = j % n
+            keep = np.ones(n, dtype=bool)
+        else:
+            keep = (j >= 0) & (j < n)
+        blocks.append((rows[keep], j[keep]))
+    r = np.concatenate([b[0] for b in blocks])
+    c = np.concatenate([b[1] for b in blocks])
+    return _as_bool_csr(sp.coo_array((np.ones(r.size, dtype=bool), (r, c)), shape=(n, n)))
+
+
+def laplacian(shape, periodic: bool = False) -> sp.csr_array:
+    """Pattern of the (2d+1)-point finite-difference Laplacian on a grid.
+
+    Parameters
+    ----------
+    shape : int or tuple of int
+        Grid size per dimension; ``(100, 100, 100)`` gives the 3-D 7-point
+        Laplacian with 10**6 unknowns. Unknowns are numbered in C order.
+    periodic : bool, optional
+        Wrap the stencil around each dimension.
+
+    Returns
+    -------
+    scipy.sparse.csr_array
+        Symmetric boolean pattern of shape ``(N, N)`` with ``N = prod(shape)``.
+
+    Examples
+    --------
+    >>> from sparsead.patterns import laplacian
+    >>> laplacian((3, 3)).nnz
+    33
+    """
+    shape = (int(shape),) if np.isscalar(shape) else tuple(int(s) for s in shape)
+    if any(s < 1 for s in shape):
+        raise ValueError(f"`shape` must hold positive sizes, got {shape}.")
+    total = None
+    for axis, size in enumerate(shape):
+        factors = [sp.eye_array(s, dtype=bool, format="csr") for s in shape]
+        factors[axis] = _path_pattern(size, periodic)
+        term = factors[0]
+        for f in factors[1:]:
+            term = sp.kron(term, f, format="csr")
+        total = term if total is None else total + term
+    return _as_bool_csr(total)
+
+
+def banded(n: int, half_bandwidth: int) -> sp.csr_array:
+    """Symmetric banded pattern: entry (i, j) present iff ``|i - j| <= half_bandwidth``.
+
+    The pattern has ``rho = 2 * half_bandwidth`` off-diagonal bands.
+
+    Examples
+    --------
+    >>> from sparsead.patterns import banded
+    >>> banded(5, 1).nnz
+    13
+    """
+    if n < 0 or half_bandwidth < 0:
+        raise ValueError(
+            f"`n` and `half_bandwidth` must be non-negative, got n={n}, "
+            f"half_bandwidth={half_bandwidth}."
+        )
+    offsets = list(range(-half_bandwidth, half_bandwidth + 1))
+    offsets = [k for k in offsets if abs(k) < max(n, 1)]
+    if n == 0:
+        return sp.csr_array((0, 0), dtype=bool)
+    diagonals = [np.ones(n - abs(k), dtype=np.int8) for k in offsets]
+    return _as_bool_csr(sp.diags_array(diagonals, offsets=offsets, shape=(n, n), dtype=np.int8))
+
+
+def arrowhead(n: int) -> sp.csr_array:
+    """Arrowhead pattern: dense first row and column plus the diagonal (3n - 2 entries).
+
+    Examples
+    --------
+    >>> from sparsead.patterns import arrowhead
+    >>> arrowhead(5).nnz
+    13
+    """
+    if n < 1:
+        raise ValueError(f"`n` must be positive, got {n}.")
+    idx = np.arange(n)
+    r = np.concatenate([idx, np.zeros(n - 1, dtype=idx.dtype), idx[1:]])
+    c = np.concatenate([idx, idx[1:], np.zeros(n - 1, dtype=idx.dtype)])
+    return _as_bool_csr(sp.coo_array((np.ones(r.size, dtype=bool), (r, c)), shape=(n, n)))
+
+
+def random_pattern(m: int, n: int | None = None, density: float = 0.01, *,
+                   symmetric: bool = False, seed=None) -> sp.csr_array:
+    """Random pattern with about ``density * m * n`` entries.
+
+    With ``symmetric=True`` the pattern is ``P | P.T`` with a full diagonal
+    (``n`` must then equal ``m``).
+
+    Examples
+    --------
+    >>> from sparsead.patterns import random_pattern
+    >>> P = random_pattern(50, symmetric=True, density=0.05, seed=0)
+    >>> bool((P != P.T).nnz == 0)
+    True
+    """
+    n = m if n is None else n
+    if symmetric and n != m:
+        raise ValueError(f"`symmetric=True` needs a square shape, got ({m}, {n}).")
+    if not 0.0 <= density <= 1.0:
+        raise ValueError(f"`density` must lie in [0, 1], got {density}.")
+    rng = np.random.default_rng(seed)
+    a = sp.random_array((m, n), density=density, format="csr", rng=rng, dtype=np.float64)
+    a = _as_bool_csr(a)
+    if symmetric:
+        a = _as_bool_csr(a + a.T + sp.eye_array(m, dtype=bool))
+    return a
+
+
+def brusselator_pattern(N: int) -> sp.csr_array:
+    """Jacobian pattern of the 2-D Brusselator on a periodic N x N grid.
+
+    Unknowns are ``x = concatenate([u.ravel(), v.ravel()])`` (``n = 2 N**2``);
+    each equation couples its species' 5-point periodic Laplacian with the
+    other species at the same grid point. For ``N = 6`` the pattern is 72 x 72
+    with 432 entries (for ``N >= 3``).
+
+    Examples
+    --------
+    >>> from sparsead.patterns import brusselator_pattern
+    >>> brusselator_pattern(6).nnz
+    432
+    """
+    if N < 1:
+        raise ValueError(f"`N` must be positive, got {N}.")
+    lap = laplacian((N, N), periodic=True)
+    eye = sp.eye_array(N * N, dtype=bool, format="csr")
+    block = sp.block_array([[lap, eye], [eye, lap]], format="csr")
+    return _as_bool_csr(block)
+
+
+def _bundled_problems():
+    """Name -> pattern for the bundled ``data/`` set (small: seconds to color)."""
+    return {
+        "laplace2d_60x60": laplacian((60, 60)),
+        "laplace3d_20x20x20": laplacian((20, 20, 20)),
+        "banded_2000_hb3": banded(2000, 3),
+        "arrowhead_5000": arrowhead(5000),
+        "random_sym_2000": random_pattern(2000, density=0.002, symmetric=True, seed=1),
+        "random_rect_1500x1000": random_pattern(1500, 1000, density=0.004, seed=2),
+        "brusselator_32": brusselator_pattern(32),
+    }
+
+
+def write_bundled_data(directory) -> list[str]:
+    """Write the bundled generated patterns as Matrix Market files.
+
+    Parameters
+    ----------
+    directory : str or path-like
+        Folder to write into (created if missing).
+
+    Returns
+    -------
+    list of str
+        The paths written, in a fixed order.
+    """
+    os.makedirs(directory, exist_ok=True)
+    paths = []
+    for name, pattern in _bundled_problems().items():
+        path = os.path.join(os.fspath(directory), name + ".mtx")
+        coo = sp.coo_matrix(pattern)
+        square = pattern.shape[0] == pattern.shape[1]
+        symmetry = "symmetric" if square and (pattern != pattern.T).nnz == 0 else "general"
+        if symmetry == "symmetric":
+            coo = sp.coo_matrix(sp.tril(coo))
+        scipy.io.mmwrite(path, coo, field="pattern", symmetry=symmetry,
+                         comment=f" sparsead generated pattern: {name}")
+        paths.append(path)
+    return paths
