@@ -32,6 +32,10 @@ __all__ = [
 ]
 
 # --- coloring (sparsead/coloring/) ---------------------------------------
+from . import coloring  # noqa: E402
+from .coloring import Coloring, color, is_valid_coloring  # noqa: E402
+
+__all__ += ["coloring", "Coloring", "color", "is_valid_coloring"]
 
 # --- sparsity detection (sparsead/tracing/, sparsead/sparsity.py) ----------
 

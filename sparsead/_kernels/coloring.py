@@ -1,0 +1,418 @@
+"""Numba kernels of the coloring engine: degrees, vertex orders, greedy colorings.
+
+Every kernel takes plain C-contiguous int64 arrays (CSR/CSC ``indptr`` and
+``indices``) and validates nothing; ``sparsead.coloring`` builds the arrays and
+checks the input. Neighbourhoods are described by two index structures and a
+``mode``:
+
+* ``mode == 0``: the neighbours of ``v`` are ``idx_a[ptr_a[v]:ptr_a[v+1]]``
+  (distance-1 in an adjacency graph);
+* ``mode == 1``: two hops, ``a`` then ``b`` (distance-2 in a bipartite graph:
+  ``a`` maps columns to rows and ``b`` rows to columns, or the reverse);
+* ``mode == 2``: one or two hops in ``a`` (distance-2 in an adjacency graph;
+  ``b`` is ``a``).
+
+Vertex ``v`` itself is never its own neighbour.
+"""
+
+import numpy as np
+from numba import njit
+
+# ---------------------------------------------------------------- degrees
+
+
+@njit(cache=True)
+def neighbourhood_degrees(ptr_a, idx_a, ptr_b, idx_b, mode, n):
+    """Number of distinct neighbours of each of the ``n`` vertices (see module doc)."""
+    deg = np.zeros(n, dtype=np.int64)
+    mark = np.full(n, -1, dtype=np.int64)
+    for v in range(n):
+        mark[v] = v
+        d = 0
+        for p in range(ptr_a[v], ptr_a[v + 1]):
+            e = idx_a[p]
+            if mode != 1:
+                if mark[e] != v:
+                    mark[e] = v
+                    d += 1
+            if mode != 0:
+                for q in range(ptr_b[e], ptr_b[e + 1]):
+                    w = idx_b[q]
+                    if mark[w] != v:
+                        mark[w] = v
+                        d += 1
+        deg[v] = d
+    return deg
+
+
+# ---------------------------------------------------------------- orders
+# Degree buckets behave like ColPack's ``vector<vector<int>>``: push at the
+# back, take from the back, and remove a vertex by moving the bucket's last
+# vertex into its slot. Each bucket is a doubly linked list so that memory
+# stays O(n + max degree).
+
+
+@njit(cache=True)
+def _push_back(head, tail, prev, nxt, d, v):
+    t = tail[d]
+    prev[v] = t
+    nxt[v] = -1
+    if t == -1:
+        head[d] = v
+    else:
+        nxt[t] = v
+    tail[d] = v
+
+
+@njit(cache=True)
+def _pop_back(head, tail, prev, nxt, d):
+    v = tail[d]
+    t = prev[v]
+    tail[d] = t
+    if t == -1:
+        head[d] = -1
+    else:
+        nxt[t] = -1
+    return v
+
+
+@njit(cache=True)
+def _swap_remove(head, tail, prev, nxt, d, u):
+    if tail[d] == u:
+        _pop_back(head, tail, prev, nxt, d)
+        return
+    last = _pop_back(head, tail, prev, nxt, d)
+    p = prev[u]
+    q = nxt[u]
+    prev[last] = p
+    nxt[last] = q
+    if p == -1:
+        head[d] = last
+    else:
+        nxt[p] = last
+    if q == -1:
+        tail[d] = last
+    else:
+        prev[q] = last
+
+
+@njit(cache=True)
+def dynamic_order(ptr_a, idx_a, ptr_b, idx_b, mode, deg0, kind):
+    """Degree-driven vertex orders with ColPack's bucket tie-breaking.
+
+    ``kind``: 0 smallest-last, 1 dynamic-largest-first, 2 incidence-degree.
+    ``deg0`` holds the initial degrees in the neighbourhood given by ``mode``.
+    """
+    n = deg0.size
+    maxd = 0
+    for v in range(n):
+        if deg0[v] > maxd:
+            maxd = deg0[v]
+    head = np.full(maxd + 2, -1, dtype=np.int64)
+    tail = np.full(maxd + 2, -1, dtype=np.int64)
+    prev = np.full(n, -1, dtype=np.int64)
+    nxt = np.full(n, -1, dtype=np.int64)
+    deg = np.zeros(n, dtype=np.int64)
+    if kind == 2:
+        # all vertices in bucket 0, the (first) vertex of largest degree moved last
+        best = 0
+        for v in range(n):
+            if deg0[v] > deg0[best]:
+                best = v
+        for k in range(n):
+            v = k
+            if k == best:
+                v = n - 1
+            elif k == n - 1:
+                v = best
+            _push_back(head, tail, prev, nxt, 0, v)
+    else:
+        for v in range(n):
+            deg[v] = deg0[v]
+            _push_back(head, tail, prev, nxt, deg[v], v)
+    done = np.zeros(n, dtype=np.bool_)
+    stamp = np.full(n, -1, dtype=np.int64)
+    order = np.empty(n, dtype=np.int64)
+    cur = 0 if kind != 1 else maxd
+    for step in range(n):
+        if kind == 0:
+            d = cur - 1 if cur > 0 else 0
+            while head[d] == -1:
+                d += 1
+        elif kind == 1:
+            d = cur
+            while head[d] == -1:
+                d -= 1
+        else:
+            d = cur + 1 if cur < maxd else maxd
+            while head[d] == -1:
+                d -= 1
+        cur = d
+        v = _pop_back(head, tail, prev, nxt, d)
+        done[v] = True
+        if kind == 0:
+            order[n - 1 - step] = v
+        else:
+            order[step] = v
+        stamp[v] = step
+        delta = 1 if kind == 2 else -1
+        for p in range(ptr_a[v], ptr_a[v + 1]):
+            e = idx_a[p]
+            if mode != 1:
+                if not done[e] and stamp[e] != step:
+                    stamp[e] = step
+                    _swap_remove(head, tail, prev, nxt, deg[e], e)
+                    deg[e] += delta
+                    _push_back(head, tail, prev, nxt, deg[e], e)
+            if mode != 0:
+                for q in range(ptr_b[e], ptr_b[e + 1]):
+                    w = idx_b[q]
+                    if not done[w] and stamp[w] != step:
+                        stamp[w] = step
+                        _swap_remove(head, tail, prev, nxt, deg[w], w)
+                        deg[w] += delta
+                        _push_back(head, tail, prev, nxt, deg[w], w)
+    return order
+
+
+# ---------------------------------------------------------------- greedy
+
+
+@njit(cache=True)
+def greedy_color(ptr_a, idx_a, ptr_b, idx_b, mode, order, n):
+    """First-fit greedy coloring of the ``n`` vertices in ``order`` (distance by ``mode``)."""
+    colors = np.full(n, -1, dtype=np.int64)
+    forbidden = np.full(n + 1, -1, dtype=np.int64)
+    for k in range(order.size):
+        v = order[k]
+        for p in range(ptr_a[v], ptr_a[v + 1]):
+            e = idx_a[p]
+            if mode != 1:
+                c = colors[e]
+                if c >= 0:
+                    forbidden[c] = v
+            if mode != 0:
+                for q in range(ptr_b[e], ptr_b[e + 1]):
+                    c = colors[idx_b[q]]
+                    if c >= 0:
+                        forbidden[c] = v
+        c = 0
+        while forbidden[c] == v:
+            c += 1
+        colors[v] = c
+    return colors
+
+
+# ---------------------------------------------------------------- star
+
+
+@njit(cache=True)
+def star_color(ptr, idx, order):
+    """Greedy star coloring with star-set bookkeeping (Gebremedhin et al. 2007, Alg. 4.1).
+
+    Every two-colored connected subgraph is kept as a star with a known hub
+    (``hub[s] == -1`` while a star is a single edge). Each vertex keeps a list
+    of the stars it belongs to, tagged with the color of its partners in that
+    star, so a high-degree hub is never rescanned: the work per vertex is the
+    number of stars of its neighbours, not their degrees.
+    """
+    n = ptr.size - 1
+    nnz = idx.size
+    colors = np.full(n, -1, dtype=np.int64)
+    forbidden = np.full(n + 1, -1, dtype=np.int64)
+    # per-color scratch for the vertex being colored
+    seen_v = np.full(n + 1, -1, dtype=np.int64)   # color d seen at v (stamp v)
+    seen_cnt = np.zeros(n + 1, dtype=np.int64)
+    hubstar_v = np.full(n + 1, -1, dtype=np.int64)  # star of hub v with spokes of color d
+    hubstar = np.full(n + 1, -1, dtype=np.int64)
+    # stars
+    cap = nnz + 1
+    hub = np.full(cap, -1, dtype=np.int64)
+    n_stars = 0
+    # incidence lists: vertex -> (star, color of the other side)
+    inc_head = np.full(n, -1, dtype=np.int64)
+    inc_next = np.empty(cap, dtype=np.int64)
+    inc_star = np.empty(cap, dtype=np.int64)
+    inc_col = np.empty(cap, dtype=np.int64)
+    n_inc = 0
+    for k in range(order.size):
+        v = order[k]
+        # distance-1 colors, and which colors occur twice around v
+        for p in range(ptr[v], ptr[v + 1]):
+            w = idx[p]
+            d = colors[w]
+            if d < 0:
+                continue
+            forbidden[d] = v
+            if seen_v[d] != v:
+                seen_v[d] = v
+                seen_cnt[d] = 1
+            else:
+                seen_cnt[d] += 1
+        for p in range(ptr[v], ptr[v + 1]):
+            w = idx[p]
+            d = colors[w]
+            if d < 0:
+                continue
+            t = inc_head[w]
+            if seen_cnt[d] > 1:
+                # v becomes a hub with spoke w: no color of w's partners for v
+                while t != -1:
+                    forbidden[inc_col[t]] = v
+                    t = inc_next[t]
+            else:
+                # w may not be a spoke of a star whose hub gets v's color
+                while t != -1:
+                    h = hub[inc_star[t]]
+                    if h != -1 and h != w:
+                        forbidden[inc_col[t]] = v
+                    t = inc_next[t]
+        c = 0
+        while forbidden[c] == v:
+            c += 1
+        colors[v] = c
+        # update the stars
+        for p in range(ptr[v], ptr[v + 1]):
+            w = idx[p]
+            d = colors[w]
+            if d < 0:
+                continue
+            if seen_cnt[d] > 1:
+                if hubstar_v[d] != v:
+                    hubstar_v[d] = v
+                    s = n_stars
+                    n_stars += 1
+                    hub[s] = v
+                    hubstar[d] = s
+                    inc_star[n_inc] = s
+                    inc_col[n_inc] = d
+                    inc_next[n_inc] = inc_head[v]
+                    inc_head[v] = n_inc
+                    n_inc += 1
+                s = hubstar[d]
+                inc_star[n_inc] = s
+                inc_col[n_inc] = c
+                inc_next[n_inc] = inc_head[w]
+                inc_head[w] = n_inc
+                n_inc += 1
+            else:
+                s = -1
+                t = inc_head[w]
+                while t != -1:
+                    if inc_col[t] == c:
+                        s = inc_star[t]
+                        break
+                    t = inc_next[t]
+                if s != -1:
+                    hub[s] = w
+                else:
+                    s = n_stars
+                    n_stars += 1
+                    hub[s] = -1
+                    inc_star[n_inc] = s
+                    inc_col[n_inc] = c
+                    inc_next[n_inc] = inc_head[w]
+                    inc_head[w] = n_inc
+                    n_inc += 1
+                inc_star[n_inc] = s
+                inc_col[n_inc] = d
+                inc_next[n_inc] = inc_head[v]
+                inc_head[v] = n_inc
+                n_inc += 1
+    return colors
+
+
+# ---------------------------------------------------------------- acyclic
+
+
+@njit(cache=True)
+def _find(parent, x):
+    while parent[x] != x:
+        parent[x] = parent[parent[x]]
+        x = parent[x]
+    return x
+
+
+@njit(cache=True)
+def _union(parent, rank, a, b):
+    ra = _find(parent, a)
+    rb = _find(parent, b)
+    if ra == rb:
+        return
+    if rank[ra] < rank[rb]:
+        parent[ra] = rb
+    elif rank[ra] > rank[rb]:
+        parent[rb] = ra
+    else:
+        parent[rb] = ra
+        rank[ra] += 1
+
+
+@njit(cache=True)
+def acyclic_color(ptr, idx, eid, order):
+    """Greedy acyclic coloring with a disjoint-set forest of two-colored trees.
+
+    Gebremedhin, Tarafdar, Manne & Pothen (2007), Algorithm 3.1. ``eid[p]`` is
+    the id (a CSR position) shared by the two stored copies of each edge.
+    Returns the colors and, for every edge id, the root of its two-colored tree
+    (``-1`` at positions that are not edge ids).
+    """
+    n = ptr.size - 1
+    nnz = idx.size
+    colors = np.full(n, -1, dtype=np.int64)
+    forbidden = np.full(n + 1, -1, dtype=np.int64)
+    first_v = np.full(nnz, -1, dtype=np.int64)
+    first_w = np.full(nnz, -1, dtype=np.int64)
+    parent = np.arange(nnz, dtype=np.int64)
+    rank = np.zeros(nnz, dtype=np.int64)
+    nb_v = np.full(n + 1, -1, dtype=np.int64)
+    nb_e = np.full(n + 1, -1, dtype=np.int64)
+    for k in range(order.size):
+        v = order[k]
+        for p in range(ptr[v], ptr[v + 1]):
+            d = colors[idx[p]]
+            if d >= 0:
+                forbidden[d] = v
+        # prevent two-colored cycles
+        for p in range(ptr[v], ptr[v + 1]):
+            w = idx[p]
+            if colors[w] < 0:
+                continue
+            for q in range(ptr[w], ptr[w + 1]):
+                x = idx[q]
+                if x == v:
+                    continue
+                cx = colors[x]
+                if cx < 0 or forbidden[cx] == v:
+                    continue
+                r = _find(parent, eid[q])
+                if first_v[r] != v:
+                    first_v[r] = v
+                    first_w[r] = w
+                elif first_w[r] != w:
+                    forbidden[cx] = v
+        c = 0
+        while forbidden[c] == v:
+            c += 1
+        colors[v] = c
+        # grow and merge the trees
+        for p in range(ptr[v], ptr[v + 1]):
+            w = idx[p]
+            d = colors[w]
+            if d < 0:
+                continue
+            e = eid[p]
+            if nb_v[d] == v:
+                _union(parent, rank, e, nb_e[d])
+            else:
+                nb_v[d] = v
+                nb_e[d] = e
+            for q in range(ptr[w], ptr[w + 1]):
+                x = idx[q]
+                if x != v and colors[x] == c:
+                    _union(parent, rank, e, eid[q])
+    root = np.full(nnz, -1, dtype=np.int64)
+    for p in range(nnz):
+        if eid[p] == p:
+            root[p] = _find(parent, p)
+    return colors, root

@@ -1,0 +1,149 @@
+"""The coloring engine: color a sparsity pattern, compress, decompress.
+
+Files in dependency order: :mod:`.graphs` (graph views as CSR arrays),
+:mod:`.orders` (vertex orders), :mod:`.greedy` (the problems and their greedy
+kernels), :mod:`.result` (the :class:`Coloring` with post-processing and
+decompression plans), :mod:`.checks` (independent plain checkers).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .._errors import ColoringError
+from .._validation import as_pattern, check_choice, require_square, require_symmetric
+from .checks import (
+    is_acyclic_coloring,
+    is_distance1_coloring,
+    is_distance2_coloring,
+    is_star_coloring,
+    is_structurally_orthogonal,
+    is_valid_bicoloring,
+    is_valid_coloring,
+)
+from .greedy import PROBLEMS, SYMMETRIC_PROBLEMS, build_graph, run
+from .orders import ORDERS, vertex_order
+from .result import Coloring, build_coloring
+
+__all__ = [
+    "PROBLEMS",
+    "ORDERS",
+    "Coloring",
+    "color",
+    "is_valid_coloring",
+    "is_structurally_orthogonal",
+    "is_distance1_coloring",
+    "is_distance2_coloring",
+    "is_star_coloring",
+    "is_acyclic_coloring",
+    "is_valid_bicoloring",
+]
+
+
+def _orders(order):
+    if isinstance(order, (list, tuple)):
+        if len(order) == 0:
+            raise ColoringError("`order` must not be an empty list; give at least one of "
+                                f"{ORDERS} or a callable.")
+        return [_orders(o)[0] for o in order]
+    if callable(order):
+        return [order]
+    return [check_choice(order, ORDERS, "order")]
+
+
+def color(pattern, problem="column", order="natural", *, seed=None, keep_explicit_zeros=True,
+          symmetrize=False, postprocess=True, method="star"):
+    """Color a sparsity pattern for compressed evaluation of a Jacobian or Hessian.
+
+    Parameters
+    ----------
+    pattern : scipy.sparse matrix/array or array_like, 2-D
+        The sparsity pattern. For sparse input every *stored* entry is part of
+        the pattern, explicitly stored zeros included (they are structural
+        nonzeros, e.g. from sparsity detection); pass
+        ``keep_explicit_zeros=False`` to drop them. For dense input the
+        nonzero entries are the pattern.
+    problem : {"column", "row", "distance1", "distance2", "star", "acyclic", "bidirectional"}
+        ``column``: partial distance-2 coloring of the columns (JVP lanes,
+        ``B = A @ S``); ``row``: of the rows (VJP lanes, ``B = S.T @ A``);
+        ``distance1``/``distance2``: coloring of the adjacency graph of a
+        symmetric pattern (diagonal ignored); ``star``: star coloring of a
+        symmetric pattern (Hessians, direct decompression); ``acyclic``:
+        acyclic coloring (Hessians, decompression by substitution);
+        ``bidirectional``: star (or acyclic, ``method="acyclic"``) bicoloring of
+        a nonsymmetric pattern through the symmetric pattern
+        ``[[0, A.T], [A, 0]]`` (JVPs and VJPs together).
+    order : str, callable, or list of them
+        A name in ``sparsead.coloring.ORDERS``; or a callable ``order(graph)
+        -> permutation`` that receives the graph being colored as a boolean
+        ``csr_array`` (the column intersection graph for ``column``, the row
+        intersection graph for ``row``, the adjacency graph with no diagonal
+        for the symmetric problems, the augmented adjacency for
+        ``bidirectional``) and returns a permutation of its vertices; or a list
+        or tuple of these, in which case every one is tried and the coloring
+        with the fewest colors is returned (the first on ties).
+    seed : int or numpy.random.Generator, optional
+        Seed of ``np.random.default_rng`` for ``order="random"``.
+    keep_explicit_zeros : bool, default True
+        Whether explicitly stored zeros of a sparse ``pattern`` are entries.
+    symmetrize : bool, default False
+        For symmetric problems: color the pattern of ``A + A.T`` instead of
+        refusing a structurally nonsymmetric pattern.
+    postprocess : bool, default True
+        For ``star``, ``acyclic`` and ``bidirectional``: make the colors that
+        no decompression reads neutral (``-1``) and renumber the others.
+    method : {"star", "acyclic"}
+        The coloring of the augmented pattern for ``bidirectional``.
+
+    Returns
+    -------
+    Coloring
+
+    Raises
+    ------
+    ColoringError
+        Unknown ``problem``, ``order`` or ``method``.
+    PatternError
+        Malformed pattern; a non-square pattern for a symmetric problem; a
+        structurally nonsymmetric pattern for a symmetric problem (unless
+        ``symmetrize=True``).
+
+    References
+    ----------
+    A. H. Gebremedhin, F. Manne, A. Pothen, "What color is your Jacobian?
+    Graph coloring for computing derivatives", SIAM Review 47 (2005).
+    A. H. Gebremedhin, A. Tarafdar, F. Manne, A. Pothen, "New acyclic and star
+    coloring algorithms with application to computing Hessians", SIAM J. Sci.
+    Comput. 29 (2007), Algorithms 3.1 and 4.1.
+    A. Montoison, G. Dalle, A. H. Gebremedhin, "Revisiting sparse matrix
+    coloring and bicoloring" (2025).
+
+    Examples
+    --------
+    >>> import numpy as np, scipy.sparse as sp, sparsead as sa
+    >>> A = sp.random_array((4, 6), density=0.4, rng=0, format="csr")
+    >>> A.data[:] = np.arange(1, A.nnz + 1)
+    >>> c = sa.color(A, "column", order="largest_first")
+    >>> B = c.compress(A)
+    >>> bool((c.decompress(B) != A).nnz == 0)
+    True
+    """
+    problem = check_choice(problem, PROBLEMS, "problem")
+    method = check_choice(method, ("star", "acyclic"), "method")
+    orders = _orders(order)
+    p = as_pattern(pattern, keep_explicit_zeros=keep_explicit_zeros)
+    if problem in SYMMETRIC_PROBLEMS:
+        require_square(p, problem)
+        if symmetrize:
+            p = as_pattern(p + p.T)
+        require_symmetric(p, problem)
+    graph = build_graph(p, problem)
+    best = None
+    for o in orders:
+        perm, name = vertex_order(graph, o, seed)
+        raw, root = run(graph, problem, perm, method)
+        c = build_coloring(graph, problem, name, raw, root, postprocess=postprocess,
+                           method=method)
+        if best is None or c.n_colors < best.n_colors:
+            best = c
+    return best

@@ -1,0 +1,103 @@
+"""The coloring problems: which graph each one colors and which kernel colors it.
+
+Fed by a canonical boolean pattern; :func:`build_graph` makes the graph view
+once (the part of the work ColPack calls graph construction), :func:`run` does
+one greedy coloring in a given vertex order. Both return raw colors (0-based,
+every vertex colored); post-processing and decompression plans live in
+:mod:`sparsead.coloring.result`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import scipy.sparse as sp
+
+from .._kernels import coloring as kc
+from . import graphs
+
+#: Names accepted by ``problem=``.
+PROBLEMS = ("column", "row", "distance1", "distance2", "star", "acyclic", "bidirectional")
+
+#: Problems over the adjacency graph of a symmetric pattern.
+SYMMETRIC_PROBLEMS = ("distance1", "distance2", "star", "acyclic")
+
+_EMPTY = np.zeros(1, dtype=np.int64)
+
+
+@dataclass
+class ColoringGraph:
+    """The graph a problem colors, as the raw arrays the kernels take.
+
+    Neighbours of vertex ``v`` follow ``mode`` (see :mod:`sparsead._kernels.coloring`):
+    0 distance-1 in ``a``; 1 two hops ``a`` then ``b`` (bipartite distance-2);
+    2 distance-2 in the adjacency graph ``a``.
+    """
+    kind: str                 # "bipartite" or "adjacency"
+    n: int
+    ptr_a: np.ndarray
+    idx_a: np.ndarray
+    ptr_b: np.ndarray
+    idx_b: np.ndarray
+    mode: int
+    pattern: sp.csr_array      # the pattern colored (augmented one for bidirectional)
+    adj: graphs.Adjacency | None = None
+    extra: dict = field(default_factory=dict)
+
+    def degree_mode(self, distance2: bool) -> int:
+        if self.kind == "bipartite":
+            return 1
+        return 2 if distance2 else 0
+
+    def as_csr(self) -> sp.csr_array:
+        """The graph as a boolean ``csr_array`` (what an ``order`` callable receives)."""
+        if self.kind == "adjacency":
+            a = self.adj
+            return sp.csr_array((np.ones(a.idx.size, dtype=bool), a.idx, a.ptr),
+                                shape=(a.n, a.n))
+        side = "column" if self.extra["side"] == "column" else "row"
+        return graphs.intersection_graph(self.extra["source"], side)
+
+
+def build_graph(p: sp.csr_array, problem: str) -> ColoringGraph:
+    """Graph view of canonical pattern ``p`` for ``problem`` (already validated)."""
+    if problem in ("column", "row"):
+        b = graphs.bipartite(p)
+        if problem == "column":
+            g = ColoringGraph("bipartite", b.n, b.col_ptr, b.col_idx, b.row_ptr, b.row_idx, 1, p)
+        else:
+            g = ColoringGraph("bipartite", b.m, b.row_ptr, b.row_idx, b.col_ptr, b.col_idx, 1, p)
+        g.extra["side"] = problem
+        g.extra["source"] = p
+        g.extra["bipartite"] = b
+        return g
+    if problem == "bidirectional":
+        h, apos = graphs.augmented(p)
+        g = _adjacency_graph(h, 0)
+        g.extra["apos"] = apos
+        g.extra["source"] = p
+        return g
+    return _adjacency_graph(p, 2 if problem == "distance2" else 0)
+
+
+def _adjacency_graph(p, mode):
+    a = graphs.adjacency(p)
+    return ColoringGraph("adjacency", a.n, a.ptr, a.idx, a.ptr, a.idx, mode, p, adj=a)
+
+
+def run(graph: ColoringGraph, problem: str, perm: np.ndarray, method: str = "star"):
+    """Color ``graph`` greedily in the order ``perm``.
+
+    Returns ``(colors, tree_root)``; ``tree_root`` is the per-edge root of the
+    two-colored trees for acyclic colorings and None otherwise.
+    """
+    if graph.n == 0:
+        return np.zeros(0, dtype=np.int64), np.zeros(graph.idx_a.size, dtype=np.int64)
+    kind = method if problem == "bidirectional" else problem
+    if kind == "star":
+        return kc.star_color(graph.ptr_a, graph.idx_a, perm), None
+    if kind == "acyclic":
+        return kc.acyclic_color(graph.ptr_a, graph.idx_a, graph.adj.eid, perm)
+    return kc.greedy_color(graph.ptr_a, graph.idx_a, graph.ptr_b, graph.idx_b, graph.mode,
+                           perm, graph.n), None
