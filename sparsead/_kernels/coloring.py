@@ -100,7 +100,9 @@ def _swap_remove(head, tail, prev, nxt, d, u):
 def dynamic_order(ptr_a, idx_a, ptr_b, idx_b, mode, deg0, kind):
     """Degree-driven vertex orders with ColPack's bucket tie-breaking.
 
-    ``kind``: 0 smallest-last, 1 dynamic-largest-first, 2 incidence-degree.
+    ``kind``: 0 smallest-last, 1 dynamic-largest-first, 2 incidence-degree
+    (ColPack's adjacency-graph variant: the first vertex of largest degree
+    starts), 3 incidence-degree as ColPack's bipartite variant (no such swap).
     ``deg0`` holds the initial degrees in the neighbourhood given by ``mode``.
     """
     n = deg0.size
@@ -113,7 +115,7 @@ def dynamic_order(ptr_a, idx_a, ptr_b, idx_b, mode, deg0, kind):
     prev = np.full(n, -1, dtype=np.int64)
     nxt = np.full(n, -1, dtype=np.int64)
     deg = np.zeros(n, dtype=np.int64)
-    if kind == 2:
+    if kind >= 2:
         # all vertices in bucket 0, the (first) vertex of largest degree moved last
         best = 0
         for v in range(n):
@@ -121,9 +123,9 @@ def dynamic_order(ptr_a, idx_a, ptr_b, idx_b, mode, deg0, kind):
                 best = v
         for k in range(n):
             v = k
-            if k == best:
+            if kind == 2 and k == best:
                 v = n - 1
-            elif k == n - 1:
+            elif kind == 2 and k == n - 1:
                 v = best
             _push_back(head, tail, prev, nxt, 0, v)
     else:
@@ -155,7 +157,7 @@ def dynamic_order(ptr_a, idx_a, ptr_b, idx_b, mode, deg0, kind):
         else:
             order[step] = v
         stamp[v] = step
-        delta = 1 if kind == 2 else -1
+        delta = 1 if kind >= 2 else -1
         for p in range(ptr_a[v], ptr_a[v + 1]):
             e = idx_a[p]
             if mode != 1:
@@ -164,6 +166,9 @@ def dynamic_order(ptr_a, idx_a, ptr_b, idx_b, mode, deg0, kind):
                     _swap_remove(head, tail, prev, nxt, deg[e], e)
                     deg[e] += delta
                     _push_back(head, tail, prev, nxt, deg[e], e)
+            if mode == 2 and done[e]:
+                # ColPack does not look past an already ordered neighbour
+                continue
             if mode != 0:
                 for q in range(ptr_b[e], ptr_b[e + 1]):
                     w = idx_b[q]

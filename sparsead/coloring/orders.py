@@ -66,6 +66,9 @@ def vertex_order(graph, order, seed=None) -> tuple[np.ndarray, str]:
     if base == "largest_first":
         return np.argsort(-deg, kind="stable").astype(np.int64), order
     mode = graph.degree_mode(distance2)
+    kind = _DYNAMIC[base]
+    if kind == 2 and graph.kind == "bipartite":
+        kind = 3
     perm = kc.dynamic_order(graph.ptr_a, graph.idx_a, graph.ptr_b, graph.idx_b, mode,
-                            deg, _DYNAMIC[base])
+                            deg, kind)
     return perm, order
