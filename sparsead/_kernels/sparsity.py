@@ -1,0 +1,64 @@
+"""Numba kernels of the index-set interpreter (``sparsead/sparsity.py``).
+
+Index sets of a whole array are stored as a CSR-like pair ``(indptr, indices)``:
+row ``i`` lists the inputs that element ``i`` may depend on. A primitive's
+local Jacobian pattern is stored the same way. The only product the
+interpreter needs is the boolean matrix product ``L @ S`` (rows of ``S``
+selected and united by the rows of ``L``); :func:`compose` computes it with a
+marker array, so every output row holds each column once (rows are not
+sorted). All arrays are ``int64``; nothing is validated here.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+
+@njit(cache=True)
+def compose(l_indptr, l_indices, s_indptr, s_indices, n_cols, bound):
+    """Boolean product pattern ``[L_0 | L_1 | ...] @ S`` as ``(indptr, indices)``.
+
+    ``l_indptr`` is 2-D, one row of row pointers per block ``L_k`` (all
+    pointing into the shared ``l_indices``, whose entries are row numbers of
+    ``S``). ``bound`` must be at least the number of (row, column) visits,
+    ``sum(diff(s_indptr)[l_indices])``; the result is trimmed to its size.
+    """
+    n_blocks = l_indptr.shape[0]
+    n_rows = l_indptr.shape[1] - 1
+    indptr = np.zeros(n_rows + 1, dtype=np.int64)
+    indices = np.empty(bound, dtype=np.int64)
+    mark = np.full(n_cols, -1, dtype=np.int64)
+    pos = 0
+    for i in range(n_rows):
+        for blk in range(n_blocks):
+            for a in range(l_indptr[blk, i], l_indptr[blk, i + 1]):
+                k = l_indices[a]
+                for b in range(s_indptr[k], s_indptr[k + 1]):
+                    j = s_indices[b]
+                    if mark[j] != i:
+                        mark[j] = i
+                        indices[pos] = j
+                        pos += 1
+        indptr[i + 1] = pos
+    return indptr, indices[:pos].copy()
+
+
+@njit(cache=True)
+def transpose(indptr, indices, n_cols):
+    """Pattern of the transpose, as ``(indptr, indices)`` with sorted rows."""
+    n_rows = indptr.shape[0] - 1
+    counts = np.zeros(n_cols + 1, dtype=np.int64)
+    for a in range(indices.shape[0]):
+        counts[indices[a] + 1] += 1
+    for j in range(n_cols):
+        counts[j + 1] += counts[j]
+    out_indptr = counts.copy()
+    fill = counts[:n_cols].copy()
+    out_indices = np.empty(indices.shape[0], dtype=np.int64)
+    for i in range(n_rows):
+        for a in range(indptr[i], indptr[i + 1]):
+            j = indices[a]
+            out_indices[fill[j]] = i
+            fill[j] += 1
+    return out_indptr, out_indices

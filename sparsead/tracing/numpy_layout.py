@@ -1,0 +1,530 @@
+"""Lowering of indexing, layout, joining, products and linear algebra (continues ``numpy_api``).
+
+Layout functions run on the tracer's index map (the flat positions of its
+elements in its root array) so numpy itself decides shapes, edge cases and
+whether the result is a view; the result is one ``reshape``, ``transpose`` or
+``gather`` node. Products lower onto ``einsum`` (dense or traced operands) and
+``spmatmul`` (constant scipy.sparse matrices). The ``Tracer`` methods are
+attached at the bottom of this module.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import scipy.sparse as sp
+
+from .numpy_api import (HANDLERS, _axes, _call_ufunc, _check_const, _normalize_axis, _reduce,
+                        _shape, _tc_of, _unsupported, _wrap, any_, all_, astype, copy,
+                        implements, max_, mean, min_, prod, std, sum_, var)
+from .tracer import Tracer
+
+__all__ = ["getitem", "setitem", "reshape", "transpose", "concatenate", "clip", "matmul"]
+
+
+# --- indexing --------------------------------------------------------------
+
+def _const_key(tc, key):
+    def one(k):
+        if isinstance(k, Tracer):
+            if tc.local:
+                return np.asarray(tc.value(k.node))
+            raise _unsupported("indexing with a traced index or mask (indices and masks "
+                               "must be constants; use np.where for value-dependent selection)")
+        return k
+    return tuple(one(k) for k in key) if isinstance(key, tuple) else one(key)
+
+
+def getitem(a, key):
+    key = _const_key(a._tc, key)
+    rmap = a._map()[key]
+    return a._gather(rmap if isinstance(rmap, np.ndarray) else np.asarray(rmap))
+
+
+def setitem(a, key, value):
+    key = _const_key(a._tc, key)
+    index = np.asarray(np.arange(a.size, dtype=np.int64).reshape(a.shape)[key])
+    vshape = _shape(value)
+    if np.broadcast_shapes(vshape, index.shape) != index.shape:
+        raise ValueError(f"could not broadcast input array from shape {vshape} into shape "
+                         f"{index.shape}")
+    if isinstance(value, (list, tuple)):
+        value = np.asarray(value)
+    a._assign(a._tc.add("scatter", [a, value], index=np.ascontiguousarray(index)))
+
+
+# --- layout: reshape and transpose families -----------------------------------
+
+@implements(np.reshape)
+def reshape(a, shape=None, order="C", *, newshape=None, copy=None):
+    shape = newshape if shape is None else shape
+    if order != "C":
+        raise _unsupported(f"np.reshape(..., order={order!r})")
+    rmap = a._map().reshape(shape)
+    if rmap.shape == a.shape:
+        return a._derive(Tracer(a._tc, a.node), rmap)
+    return a._derive(a._tc.add("reshape", [a], shape=rmap.shape), rmap)
+
+
+@implements(np.transpose)
+def transpose(a, axes=None):
+    axes = tuple(range(a.ndim))[::-1] if axes is None else tuple(
+        _normalize_axis(ax, a.ndim) for ax in axes)
+    rmap = a._map().transpose(axes)
+    if axes == tuple(range(a.ndim)):
+        return a._derive(Tracer(a._tc, a.node), rmap)
+    return a._derive(a._tc.add("transpose", [a], axes=axes), rmap)
+
+
+@implements(np.swapaxes)
+def swapaxes(a, axis1, axis2):
+    axes = list(range(a.ndim))
+    i, j = _normalize_axis(axis1, a.ndim), _normalize_axis(axis2, a.ndim)
+    axes[i], axes[j] = axes[j], axes[i]
+    return transpose(a, axes)
+
+
+@implements(np.moveaxis)
+def moveaxis(a, source, destination):
+    src = [_normalize_axis(v, a.ndim) for v in np.atleast_1d(source)]
+    dst = [_normalize_axis(v, a.ndim) for v in np.atleast_1d(destination)]
+    if len(src) != len(dst):
+        raise ValueError("`source` and `destination` arguments must have the same number "
+                         "of elements")
+    order = [i for i in range(a.ndim) if i not in src]
+    for d, s in sorted(zip(dst, src)):
+        order.insert(d, s)
+    return transpose(a, order)
+
+
+def _reshape_like(fn):
+    def handler(a, *args, **kwargs):
+        return reshape(a, fn(np.empty(a.shape, dtype=np.int8), *args, **kwargs).shape)
+    return handler
+
+
+HANDLERS[np.squeeze] = _reshape_like(np.squeeze)
+HANDLERS[np.expand_dims] = _reshape_like(np.expand_dims)
+
+
+@implements(np.ravel)
+def ravel(a, order="C"):
+    if order not in ("C", "A", "K"):
+        raise _unsupported(f"np.ravel(..., order={order!r})")
+    return reshape(a, (-1,))
+
+
+def _atleast(nd):
+    def handler(*arys):
+        out = []
+        for a in arys:
+            shape = getattr(np, f"atleast_{nd}d")(np.empty(_shape(a), dtype=np.int8)).shape
+            out.append(reshape(a, shape) if isinstance(a, Tracer) else np.reshape(a, shape))
+        return out[0] if len(out) == 1 else tuple(out)
+    return handler
+
+
+for _nd in (1, 2, 3):
+    HANDLERS[getattr(np, f"atleast_{_nd}d")] = _atleast(_nd)
+
+
+# --- layout: rearrangements recorded as one gather -----------------------------
+
+def _rearrange(func, name, fills=False):
+    """Lower ``func(a, *args)`` that only moves (or, with ``fills``, zero-fills) elements."""
+    def handler(a, *args, **kwargs):
+        _check_const(args + tuple(kwargs.values()), name)
+        if not isinstance(a, Tracer):
+            raise _unsupported(f"{name} with traced arguments other than the array")
+        if fills:
+            m = np.asarray(func(a._map() + 1, *args, **kwargs)) - 1
+            return a._gather(m)
+        return a._gather(np.asarray(func(a._map(), *args, **kwargs)))
+    return handler
+
+
+for _f, _fills in [(np.roll, False), (np.flip, False), (np.fliplr, False), (np.flipud, False),
+                   (np.rot90, False), (np.tile, False), (np.repeat, False),
+                   (np.broadcast_to, False), (np.diagonal, False), (np.take, False),
+                   (np.take_along_axis, False), (np.compress, False), (np.delete, False),
+                   (np.resize, False), (np.diag, True), (np.diagflat, True), (np.triu, True),
+                   (np.tril, True)]:
+    HANDLERS[_f] = _rearrange(_f, f"np.{_f.__name__}", _fills)
+
+
+@implements(np.pad)
+def pad(array, pad_width, mode="constant", **kwargs):
+    _check_const((pad_width,) + tuple(kwargs.values()), "np.pad")
+    if mode in ("wrap", "edge", "reflect", "symmetric"):
+        if kwargs.get("reflect_type", "even") != "even":
+            raise _unsupported("np.pad(..., reflect_type='odd')")
+        return array._gather(np.pad(array._map(), pad_width, mode=mode, **kwargs))
+    if mode != "constant":
+        raise _unsupported(f"np.pad(..., mode={mode!r})")
+    c = np.unique(np.asarray(kwargs.get("constant_values", 0)))
+    if c.size != 1:
+        raise _unsupported("np.pad with different constant_values per side")
+    m = np.pad(array._map() + 1, pad_width, mode="constant", constant_values=0) - 1
+    root = array._root if array._root is not None else array
+    array.node  # noqa: B018
+    return array._tc.add("gather", [root], index=np.ascontiguousarray(m), fill=c.item())
+
+
+@implements(np.split, np.array_split)
+def split(ary, indices_or_sections, axis=0):
+    _check_const((indices_or_sections,), "np.split")
+    parts = np.array_split(ary._map(), indices_or_sections, axis=axis)
+    if not isinstance(indices_or_sections, (list, tuple, np.ndarray)):
+        if ary.shape[axis] % indices_or_sections:
+            raise ValueError("array split does not result in an equal division")
+    return [ary._gather(p) for p in parts]
+
+
+# --- joining -------------------------------------------------------------------
+
+@implements(np.concatenate)
+def concatenate(arrays, axis=0, out=None, dtype=None, casting="same_kind"):
+    if out is not None:
+        raise _unsupported("np.concatenate(..., out=...)")
+    tc = _tc_of(arrays)
+    arrays = [a if isinstance(a, Tracer) else np.asarray(a) for a in arrays]
+    if axis is None:
+        arrays = [reshape(_wrap(tc, a), (-1,)) for a in arrays]
+        axis = 0
+    r = tc.add("concatenate", arrays, axis=_normalize_axis(axis, len(_shape(arrays[0]))))
+    return r if dtype is None else astype(r, dtype)
+
+
+def _expand(a, axis):
+    shape = np.expand_dims(np.empty(_shape(a), dtype=np.int8), axis).shape
+    return reshape(a, shape) if isinstance(a, Tracer) else np.reshape(a, shape)
+
+
+@implements(np.stack)
+def stack(arrays, axis=0, out=None, dtype=None, casting="same_kind"):
+    return concatenate([_expand(a, axis) for a in arrays], axis=axis, out=out, dtype=dtype)
+
+
+@implements(np.hstack)
+def hstack(tup, *, dtype=None, casting="same_kind"):
+    arrs = [HANDLERS[np.atleast_1d](a) for a in tup]
+    return concatenate(arrs, axis=0 if all(len(_shape(a)) == 1 for a in arrs) else 1,
+                       dtype=dtype)
+
+
+@implements(np.vstack, np.row_stack) if hasattr(np, "row_stack") else implements(np.vstack)
+def vstack(tup, *, dtype=None, casting="same_kind"):
+    return concatenate([HANDLERS[np.atleast_2d](a) for a in tup], axis=0, dtype=dtype)
+
+
+@implements(np.column_stack)
+def column_stack(tup):
+    arrs = [(_expand(a, 1) if len(_shape(a)) == 1 else a) for a in tup]
+    return concatenate(arrs, axis=1)
+
+
+@implements(np.append)
+def append(arr, values, axis=None):
+    return concatenate([arr, values], axis=axis)
+
+
+# --- selection ------------------------------------------------------------------
+
+@implements(np.where)
+def where(condition, x=None, y=None):
+    if x is None or y is None:
+        raise _unsupported("np.where(condition) with one argument (np.nonzero)")
+    tc = _tc_of(condition, x, y)
+    return tc.add("where", [condition, x, y])
+
+
+@implements(np.clip)
+def clip(a, a_min=np._NoValue, a_max=np._NoValue, out=None, *, min=np._NoValue,
+         max=np._NoValue, **kwargs):
+    lo = a_min if a_min is not np._NoValue else (None if min is np._NoValue else min)
+    hi = a_max if a_max is not np._NoValue else (None if max is np._NoValue else max)
+    tc = _tc_of(a, lo, hi)
+    r = _wrap(tc, a)
+    if lo is not None:
+        r = _call_ufunc(tc, np.maximum, (r, lo))
+    if hi is not None:
+        r = _call_ufunc(tc, np.minimum, (r, hi))
+    if out is not None:
+        out._assign(r)
+        return out
+    return r
+
+
+@implements(np.round, np.around)
+def round_(a, decimals=0, out=None):
+    if out is not None:
+        raise _unsupported("np.round(..., out=...)")
+    if decimals == 0:
+        return a._tc.add("rint", [a])
+    scale = 10.0 ** decimals
+    return a._tc.add("rint", [a * scale]) / scale
+
+
+# --- products ---------------------------------------------------------------------
+
+_LETTERS = "abcdefghijklmnopqrstuvw"
+
+
+def _einsum(tc, subscripts, operands):
+    ops = []
+    for o in operands:
+        if sp.issparse(o):
+            raise _unsupported("a scipy.sparse operand in an einsum/tensordot product "
+                               "(use `A @ x`)")
+        ops.append(o if isinstance(o, Tracer) else np.asarray(o))
+    return tc.add("einsum", ops, subscripts=subscripts)
+
+
+def _sparse_matmul(a, b):
+    tc = _tc_of(a, b)
+    if sp.issparse(a) and sp.issparse(b):
+        raise _unsupported("a product of two scipy.sparse matrices inside a traced function")
+    if sp.issparse(a):
+        A = sp.csr_array(a)
+        x = _wrap(tc, b)
+        if x.shape[0 if x.ndim == 1 else -2] != A.shape[1]:
+            raise ValueError(f"matmul: dimension mismatch {A.shape} @ {x.shape}")
+        return tc.add("spmatmul", [x], matrix=A, axis=0 if x.ndim == 1 else x.ndim - 2)
+    A = sp.csr_array(b)
+    x = _wrap(tc, a)
+    if x.shape[-1] != A.shape[0]:
+        raise ValueError(f"matmul: dimension mismatch {x.shape} @ {A.shape}")
+    return tc.add("spmatmul", [x], matrix=sp.csr_array(A.T), axis=x.ndim - 1)
+
+
+def _batch(tc, v, vbatch, obatch, mat_shape):
+    pad = len(obatch) - len(vbatch)
+    if tuple(vbatch) == tuple(obatch[pad:]):
+        return v, _LETTERS[pad:len(obatch)]
+    target = tuple(obatch) + tuple(mat_shape)
+    v = HANDLERS[np.broadcast_to](v, target) if isinstance(v, Tracer) else np.broadcast_to(
+        v, target)
+    return v, _LETTERS[:len(obatch)]
+
+
+def matmul(a, b, out=None, **kwargs):
+    if out is not None:
+        raise _unsupported("np.matmul(..., out=...)")
+    if sp.issparse(a) or sp.issparse(b):
+        return _sparse_matmul(a, b)
+    tc = _tc_of(a, b)
+    sa, sb = _shape(a), _shape(b)
+    if not sa or not sb:
+        raise ValueError("matmul: Input operand does not have enough dimensions")
+    if len(sa) == 1 and len(sb) == 1:
+        return _einsum(tc, "y,y->", (a, b))
+    if len(sb) == 1:
+        B = _LETTERS[:len(sa) - 2]
+        return _einsum(tc, f"{B}xy,y->{B}x", (a, b))
+    if len(sa) == 1:
+        B = _LETTERS[:len(sb) - 2]
+        return _einsum(tc, f"y,{B}yz->{B}z", (a, b))
+    obatch = np.broadcast_shapes(sa[:-2], sb[:-2])
+    a, La = _batch(tc, a, sa[:-2], obatch, sa[-2:])
+    b, Lb = _batch(tc, b, sb[:-2], obatch, sb[-2:])
+    return _einsum(tc, f"{La}xy,{Lb}yz->{_LETTERS[:len(obatch)]}xz", (a, b))
+
+
+HANDLERS[np.matmul] = matmul
+
+
+@implements(np.dot)
+def dot(a, b, out=None):
+    if out is not None:
+        raise _unsupported("np.dot(..., out=...)")
+    if sp.issparse(a) or sp.issparse(b):
+        return _sparse_matmul(a, b)
+    tc = _tc_of(a, b)
+    sa, sb = _shape(a), _shape(b)
+    if not sa or not sb:
+        return _call_ufunc(tc, np.multiply, (a, b))
+    A = _LETTERS[:len(sa) - 1]
+    if len(sb) == 1:
+        return _einsum(tc, f"{A}y,y->{A}", (a, b))
+    B = _LETTERS[len(sa) - 1:len(sa) + len(sb) - 3]
+    return _einsum(tc, f"{A}y,{B}yz->{A}{B}z", (a, b))
+
+
+@implements(np.inner)
+def inner(a, b):
+    tc = _tc_of(a, b)
+    sa, sb = _shape(a), _shape(b)
+    if not sa or not sb:
+        return _call_ufunc(tc, np.multiply, (a, b))
+    A = _LETTERS[:len(sa) - 1]
+    B = _LETTERS[len(sa) - 1:len(sa) + len(sb) - 2]
+    return _einsum(tc, f"{A}y,{B}y->{A}{B}", (a, b))
+
+
+@implements(np.outer)
+def outer(a, b, out=None):
+    tc = _tc_of(a, b)
+    a, b = (reshape(v, (-1,)) if isinstance(v, Tracer) else np.ravel(v) for v in (a, b))
+    return _einsum(tc, "x,y->xy", (a, b))
+
+
+@implements(np.vdot)
+def vdot(a, b):
+    tc = _tc_of(a, b)
+    a, b = (reshape(v, (-1,)) if isinstance(v, Tracer) else np.ravel(v) for v in (a, b))
+    return _einsum(tc, "y,y->", (a, b))
+
+
+@implements(np.tensordot)
+def tensordot(a, b, axes=2):
+    tc = _tc_of(a, b)
+    na, nb = len(_shape(a)), len(_shape(b))
+    if isinstance(axes, int):
+        ax_a, ax_b = list(range(na - axes, na)), list(range(axes))
+    else:
+        ax_a, ax_b = (list(np.atleast_1d(v)) for v in axes)
+    ax_a = [_normalize_axis(i, na) for i in ax_a]
+    ax_b = [_normalize_axis(i, nb) for i in ax_b]
+    la = list(_LETTERS[:na])
+    lb = list(_LETTERS[na:na + nb])
+    for i, j in zip(ax_a, ax_b):
+        lb[j] = la[i]
+    outl = [c for i, c in enumerate(la) if i not in ax_a] + \
+           [c for j, c in enumerate(lb) if j not in ax_b]
+    return _einsum(tc, f"{''.join(la)},{''.join(lb)}->{''.join(outl)}", (a, b))
+
+
+@implements(np.einsum)
+def einsum(*operands, out=None, optimize=False, **kwargs):
+    if out is not None or not isinstance(operands[0], str):
+        raise _unsupported("np.einsum with `out=` or the interleaved operand form")
+    subscripts, ops = operands[0].replace(" ", ""), operands[1:]
+    tc = _tc_of(ops)
+    ins, _, out_spec = subscripts.partition("->")
+    specs = ins.split(",")
+    if len(specs) != len(ops):
+        raise ValueError("einsum: more operands than subscripts")
+    used = set(c for c in subscripts if c.isalpha())
+    free = [c for c in "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ" if c not in used]
+    n_ell = max((len(_shape(o)) - (len(s) - 3) for s, o in zip(specs, ops) if "..." in s),
+                default=0)
+    ell = "".join(free[:n_ell])
+    specs = [s.replace("...", ell[n_ell - (len(_shape(o)) - (len(s) - 3)):])
+             if "..." in s else s for s, o in zip(specs, ops)]
+    if "->" in subscripts:
+        out_spec = out_spec.replace("...", ell)
+    else:
+        counts = {c: "".join(specs).count(c) for c in set("".join(specs))}
+        out_spec = ell + "".join(sorted(c for c, k in counts.items() if k == 1 and c not in ell))
+    dims = {}
+    for s, o in zip(specs, ops):
+        for c, d in zip(s, _shape(o)):
+            if dims.setdefault(c, d) != d:
+                raise _unsupported("np.einsum with broadcast (size-1) dimensions")
+    return _einsum(tc, ",".join(specs) + "->" + out_spec, ops)
+
+
+# --- linear algebra ---------------------------------------------------------------
+
+@implements(np.linalg.solve)
+def solve(a, b):
+    return _tc_of(a, b).add("solve", [a, b])
+
+
+@implements(np.linalg.inv)
+def inv(a):
+    return a._tc.add("inv", [a])
+
+
+@implements(np.linalg.det)
+def det(a):
+    return a._tc.add("det", [a])
+
+
+@implements(np.trace)
+def trace(a, offset=0, axis1=0, axis2=1, dtype=None, out=None):
+    return sum_(HANDLERS[np.diagonal](a, offset, axis1, axis2), axis=-1, dtype=dtype)
+
+
+@implements(np.linalg.norm)
+def norm(x, ord=None, axis=None, keepdims=False):
+    nd = x.ndim
+    if axis is None and (ord is None or nd == 1):
+        r = _vector_norm(reshape(x, (-1,)), ord, 0)
+        return reshape(r, (1,) * nd) if keepdims else r
+    axes = (tuple(range(nd)) if axis is None else
+            tuple(axis) if isinstance(axis, (tuple, list)) else (axis,))
+    axes = tuple(_normalize_axis(ax, nd) for ax in axes)
+    if len(axes) == 1:
+        r = _vector_norm(x, ord, axes[0])
+    elif len(axes) == 2:
+        r = _matrix_norm(x, ord, axes)
+    else:
+        raise ValueError("Improper number of dimensions to norm.")
+    if keepdims:
+        r = reshape(r, tuple(1 if i in axes else s for i, s in enumerate(x.shape)))
+    return r
+
+
+def _vector_norm(x, ord, axis):
+    if ord is None or ord == 2:
+        return np.sqrt(sum_(x * x, axis=axis))
+    if ord == np.inf:
+        return max_(abs(x), axis=axis)
+    if ord == -np.inf:
+        return min_(abs(x), axis=axis)
+    if ord == 1:
+        return sum_(abs(x), axis=axis)
+    if ord == 0:
+        return sum_(astype(x != 0, x.dtype), axis=axis)
+    if isinstance(ord, str):
+        raise ValueError(f"Invalid norm order '{ord}' for vectors")
+    return sum_(abs(x) ** ord, axis=axis) ** (1.0 / ord)
+
+
+def _matrix_norm(x, ord, axes):
+    r, c = axes
+    if ord in (None, "fro"):
+        return np.sqrt(sum_(x * x, axis=axes))
+    if ord in (1, -1):
+        s = sum_(abs(x), axis=r)
+        return (max_ if ord == 1 else min_)(s, axis=c - (c > r))
+    if ord in (np.inf, -np.inf):
+        s = sum_(abs(x), axis=c)
+        return (max_ if ord == np.inf else min_)(s, axis=r - (r > c))
+    raise _unsupported(f"np.linalg.norm(..., ord={ord!r}) for matrices")
+
+
+# --- Tracer methods -------------------------------------------------------------------
+
+def _shape_args(args):
+    return args[0] if len(args) == 1 and isinstance(args[0], (tuple, list)) else args
+
+
+def _method_unsupported(name):
+    def m(self, *args, **kwargs):
+        raise _unsupported(f"ndarray.{name}")
+    return m
+
+
+_METHODS = {
+    "sum": sum_, "prod": prod, "mean": mean, "max": max_, "min": min_, "any": any_,
+    "all": all_, "var": var, "std": std, "cumsum": HANDLERS[np.cumsum],
+    "cumprod": HANDLERS[np.cumprod], "ravel": ravel, "swapaxes": swapaxes,
+    "squeeze": HANDLERS[np.squeeze], "repeat": HANDLERS[np.repeat], "take": HANDLERS[np.take],
+    "diagonal": HANDLERS[np.diagonal], "trace": trace, "clip": clip, "round": round_,
+    "astype": astype, "copy": copy, "dot": dot,
+}
+for _name, _fn in _METHODS.items():
+    setattr(Tracer, _name, _fn)
+for _name in ("argmax", "argmin", "argsort", "sort", "nonzero", "searchsorted", "partition",
+              "argpartition", "view", "tobytes", "setfield", "itemset", "put", "resize"):
+    setattr(Tracer, _name, _method_unsupported(_name))
+Tracer.reshape = lambda self, *shape, order="C": reshape(self, _shape_args(shape), order=order)
+Tracer.transpose = lambda self, *axes: transpose(self, _shape_args(axes) or None)
+Tracer.flatten = lambda self, order="C": Tracer(self._tc, reshape(self, (-1,)).node)
+Tracer.T = property(lambda self: transpose(self))
+Tracer.mT = property(lambda self: swapaxes(self, -1, -2))
+Tracer.real = property(lambda self: self)
+Tracer.imag = property(lambda self: HANDLERS[np.imag](self))
+Tracer.conj = Tracer.conjugate = lambda self: self
+Tracer.fill = lambda self, value: setitem(self, Ellipsis, value)
