@@ -1,0 +1,282 @@
+"""Tests of the coloring engine: one oracle (plain checkers + exact round trip), many inputs."""
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import sparsead as sa
+from sparsead import ColoringError, DecompressionError, PatternError
+from sparsead.coloring import ORDERS, PROBLEMS
+from sparsead.patterns import arrowhead, banded, laplacian
+
+SYMMETRIC = ("distance1", "distance2", "star", "acyclic")
+
+
+# ------------------------------------------------------------------ helpers
+
+
+def distinct_values(pattern, symmetric):
+    """Pattern with distinct values (symmetric ones for symmetric problems)."""
+    co = sp.coo_array(pattern)
+    if symmetric:
+        n = pattern.shape[0]
+        vals = np.minimum(co.row, co.col) * n + np.maximum(co.row, co.col) + 1.0
+    else:
+        vals = np.arange(1, co.nnz + 1, dtype=float)
+    a = sp.csr_array((vals, (co.row, co.col)), shape=pattern.shape)
+    a.sort_indices()
+    return a
+
+
+def colors_of(c):
+    return (c.column_colors, c.row_colors) if c.problem == "bidirectional" else c.colors
+
+
+def check_oracle(A, problem, order, **kw):
+    """Validity by the plain checker, exact round trip, idempotence, decompress_into."""
+    c = sa.color(A, problem, order, seed=3, **kw)
+    opts = {}
+    if problem == "bidirectional":
+        opts["decompression"] = "substitution" if kw.get("method") == "acyclic" else "direct"
+    assert sa.is_valid_coloring(A, colors_of(c), problem, **opts)
+    assert c.colors.dtype == np.int64
+    if problem == "distance1":
+        with pytest.raises(ColoringError):
+            c.decompress(c.compress(A))
+        return c
+    B = c.compress(A)
+    D = c.decompress(B)
+    assert isinstance(D, sp.csr_array) and D.dtype == np.float64
+    assert np.array_equal(D.indptr, A.indptr) and np.array_equal(D.indices, A.indices)
+    assert np.array_equal(D.data, A.data)
+    D2 = c.decompress(B)
+    assert np.array_equal(D2.data, D.data)
+    out = c.decompress(B)
+    out.data[:] = -1.0
+    assert c.decompress_into(B, out) is out
+    assert np.array_equal(out.data, D.data)
+    if problem in SYMMETRIC:
+        for tri, ref in (("lower", sp.tril(A)), ("upper", sp.triu(A))):
+            T = c.decompress(B, triangle=tri)
+            assert (T != sp.csr_array(ref)).nnz == 0 and T.nnz == sp.csr_array(ref).nnz
+            T.data[:] = 0
+            assert np.array_equal(c.decompress_into(B, T).data, c.decompress(B, triangle=tri).data)
+    return c
+
+
+@st.composite
+def rect_patterns(draw):
+    m = draw(st.integers(0, 12))
+    n = draw(st.integers(0, 12))
+    dens = draw(st.floats(0.0, 0.7))
+    seed = draw(st.integers(0, 2**31))
+    rng = np.random.default_rng(seed)
+    P = sp.csr_array(rng.random((m, n)) < dens)
+    return distinct_values(P, False)
+
+
+@st.composite
+def sym_patterns(draw):
+    n = draw(st.integers(0, 12))
+    dens = draw(st.floats(0.0, 0.6))
+    diag = draw(st.booleans())
+    seed = draw(st.integers(0, 2**31))
+    rng = np.random.default_rng(seed)
+    U = np.triu(rng.random((n, n)) < dens, 1)
+    M = U | U.T
+    if diag:
+        M |= np.eye(n, dtype=bool)
+    return distinct_values(sp.csr_array(M), True)
+
+
+# ------------------------------------------------------------------ properties
+
+
+@pytest.mark.parametrize("order", ORDERS)
+@pytest.mark.parametrize("problem", ["column", "row"])
+@settings(max_examples=12, deadline=None)
+@given(A=rect_patterns())
+def test_bipartite_round_trip(A, problem, order):
+    check_oracle(A, problem, order)
+
+
+@pytest.mark.parametrize("order", ORDERS)
+@pytest.mark.parametrize("problem", SYMMETRIC)
+@settings(max_examples=12, deadline=None)
+@given(A=sym_patterns())
+def test_symmetric_round_trip(A, problem, order):
+    check_oracle(A, problem, order)
+
+
+@pytest.mark.parametrize("order", ORDERS)
+@pytest.mark.parametrize("method", ["star", "acyclic"])
+@settings(max_examples=10, deadline=None)
+@given(A=rect_patterns())
+def test_bidirectional_round_trip(A, method, order):
+    check_oracle(A, "bidirectional", order, method=method)
+
+
+@pytest.mark.parametrize("problem", ["star", "acyclic"])
+@settings(max_examples=15, deadline=None)
+@given(A=sym_patterns())
+def test_no_postprocess_keeps_every_vertex_colored(A, problem):
+    c = check_oracle(A, problem, "natural", postprocess=False)
+    assert (c.colors >= 0).all()
+
+
+def test_random_order_is_seeded_and_has_no_global_state():
+    P = distinct_values(laplacian((6, 6)), True)
+    np.random.seed(0)
+    a = sa.color(P, "star", "random", seed=7).colors
+    np.random.seed(1)
+    b = sa.color(P, "star", "random", seed=7).colors
+    assert np.array_equal(a, b)
+
+
+def test_list_of_orders_keeps_the_best():
+    rng = np.random.default_rng(5)
+    P = distinct_values(sp.csr_array(rng.random((40, 40)) < 0.1), False)
+    each = {o: sa.color(P, "column", o, seed=1).n_colors for o in ORDERS}
+    best = sa.color(P, "column", list(ORDERS), seed=1)
+    assert best.n_colors == min(each.values())
+    assert each[best.order] == best.n_colors
+
+
+def test_callable_order():
+    P = distinct_values(laplacian((5, 5)), True)
+
+    def reverse(graph):
+        assert isinstance(graph, sp.csr_array) and graph.shape == (25, 25)
+        return np.arange(graph.shape[0])[::-1]
+
+    c = check_oracle(P, "star", reverse)
+    assert c.order == "reverse"
+    with pytest.raises(ColoringError, match="permutation"):
+        sa.color(P, "star", lambda g: np.zeros(25, dtype=int))
+
+
+def test_explicit_zeros_are_kept_by_default():
+    A = sp.csr_array((np.array([1.0, 0.0, 2.0]), np.array([0, 1, 1]), np.array([0, 2, 3])),
+                     shape=(2, 2))
+    assert sa.color(A, "column").n_colors == 2
+    assert sa.color(A, "column", keep_explicit_zeros=False).n_colors == 1
+
+
+def test_dense_input_and_matrix_types():
+    M = np.array([[1, 0, 2], [0, 3, 0]])
+    for x in (M, M.tolist(), sp.coo_matrix(M), sp.csc_array(M), sp.lil_matrix(M)):
+        c = sa.color(x, "column")
+        assert c.shape == (2, 3) and c.pattern.dtype == bool
+        assert c.n_colors == 2
+
+
+# ------------------------------------------------------------------ theory
+
+
+@pytest.mark.parametrize("half", [1, 2, 3, 4, 5, 8])
+def test_banded_star_and_acyclic_counts(half):
+    """A symmetric banded matrix with rho off-diagonal bands (rho = 2 * half here)
+    needs exactly 2*floor(rho/2)+1 star colors and floor(rho/2)+1 acyclic colors
+    with the natural order (Gebremedhin, Tarafdar, Manne & Pothen, "New acyclic
+    and star coloring algorithms with application to computing Hessians", SIAM
+    J. Sci. Comput. 29 (2007); Coleman & More, SIAM J. Numer. Anal. 20 (1983))."""
+    rho = 2 * half
+    P = distinct_values(banded(60, half), True)
+    assert check_oracle(P, "star", "natural").n_colors == 2 * (rho // 2) + 1
+    assert check_oracle(P, "acyclic", "natural").n_colors == rho // 2 + 1
+
+
+def test_column_and_row_example_4x5():
+    """J = [[0,*,0,*,0],[0,0,0,*,*],[0,*,*,0,0],[*,0,*,0,0]] needs 2 column and
+    2 row colors (Gebremedhin, Manne & Pothen, SIAM Review 47 (2005), Fig. 2)."""
+    J = np.array([[0, 1, 0, 1, 0], [0, 0, 0, 1, 1], [0, 1, 1, 0, 0], [1, 0, 1, 0, 0]])
+    A = distinct_values(sp.csr_array(J), False)
+    assert check_oracle(A, "column", "natural").n_colors == 2
+    assert check_oracle(A, "row", "natural").n_colors == 2
+
+
+def test_symmetric_example_4x4_star():
+    """H = [[a1,a2,a3,0],[a2,a4,0,a5],[a3,0,a6,0],[0,a5,0,a7]] is star-colored with
+    3 colors and recovered exactly (Gebremedhin, Manne & Pothen 2005, Fig. 6)."""
+    a = [None, 1.5, 2.5, 3.5, 4.5, 5.5, 6.5, 7.5]
+    H = np.array([[a[1], a[2], a[3], 0], [a[2], a[4], 0, a[5]],
+                  [a[3], 0, a[6], 0], [0, a[5], 0, a[7]]])
+    Hs = sp.csr_array(H)
+    c = sa.color(Hs, "star")
+    assert c.n_colors == 3
+    assert sa.is_valid_coloring(Hs, c.colors, "star")
+    assert np.array_equal(c.decompress(Hs @ c.seed_matrix()).toarray(), H)
+
+
+def test_arrowhead_star_uses_two_colors():
+    P = distinct_values(arrowhead(200), True)
+    c = check_oracle(P, "star", "natural")
+    assert c.n_colors == 2
+
+
+# ------------------------------------------------------------------ bad input
+
+
+def test_unknown_problem_and_order():
+    P = laplacian((3, 3))
+    with pytest.raises(ColoringError, match=r"`problem` must be one of .*got 'stra'"):
+        sa.color(P, "stra")
+    with pytest.raises(ColoringError, match=r"`order` must be one of .*got 'largest'"):
+        sa.color(P, "star", "largest")
+    with pytest.raises(ColoringError, match="`order`"):
+        sa.color(P, "star", [])
+    with pytest.raises(ColoringError, match="`method`"):
+        sa.color(P, "bidirectional", method="cyclic")
+
+
+def test_nonsquare_and_nonsymmetric_patterns():
+    with pytest.raises(PatternError, match=r"`pattern` must be square.*\(3, 4\)"):
+        sa.color(np.ones((3, 4)), "star")
+    N = np.array([[1, 1], [0, 1]])
+    with pytest.raises(PatternError, match="structurally symmetric"):
+        sa.color(N, "star")
+    with pytest.raises(PatternError, match="symmetric"):
+        sa.color(N, "acyclic")
+    c = sa.color(N, "star", symmetrize=True)
+    assert c.pattern.nnz == 4
+    with pytest.raises(PatternError, match="2-D"):
+        sa.color(np.ones(3), "column")
+    with pytest.raises(PatternError):
+        sa.color(np.array([["a"]]), "column")
+
+
+def test_wrong_B_and_wrong_out():
+    A = distinct_values(sp.csr_array(np.eye(4) + np.eye(4, k=1)), False)
+    c = sa.color(A, "column")
+    with pytest.raises(DecompressionError, match=r"`B` must have shape \(4, 2\)"):
+        c.decompress(np.ones((4, 3)))
+    with pytest.raises(DecompressionError, match="`A` must have the pattern's shape"):
+        c.compress(np.ones((3, 4)))
+    other = sp.csr_array(np.eye(4))
+    with pytest.raises(DecompressionError, match="`out` must have exactly"):
+        c.decompress_into(c.compress(A), other)
+    with pytest.raises(DecompressionError, match="`out` must be a scipy.sparse csr_array"):
+        c.decompress_into(c.compress(A), np.zeros((4, 4)))
+    with pytest.raises(DecompressionError, match="`triangle="):
+        c.decompress(c.compress(A), triangle="lower")
+    b = sa.color(A, "bidirectional")
+    with pytest.raises(DecompressionError, match="pair"):
+        b.decompress(np.ones((4, 1)))
+
+
+@pytest.mark.parametrize("problem", PROBLEMS)
+@pytest.mark.parametrize("shape", [(0, 0), (0, 5), (5, 0), (4, 4)])
+def test_empty_shapes(problem, shape):
+    if problem in SYMMETRIC and shape[0] != shape[1]:
+        with pytest.raises(PatternError, match="square"):
+            sa.color(sp.csr_array(shape), problem)
+        return
+    A = sp.csr_array(shape, dtype=float)
+    c = sa.color(A, problem, ["natural", "smallest_last"])
+    assert c.n_colors == 0 or problem in ("column", "row", "distance1", "distance2")
+    if problem == "distance1":
+        return
+    D = c.decompress(c.compress(A))
+    assert D.shape == shape and D.nnz == 0
