@@ -36,6 +36,8 @@ _DYNAMIC = {"smallest_last": 0, "dynamic_largest_first": 1, "incidence_degree": 
 def degrees(graph, distance2: bool = False) -> np.ndarray:
     """Degrees used by the orders (distance-2 degrees for bipartite graphs)."""
     mode = graph.degree_mode(distance2)
+    if mode == 0:
+        return np.diff(graph.ptr_a)
     return kc.neighbourhood_degrees(graph.ptr_a, graph.idx_a, graph.ptr_b, graph.idx_b,
                                     mode, graph.n)
 
