@@ -38,5 +38,8 @@ from .coloring import Coloring, color, is_valid_coloring  # noqa: E402
 __all__ += ["coloring", "Coloring", "color", "is_valid_coloring"]
 
 # --- sparsity detection (sparsead/tracing/, sparsead/sparsity.py) ----------
+from .sparsity import hessian_sparsity, jacobian_sparsity  # noqa: E402
+
+__all__ += ["jacobian_sparsity", "hessian_sparsity"]
 
 # --- derivatives (sparsead/ad/, sparsead/prepared.py) ----------------------

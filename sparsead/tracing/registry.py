@@ -315,7 +315,8 @@ def _build_elementwise():
             deps = _choice_deps(info, lambda a, b: a < b)
         _elementwise(name, fn, d1, d2, dom, deps=deps, hess=hess)
     for name, fn, nargs in _ZERO:
-        _elementwise(name, fn, (F,) * nargs, ((F,) * nargs,) * nargs, ("real",) * nargs)
+        dom = "bool" if name.startswith(("bitwise", "invert")) else "real"
+        _elementwise(name, fn, (F,) * nargs, ((F,) * nargs,) * nargs, (dom,) * nargs)
     try:
         import scipy.special as sc
     except ImportError:  # pragma: no cover
