@@ -49,7 +49,8 @@ def setitem(a, key, value):
                          f"{index.shape}")
     if isinstance(value, (list, tuple)):
         value = np.asarray(value)
-    a._assign(a._tc.add("scatter", [a, value], index=np.ascontiguousarray(index)))
+    index = np.array(index, dtype=np.int64, order="C")
+    a._assign(a._tc.add("scatter", [a, value], index=index))
 
 
 # --- layout: reshape and transpose families -----------------------------------
@@ -166,7 +167,8 @@ def pad(array, pad_width, mode="constant", **kwargs):
     m = np.pad(array._map() + 1, pad_width, mode="constant", constant_values=0) - 1
     root = array._root if array._root is not None else array
     array.node  # noqa: B018
-    return array._tc.add("gather", [root], index=np.ascontiguousarray(m), fill=c.item())
+    m = np.array(m, dtype=np.int64, order="C")
+    return array._tc.add("gather", [root], index=m, fill=c.item())
 
 
 @implements(np.split, np.array_split)

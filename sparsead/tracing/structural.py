@@ -157,6 +157,11 @@ def _concat_deps(ctx):
 
 def _concat_shape(avals, axis):
     shape = list(avals[0][0])
+    for s, _ in avals:
+        if len(s) != len(shape) or any(a != b for i, (a, b) in enumerate(zip(s, shape))
+                                        if i != axis):
+            raise ValueError(f"all the input array dimensions except for the concatenation "
+                             f"axis must match exactly; got shapes {[a[0] for a in avals]}")
     shape[axis] = sum(s[axis] for s, _ in avals)
     return _aval(shape, np.result_type(*[d for _, d in avals]))
 

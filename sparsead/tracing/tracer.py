@@ -66,6 +66,11 @@ def _plain_array_error(loc, src):
         "needed), then assign into it.")
 
 
+def _index(m):
+    """A C-contiguous int64 copy of an index map (0-d stays 0-d)."""
+    return np.array(m, dtype=np.int64, order="C")
+
+
 class TraceContext:
     """The state of one tracing run: the graph, and the node values in local mode."""
 
@@ -140,8 +145,7 @@ class Tracer:
     def node(self) -> int:
         root = self._root
         if root is not None and root._version != self._seen:
-            fresh = self._tc.add("gather", [root], index=np.ascontiguousarray(self._imap),
-                                 fill=0)
+            fresh = self._tc.add("gather", [root], index=_index(self._imap), fill=0)
             self._node, self._seen = fresh._node, root._version
         return self._node
 
@@ -169,8 +173,7 @@ class Tracer:
         """The elements at root positions ``rmap`` (a view if numpy would make one)."""
         root = self._root if self._root is not None else self
         self.node  # noqa: B018  (sync with the root first)
-        out = self._tc.add("gather", [root], index=np.ascontiguousarray(rmap, dtype=np.int64),
-                           fill=0)
+        out = self._tc.add("gather", [root], index=_index(rmap), fill=0)
         return self._derive(out, rmap)
 
     def _assign(self, new):
@@ -189,7 +192,7 @@ class Tracer:
             return
         root.node  # noqa: B018
         updated = self._tc.add("scatter", [root, self],
-                               index=np.ascontiguousarray(self._imap, dtype=np.int64))
+                               index=_index(self._imap))
         root._node = updated.node
         root._version += 1
         self._seen = root._version
@@ -358,7 +361,15 @@ def trace(f, x, args=(), *, local=False, args_as_inputs=False):
         for i, a in enumerate(call_args):
             if isinstance(a, np.ndarray) and np.issubdtype(a.dtype, np.number):
                 call_args[i] = tc.input(a, len(tc.graph.inputs))
-    out = f(xt, *call_args)
+    try:
+        out = f(xt, *call_args)
+    except ValueError as exc:
+        # numpy turns our TypeError from `plain[i] = tracer` into "setting an array element
+        # with a sequence"; surface the actionable error instead.
+        inner = exc.__cause__ or exc.__context__
+        if isinstance(inner, (TracingError, TracerConversionError)):
+            raise inner from None
+        raise
     tc.graph.outputs = [_output_node(tc, out)]
     return tc.graph
 
