@@ -1,4 +1,4 @@
-"""The primitive registry, swept: every classification and every sparsity rule checked numerically."""
+"""The primitive registry, swept: every classification and sparsity rule checked numerically."""
 
 import numpy as np
 import pytest

@@ -117,7 +117,8 @@ def test_constant_zeros_of_matrices_are_used():
 
 
 def test_hessian_rules_are_precise_on_linear_and_bilinear_parts():
-    f = lambda x: np.sum(3 * x) + x[0] * x[1] + np.sum((x[2:] / 2.0) ** 2) + x[:1] @ np.ones(1)  # noqa: E731
+    def f(x):
+        return np.sum(3 * x) + x[0] * x[1] + np.sum((x[2:] / 2.0) ** 2) + x[:1] @ np.ones(1)
     H = _dense(hessian_sparsity(f, np.ones(4)))
     want = np.zeros((4, 4), dtype=bool)
     want[0, 1] = want[1, 0] = want[2, 2] = want[3, 3] = True
@@ -196,7 +197,8 @@ API = {
     "products": lambda x: np.concatenate([
         np.dot(x[:4], x[4:])[None], np.inner(x[:2], x[2:4])[None],
         np.outer(x[:2], x[6:]).ravel(), (x[:4] @ _M) @ np.ones(2)[:, None],
-        np.einsum("ij,j->i", x.reshape(2, 4), np.arange(4.0)), np.einsum("ii", x[:4].reshape(2, 2))[None],
+        np.einsum("ij,j->i", x.reshape(2, 4), np.arange(4.0)),
+        np.einsum("ii", x[:4].reshape(2, 2))[None],
         np.tensordot(x.reshape(2, 4), _M, axes=1).ravel(), (_A @ x), x[:6] @ _A]),
     "layout": lambda x: np.concatenate([
         x.reshape(2, 4).T.ravel(), np.swapaxes(x.reshape(2, 2, 2), 0, 2).ravel(),
@@ -212,7 +214,8 @@ API = {
     "indexing": lambda x: np.concatenate([
         x[1:7:2], x[[0, 5, 5]], x[np.array([True, False] * 4)], x.reshape(2, 4)[:, 1],
         x.reshape(2, 4)[1, ::-1], x[..., -1:], x[None, 2]]),
-    "like": lambda x: np.zeros_like(x) + np.ones_like(x) * x[0] + np.full_like(x, 2.0) - np.empty_like(x) * 0,
+    "like": lambda x: (np.zeros_like(x) + np.ones_like(x) * x[0] + np.full_like(x, 2.0)
+                       - np.empty_like(x) * 0),
     "linalg": lambda x: np.concatenate([
         np.linalg.norm(x)[None], np.linalg.norm(x.reshape(2, 4), axis=1),
         np.linalg.norm(x.reshape(2, 4), ord=1)[None], np.linalg.norm(x, np.inf)[None],

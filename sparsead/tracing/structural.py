@@ -30,7 +30,7 @@ def coo_pattern(rows, cols, n_rows) -> Pattern:
 
 
 def group_pattern(group, n_rows) -> Pattern:
-    """Pattern whose row ``r`` lists the input elements ``j`` with ``group[j] == r`` (``-1``: none)."""
+    """Pattern whose row ``r`` lists the inputs ``j`` with ``group[j] == r`` (-1: none)."""
     group = np.asarray(group, dtype=np.int64).reshape(-1)
     cols = np.flatnonzero(group >= 0)
     return coo_pattern(group[cols], cols, n_rows)
@@ -71,7 +71,8 @@ register("where", impl=np.where,
          shape=lambda avals: _aval(np.broadcast_shapes(*[s for s, _ in avals]),
                                    np.result_type(avals[1][1], avals[2][1])),
          deps=_where_deps, hess=_no_hess,
-         elementwise=Elementwise((False, True, True), ((False,) * 3,) * 3, ("bool", "real", "real")),
+         elementwise=Elementwise((False, True, True), ((False,) * 3,) * 3,
+                                 ("bool", "real", "real")),
          doc="np.where(cond, a, b); global mode with a traced cond: union of both branches")
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["numeric_jacobian", "numeric_hessian", "nonzero_pattern"]
+__all__ = ["numeric_jacobian", "numeric_hessian", "nonzero_pattern", "stable_nonzero"]
 
 
 def _call(f, x, args):
@@ -57,3 +57,15 @@ def nonzero_pattern(M, rtol=1e-6, atol=1e-6):
     M = np.asarray(M)
     scale = max(1.0, float(np.max(np.abs(M)))) if M.size else 1.0
     return np.abs(M) > atol + rtol * scale
+
+
+def stable_nonzero(fine, coarse, rtol=1e-6, atol=1e-6):
+    """Entries nonzero in two difference approximations with steps ``h`` and ``2h`` that agree.
+
+    A jump or kink of ``f`` within a step makes a difference quotient blow up
+    like ``1/h`` or ``1/h**2``, so the two approximations disagree there; a
+    genuine derivative gives (nearly) the same value at both steps.
+    """
+    fine, coarse = np.asarray(fine), np.asarray(coarse)
+    agree = np.abs(fine - coarse) <= 0.25 * np.maximum(np.abs(fine), np.abs(coarse))
+    return nonzero_pattern(fine, rtol, atol) & nonzero_pattern(coarse, rtol, atol) & agree
