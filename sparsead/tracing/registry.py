@@ -100,11 +100,12 @@ class Primitive:
 REGISTRY: dict[str, Primitive] = {}
 
 
-def register(name, *, impl, shape, deps, hess=None, elementwise=None, doc=""):
-    """Add a primitive to :data:`REGISTRY` (names are unique)."""
+def register(name, *, impl, shape, deps, hess=None, elementwise=None, jvp=None, vjp=None,
+             numba=None, doc=""):
+    """Add a primitive to :data:`REGISTRY` (names are unique), with all its rules."""
     if name in REGISTRY:
         raise ValueError(f"primitive {name!r} is already registered")
-    REGISTRY[name] = Primitive(name, impl, shape, deps, hess, elementwise, doc=doc)
+    REGISTRY[name] = Primitive(name, impl, shape, deps, hess, elementwise, jvp, vjp, numba, doc)
     return REGISTRY[name]
 
 
