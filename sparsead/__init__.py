@@ -43,3 +43,16 @@ from .sparsity import hessian_sparsity, jacobian_sparsity  # noqa: E402
 __all__ += ["jacobian_sparsity", "hessian_sparsity"]
 
 # --- derivatives (sparsead/ad/, sparsead/prepared.py) ----------------------
+
+# --- solvers (sparsead/optimize.py) -------------------------------------------
+from . import optimize  # noqa: E402
+from .optimize import (  # noqa: E402
+    derivatives,
+    ipopt_problem,
+    minimize_ipopt,
+    nonlinear_constraint,
+    ode_jacobian,
+)
+
+__all__ += ["optimize", "derivatives", "nonlinear_constraint", "ode_jacobian",
+            "ipopt_problem", "minimize_ipopt"]
