@@ -43,6 +43,11 @@ from .sparsity import hessian_sparsity, jacobian_sparsity  # noqa: E402
 __all__ += ["jacobian_sparsity", "hessian_sparsity"]
 
 # --- derivatives (sparsead/ad/, sparsead/prepared.py) ----------------------
+from .ad.api import gradient, hvp, jvp, vjp  # noqa: E402
+from .prepared import SparseHessian, SparseJacobian, sparse_hessian, sparse_jacobian  # noqa: E402
+
+__all__ += ["sparse_jacobian", "sparse_hessian", "gradient", "jvp", "vjp", "hvp",
+            "SparseJacobian", "SparseHessian"]
 
 # --- solvers (sparsead/optimize.py) -------------------------------------------
 from . import optimize  # noqa: E402

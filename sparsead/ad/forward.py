@@ -55,8 +55,10 @@ class LanePlan:
         Traced graph with one output.
     wrt : int
         Position of the differentiated input in ``graph.inputs``.
-    seed : numpy.ndarray
-        ``(size of input wrt, p)``: the tangent block of that input.
+    seed : numpy.ndarray or int
+        ``(size of input wrt, p)``: the tangent block of that input, fixed at
+        preparation (affine parts are folded); or the number of lanes ``p``
+        for a seed given at each :meth:`run_t` call (nothing is folded).
     want_value : bool
         Whether :meth:`run` also returns the output value (else ``None``).
 
@@ -70,9 +72,14 @@ class LanePlan:
         nodes = graph.nodes
         N = len(nodes)
         self.wrt = int(wrt)
-        seed = np.ascontiguousarray(seed, dtype=np.float64)
         wrt_node = graph.inputs[self.wrt]
-        p = seed.shape[1]
+        self._dynamic_seed = isinstance(seed, (int, np.integer))
+        if self._dynamic_seed:
+            p = int(seed)
+        else:
+            seed = np.ascontiguousarray(seed, dtype=np.float64)
+            p = seed.shape[1]
+        self._wrt_node = wrt_node
         self.p = p
         self.want_value = want_value
         out_id = graph.outputs[0]
@@ -88,7 +95,7 @@ class LanePlan:
             if nd.prim == "input":
                 varying[i] = True
                 has_tan[i] = i == wrt_node
-                tan_static[i] = has_tan[i]
+                tan_static[i] = has_tan[i] and not self._dynamic_seed
                 continue
             if nd.prim == "const":
                 continue
@@ -197,7 +204,7 @@ class LanePlan:
                 b = base[i]
                 group_last[b] = max(group_last.get(b, -1), r)
         group_last[base[out_id]] = N          # the output block lives on
-        owned = np.array([dyn[base[i]] for i in range(N)])
+        owned = np.array([dyn[base[i]] and base[i] != wrt_node for i in range(N)])
 
         # steps
         steps = []
@@ -238,15 +245,20 @@ class LanePlan:
         else:
             self._const_B = None
 
-    def run_t(self, inputs):
+    def run_t(self, inputs, seed=None):
         """Evaluate: ``inputs`` = ``[x, *array_args]`` (graph-input order) -> ``(value_flat, B.T)``.
 
-        ``B.T`` has shape ``(p, output size)``, C-contiguous.
+        ``B.T`` has shape ``(p, output size)``, C-contiguous. ``seed`` (``(size, p)``) is
+        required when the plan was prepared with a lane count instead of a seed.
         """
         vals = list(self._static_vals)
         tans = list(self._static_tans)
         for j, v, shape in zip(self._input_ids, inputs, self._input_shapes):
             vals[j] = np.reshape(v, shape)
+        if self._dynamic_seed:
+            w = self._wrt_node
+            tans[w] = np.ascontiguousarray(np.asarray(seed, dtype=np.float64).T).reshape(
+                (self.p,) + self.graph.nodes[w].shape)
         with np.errstate(all="ignore"):
             for i, ins, impl, params, jvp, call, tan_ins, free in self._steps:
                 if impl is not None:
@@ -268,9 +280,9 @@ class LanePlan:
             value = np.asarray(v, dtype=np.float64).reshape(-1)
         return value, Bt
 
-    def run(self, inputs):
+    def run(self, inputs, seed=None):
         """Evaluate: ``inputs`` = ``[x, *array_args]`` -> ``(value_flat, B)``, ``B`` of shape ``(m, p)``."""
-        value, Bt = self.run_t(inputs)
+        value, Bt = self.run_t(inputs, seed)
         return value, np.ascontiguousarray(Bt.T)
 
 

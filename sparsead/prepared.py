@@ -1,0 +1,561 @@
+"""Prepared sparse Jacobians and Hessians: pay tracing, detection and coloring once, then call.
+
+Ties the pipeline together: :mod:`sparsead.tracing` (the graph),
+:mod:`sparsead.sparsity` (the pattern), :mod:`sparsead.coloring` (colors and the
+decompression plan) and :mod:`sparsead.ad` (forward lanes, the VJP and gradient
+graphs; optionally the Numba backend). A :class:`SparseJacobian` or
+:class:`SparseHessian` is a plain callable returning a ``csr_array`` with the
+prepared pattern, so it drops into ``scipy.optimize`` as ``jac=``/``hess=``.
+
+Numeric (floating) ndarray ``args`` are graph inputs: they may change between
+calls and their values never enter the pattern (a pattern holds for every value,
+e.g. Lagrange multipliers). Every other argument is baked into the graph and
+must compare equal at call time.
+"""
+
+from __future__ import annotations
+
+import importlib
+import time
+
+import numpy as np
+import scipy.sparse as sp
+
+from ._errors import DecompressionError, PatternError, SparseadError
+from ._kernels import decompress as _kd
+from ._validation import as_pattern
+from .ad.forward import LanePlan, seed_from_colors
+from .ad.reverse import grad_graph, vjp_graph
+from .coloring import color as _color
+from .sparsity import graph_hessian_sparsity, graph_jacobian_sparsity
+from .tracing import trace
+
+__all__ = ["sparse_jacobian", "sparse_hessian", "SparseJacobian", "SparseHessian"]
+
+MODES = ("auto", "forward", "reverse", "bidirectional")
+BACKENDS = ("auto", "numpy", "numba")
+HESSIAN_COLORINGS = ("star", "acyclic")
+TRIANGLES = ("full", "lower", "upper")
+DEFAULT_ORDERS = ("natural", "largest_first", "smallest_last")
+
+
+class InputError(SparseadError, ValueError):
+    """A call's ``x``, ``args`` or ``out`` does not fit the prepared operator."""
+
+
+class InputTypeError(SparseadError, TypeError):
+    """A call's ``x`` or ``args`` has an unsupported type (complex, object, ...)."""
+
+
+def _choice(value, allowed, name):
+    if not (isinstance(value, str) and value in allowed):
+        raise ValueError(f"`{name}` must be one of {allowed}, got {value!r}.")
+    return value
+
+
+def as_real_array(x, name="x"):
+    """``x`` as a float64 C-contiguous array; complex and non-numeric input refused."""
+    a = np.asarray(x)
+    if np.iscomplexobj(a):
+        raise InputTypeError(f"`{name}` is complex (dtype {a.dtype}); sparsead differentiates "
+                             "real float64 functions. Split real and imaginary parts into a "
+                             "real array of twice the size.")
+    if not (np.issubdtype(a.dtype, np.number) or a.dtype == bool):
+        raise InputTypeError(f"`{name}` must be a real numeric array, got dtype {a.dtype}.")
+    return np.ascontiguousarray(a, dtype=np.float64)
+
+
+# --- arguments ------------------------------------------------------------------------
+
+def _is_traced(a):
+    return isinstance(a, np.ndarray) and (np.issubdtype(a.dtype, np.floating))
+
+
+def _same(a, b):
+    if a is b:
+        return True
+    try:
+        if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
+            return (np.shape(a) == np.shape(b) and np.asarray(a).dtype == np.asarray(b).dtype
+                    and bool(np.array_equal(a, b, equal_nan=np.asarray(a).dtype.kind == "f")))
+        if sp.issparse(a) or sp.issparse(b):
+            return sp.issparse(a) and sp.issparse(b) and a.shape == b.shape and (a != b).nnz == 0
+        return bool(a == b)
+    except Exception:  # noqa: BLE001  (incomparable: treat as changed)
+        return False
+
+
+class ArgSpec:
+    """How ``args`` enter a traced graph: floating ndarrays as inputs, the rest baked in."""
+
+    def __init__(self, args):
+        args = tuple(args)
+        for k, a in enumerate(args):
+            if isinstance(a, np.ndarray) and np.iscomplexobj(a):
+                raise InputTypeError(f"`args[{k}]` is complex (dtype {a.dtype}); only real "
+                                     "arguments are supported.")
+        self.n = len(args)
+        self.traced = [k for k, a in enumerate(args) if _is_traced(a)]
+        self.shapes = {k: args[k].shape for k in self.traced}
+        self.baked = {k: a for k, a in enumerate(args) if k not in self.shapes}
+
+    def wrap(self, f):
+        """``f`` as a function of ``(x, *traced_args)`` with the other args baked in."""
+        traced, baked, n = self.traced, self.baked, self.n
+
+        def wrapped(x, *tv):
+            full = [None] * n
+            for k, v in zip(traced, tv):
+                full[k] = v
+            for k, v in baked.items():
+                full[k] = v
+            return f(x, *full)
+        return wrapped
+
+    def traced_values(self, args):
+        """Check ``args`` against the prepared ones; return the traced arrays (float64)."""
+        if len(args) != self.n:
+            raise InputError(f"the operator was prepared with {self.n} extra argument(s) in "
+                             f"`args`, got {len(args)}; pass the same arguments (prepare again "
+                             "for a different signature).")
+        out = []
+        for k in self.traced:
+            a = np.asarray(args[k])
+            if np.iscomplexobj(a):
+                raise InputTypeError(f"`args[{k}]` is complex; only real arguments are supported.")
+            if a.shape != self.shapes[k]:
+                raise InputError(f"`args[{k}]` has shape {a.shape} but the operator was prepared "
+                                 f"with shape {self.shapes[k]}; shapes are part of the traced "
+                                 "structure: prepare again for new shapes.")
+            out.append(np.ascontiguousarray(a, dtype=np.float64))
+        for k, v in self.baked.items():
+            if not _same(args[k], v):
+                raise InputError(
+                    f"`args[{k}]` differs from the value the operator was prepared with; only "
+                    "floating-point ndarray arguments may change between calls (they are "
+                    "traced as inputs), other arguments are baked into the traced structure. "
+                    "Pass it as a float ndarray (e.g. np.asarray(t, dtype=float)) or prepare "
+                    "again.")
+        return out
+
+
+def _validate_x(x, shape):
+    a = as_real_array(x)
+    if a.shape != tuple(shape):
+        raise InputError(f"`x` has shape {a.shape} but the operator was prepared at an `x0` of "
+                         f"shape {tuple(shape)}; prepare again for another shape.")
+    return a
+
+
+# --- backends -------------------------------------------------------------------------
+
+def _numba_module():
+    return importlib.import_module("sparsead.ad.numba_backend")
+
+
+def _lanes(graph, wrt, colors, n_lanes, backend):
+    """``(run, layout, name)``: ``run(inputs) -> B`` with B as (m, p) ("rows") or (p, m) ("lanes")."""
+    if backend in ("auto", "numba"):
+        try:
+            mod = _numba_module()
+            fn = mod.compile_forward(graph, wrt, np.asarray(colors, dtype=np.int64), int(n_lanes))
+        except (ImportError, NotImplementedError) as exc:
+            if backend == "numba":
+                raise NotImplementedError(
+                    f"backend='numba' is not available for this function ({exc}); use "
+                    "backend='numpy' or 'auto'.") from exc
+        else:
+            return (lambda inputs: fn(inputs)[1]), "rows", "numba"
+    plan = LanePlan(graph, wrt, seed_from_colors(colors, n_lanes), want_value=False)
+    return (lambda inputs: plan.run_t(inputs)[1]), "lanes", "numpy"
+
+
+def _remap(src, shape):
+    """Source indices into a C-order (r, c) matrix -> indices into its transpose."""
+    src = np.asarray(src, dtype=np.int64)
+    r, c = shape
+    if c == 0 or src.size == 0:
+        return src.copy()
+    pos = src >= 0
+    s = src[pos]
+    out = src.copy()
+    out[pos] = (s % c) * r + s // c
+    return out
+
+
+def _remap_neg(src, shape):
+    src = np.asarray(src, dtype=np.int64)
+    neg = src < 0
+    if not neg.any():
+        return src
+    out = src.copy()
+    out[neg] = -_remap(-src[neg] - 1, shape) - 1
+    return out
+
+
+class _Decompressor:
+    """A coloring's decompression plan, with sources remapped for transposed compressed blocks."""
+
+    def __init__(self, coloring, triangle, shapes, transposed):
+        plan = coloring._plan(triangle)
+        g_src, s_src = plan.g_src, plan.s_src
+        if transposed[0]:
+            g_src, s_src = _remap(g_src, shapes[0]), _remap(s_src, shapes[0])
+            g_src = np.where(plan.g_src < 0, plan.g_src, g_src)
+            s_src = np.where(plan.s_src < 0, plan.s_src, s_src)
+        if len(shapes) > 1 and transposed[1]:
+            g_src, s_src = _remap_neg(g_src, shapes[1]), _remap_neg(s_src, shapes[1])
+        self.args = (plan.g_out, np.ascontiguousarray(g_src, dtype=np.int64), plan.s_out,
+                     np.ascontiguousarray(s_src, dtype=np.int64), plan.s_ptr, plan.s_sub,
+                     plan.c_dst, plan.c_src)
+        self.out = plan.out
+
+    def __call__(self, b1, b2, data):
+        _kd.run_plan(b1.reshape(-1), b2.reshape(-1), *self.args, data)
+
+
+# --- the common base ------------------------------------------------------------------
+
+class _Prepared:
+    def _init_args(self, f, x0, args):
+        self.f = f
+        self._x0 = as_real_array(x0, "x0")
+        self.shape_x = self._x0.shape
+        self._args = ArgSpec(args)
+        traced = [np.asarray(args[k], dtype=np.float64) for k in self._args.traced]
+        t = time.perf_counter()
+        self._graph = trace(self._args.wrap(f), self._x0, tuple(traced), args_as_inputs=True)
+        return traced, t
+
+    def _check_out(self, out):
+        if not (sp.issparse(out) and out.format == "csr"):
+            raise DecompressionError(f"`out` must be a scipy.sparse csr_array, got "
+                                     f"{type(out).__name__}; allocate it with out = op(x).")
+        if out.data.dtype != np.float64 or not out.data.flags.c_contiguous \
+                or not out.data.flags.writeable:
+            raise DecompressionError(f"`out.data` must be a writeable contiguous float64 "
+                                     f"array, got dtype {out.data.dtype}.")
+        p = self._out_pattern
+        if out.indptr is p.indptr and out.indices is p.indices:
+            return out
+        if out.shape != p.shape or out.nnz != p.nnz or not (
+                np.array_equal(out.indptr, p.indptr) and np.array_equal(out.indices, p.indices)):
+            raise DecompressionError(
+                f"`out` must have exactly the prepared pattern (shape {p.shape}, nnz {p.nnz}); "
+                f"got shape {out.shape}, nnz {out.nnz} with another structure. Allocate it "
+                "once with out = op(x).")
+        return out
+
+    def _result(self, out):
+        if out is not None:
+            out = self._check_out(out)
+            return out, out.data
+        p = self._out_pattern
+        data = np.empty(p.nnz, dtype=np.float64)
+        res = sp.csr_array((data, p.indices.copy(), p.indptr.copy()), shape=p.shape, copy=False)
+        res.has_sorted_indices = True
+        return res, data
+
+    def _inputs(self, x, args):
+        return [_validate_x(x, self.shape_x)] + self._args.traced_values(args)
+
+    def __repr__(self):
+        return (f"{type(self).__name__}(shape={self.shape}, nnz={self.pattern.nnz}, "
+                f"n_colors={self.n_colors}, mode={self.mode!r}, backend={self.backend!r})")
+
+
+def _user_pattern(sparsity, detected, name="sparsity"):
+    """A user pattern, validated: same shape as detected and containing every detected entry."""
+    p = as_pattern(sparsity, name)
+    if p.shape != detected.shape:
+        raise PatternError(f"`{name}` has shape {p.shape}, the derivative has shape "
+                           f"{detected.shape}.")
+    missing = detected.astype(np.int8) - detected.multiply(p).astype(np.int8)
+    missing.eliminate_zeros()
+    if missing.nnz:
+        r, c = missing.nonzero()
+        raise PatternError(
+            f"`{name}` misses {missing.nnz} entries that can be nonzero (e.g. ({r[0]}, {c[0]})); "
+            "a smaller pattern would silently give a wrong matrix. Pass a superset of "
+            "sparsead's detected pattern (or leave `sparsity=None`).")
+    return p
+
+
+class SparseJacobian(_Prepared):
+    """A prepared sparse Jacobian ``x -> J(x)`` as a ``csr_array``; see :func:`sparse_jacobian`."""
+
+    def __init__(self, f, x0, args=(), *, mode="auto", order=None, sparsity=None,
+                 backend="auto"):
+        mode = _choice(mode, MODES, "mode")
+        backend = _choice(backend, BACKENDS, "backend")
+        traced, t0 = self._init_args(f, x0, args)
+        g = self._graph
+        detected = graph_jacobian_sparsity(g)
+        self.pattern = detected if sparsity is None else _user_pattern(sparsity, detected)
+        self.shape = self.pattern.shape
+        t1 = time.perf_counter()
+        orders = list(DEFAULT_ORDERS) if order is None else order
+        candidates = {}
+        if mode in ("auto", "forward"):
+            candidates["forward"] = _color(self.pattern, "column", orders)
+        if mode in ("auto", "reverse"):
+            candidates["reverse"] = _color(self.pattern, "row", orders)
+        if mode == "bidirectional" or (mode == "auto" and min(
+                c.n_colors for c in candidates.values()) > 2):
+            candidates["bidirectional"] = _color(self.pattern, "bidirectional", orders)
+        self.mode = min(candidates, key=lambda k: (candidates[k].n_colors,
+                                                   ("forward", "reverse", "bidirectional").index(k)))
+        self.coloring = candidates[self.mode]
+        self.n_colors = self.coloring.n_colors
+        t2 = time.perf_counter()
+        m, n = self.shape
+        c = self.coloring
+        runs, backends = [], []
+        if self.mode == "forward":
+            run, layout, name = _lanes(g, 0, c.colors, c.n_colors, backend)
+            runs.append((run, False))
+            shapes, transposed = [(m, c.n_colors)], [layout == "lanes"]
+            backends.append(name)
+        if self.mode in ("reverse", "bidirectional"):
+            self._vjp_graph = vjp_graph(g)
+        if self.mode == "reverse":
+            run, layout, name = _lanes(self._vjp_graph, 1, c.colors, c.n_colors, backend)
+            runs.append((run, True))
+            shapes, transposed = [(c.n_colors, n)], [layout == "rows"]
+            backends.append(name)
+        if self.mode == "bidirectional":
+            run1, lay1, n1 = _lanes(g, 0, c.column_colors, c.n_column_colors, backend)
+            run2, lay2, n2 = _lanes(self._vjp_graph, 1, c.row_colors, c.n_row_colors, backend)
+            runs += [(run1, False), (run2, True)]
+            shapes = [(m, c.n_column_colors), (c.n_row_colors, n)]
+            transposed = [lay1 == "lanes", lay2 == "rows"]
+            backends += [n1, n2]
+        self._runs = runs
+        self._layouts = transposed
+        self._w = np.zeros(m)
+        self._decomp = _Decompressor(c, "full", shapes, transposed)
+        self._out_pattern = self._decomp.out
+        self.backend = "numba" if all(b == "numba" for b in backends) else "numpy"
+        t3 = time.perf_counter()
+        self.timings = {"detect": t1 - t0, "color": t2 - t1, "compile": t3 - t2}
+
+    def _blocks(self, inputs):
+        blocks = []
+        for run, reverse in self._runs:
+            if reverse:
+                blocks.append(run([inputs[0], self._w] + inputs[1:]))
+            else:
+                blocks.append(run(inputs))
+        return blocks
+
+    def __call__(self, x, *args, out=None):
+        """The Jacobian at ``x``: a float64 ``csr_array`` with the prepared pattern (into ``out``)."""
+        inputs = self._inputs(x, args)
+        res, data = self._result(out)
+        blocks = self._blocks(inputs)
+        b2 = blocks[1] if len(blocks) > 1 else np.zeros(0)
+        self._decomp(blocks[0], b2, data)
+        return res
+
+    def compressed(self, x, *args):
+        """The compressed product: ``J @ S`` (forward), ``S.T @ J`` (reverse), or both (bidirectional)."""
+        blocks = self._blocks(self._inputs(x, args))
+        fixed = [np.ascontiguousarray(b.T) if t else np.ascontiguousarray(b)
+                 for b, t in zip(blocks, self._layouts)]
+        return tuple(fixed) if self.mode == "bidirectional" else fixed[0]
+
+
+class SparseHessian(_Prepared):
+    """A prepared sparse Hessian ``x -> H(x)`` as a ``csr_array``; see :func:`sparse_hessian`."""
+
+    def __init__(self, f, x0, args=(), *, coloring="star", order=None, sparsity=None,
+                 backend="auto", triangle="full"):
+        method = _choice(coloring, HESSIAN_COLORINGS, "coloring")
+        backend = _choice(backend, BACKENDS, "backend")
+        triangle = _choice(triangle, TRIANGLES, "triangle")
+        traced, t0 = self._init_args(f, x0, args)
+        g = self._graph
+        out = g.nodes[g.outputs[0]]
+        if out.size != 1:
+            raise InputError(f"sparse_hessian needs a scalar `f`; it returned shape {out.shape}. "
+                             "Use sparse_jacobian for vector outputs.")
+        detected = graph_hessian_sparsity(g)
+        full = detected if sparsity is None else _user_pattern(sparsity, detected)
+        t1 = time.perf_counter()
+        orders = list(DEFAULT_ORDERS) if order is None else order
+        self.coloring = _color(full, method, orders, symmetrize=sparsity is not None)
+        self.n_colors = self.coloring.n_colors
+        self.mode = method
+        self.triangle = triangle
+        t2 = time.perf_counter()
+        self._grad_graph = grad_graph(g)
+        n = full.shape[0]
+        run, layout, name = _lanes(self._grad_graph, 0, self.coloring.colors, self.n_colors,
+                                   backend)
+        self._run = run
+        self._transposed = layout == "lanes"
+        self.backend = name
+        self._decomp = _Decompressor(self.coloring, triangle, [(n, self.n_colors)],
+                                     [self._transposed])
+        self._out_pattern = self._decomp.out
+        self.pattern = self._out_pattern if triangle != "full" else self.coloring.pattern
+        self.shape = self.pattern.shape
+        self._hvp_plan = None
+        t3 = time.perf_counter()
+        self.timings = {"detect": t1 - t0, "color": t2 - t1, "compile": t3 - t2}
+
+    def __call__(self, x, *args, out=None):
+        """The Hessian at ``x``: a float64 ``csr_array`` with the prepared pattern (into ``out``)."""
+        inputs = self._inputs(x, args)
+        res, data = self._result(out)
+        self._decomp(self._run(inputs), np.zeros(0), data)
+        return res
+
+    def compressed(self, x, *args):
+        """The compressed product ``H @ S`` of shape ``(n, n_colors)``."""
+        B = self._run(self._inputs(x, args))
+        return np.ascontiguousarray(B.T) if self._transposed else np.ascontiguousarray(B)
+
+    def hessp(self, x, p, *args):
+        """One Hessian-vector product ``H(x) @ p`` (no coloring; for Newton-CG / trust-krylov)."""
+        inputs = self._inputs(x, args)
+        v = as_real_array(p, "p")
+        if v.size != inputs[0].size:
+            raise InputError(f"`p` has {v.size} elements, `x` has {inputs[0].size}.")
+        if self._hvp_plan is None:
+            self._hvp_plan = LanePlan(self._grad_graph, 0, 1, want_value=False)
+        _, Bt = self._hvp_plan.run_t(inputs, seed=v.reshape(-1, 1))
+        return Bt.reshape(self.shape_x).copy()
+
+
+def sparse_jacobian(f, x0, args=(), *, mode="auto", order=None, sparsity=None, backend="auto"):
+    """Prepare the sparse Jacobian of ``f`` at points shaped like ``x0``.
+
+    Preparation traces ``f`` once, detects the (global) sparsity pattern,
+    colors it, and builds the lane sweep and the decompression index maps;
+    each call ``jac(x, *args)`` then costs a few evaluations of ``f``.
+
+    Parameters
+    ----------
+    f : callable
+        ``f(x, *args) -> array`` written with numpy; inputs and outputs are
+        flattened in C order (``J`` is ``(f(x).size, x.size)``).
+    x0 : array_like
+        A point fixing the shape of ``x`` (real; its values do not matter).
+    args : tuple, optional
+        Extra arguments. Floating ndarrays are traced as inputs: they may take
+        other values at call time (same shape), and the pattern holds for all
+        of them. Other arguments are baked in and must compare equal at call
+        time.
+    mode : {"auto", "forward", "reverse", "bidirectional"}
+        ``forward``: column coloring, JVP lanes (``B = J S``); ``reverse``: row
+        coloring, VJP lanes (``B = S^T J``, for wide Jacobians);
+        ``bidirectional``: star bicoloring, both; ``auto``: the fewest colors
+        (ties: forward, then reverse; bidirectional is tried when both
+        others need more than 2 colors).
+    order : str, callable or list, optional
+        Vertex order(s) for :func:`sparsead.color`; default: the best of
+        ``natural``, ``largest_first`` and ``smallest_last``.
+    sparsity : sparse matrix or array_like, optional
+        A pattern to use instead of the detected one; it must contain every
+        detected entry (a smaller one would silently give wrong matrices).
+    backend : {"auto", "numpy", "numba"}
+        ``numpy``: the numpy lane interpreter; ``numba``: the compiled backend
+        (error if unavailable); ``auto``: Numba when it compiles the graph,
+        else numpy.
+
+    Returns
+    -------
+    SparseJacobian
+        Callable ``jac(x, *args, out=None)`` returning a float64
+        ``scipy.sparse.csr_array`` with sorted indices and exactly
+        ``jac.pattern``'s structure (into ``out``'s data when given). Also
+        ``.pattern``, ``.coloring``, ``.n_colors``, ``.mode``, ``.shape``,
+        ``.backend``, ``.timings`` (``detect``, ``color``, ``compile``
+        seconds) and ``.compressed(x, *args)``.
+
+    Raises
+    ------
+    ValueError
+        Unknown ``mode``/``backend``; at call time (``InputError``): ``x`` or a
+        traced argument of another shape, a baked argument that changed.
+    TypeError
+        Complex ``x``/``args`` (``InputTypeError``); see also the tracing errors.
+    PatternError
+        ``sparsity`` of the wrong shape or missing detected entries.
+    DecompressionError
+        ``out`` with another pattern.
+
+    Notes
+    -----
+    NaN and inf propagate into the entries they reach, as numpy would.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import sparsead as sa
+    >>> f = lambda x: x[1:] ** 2 - x[:-1]
+    >>> jac = sa.sparse_jacobian(f, np.ones(4))
+    >>> jac(np.arange(4.0)).toarray()
+    array([[-1.,  2.,  0.,  0.],
+           [ 0., -1.,  4.,  0.],
+           [ 0.,  0., -1.,  6.]])
+    >>> jac.n_colors
+    2
+    """
+    return SparseJacobian(f, x0, args, mode=mode, order=order, sparsity=sparsity,
+                          backend=backend)
+
+
+def sparse_hessian(f, x0, args=(), *, coloring="star", order=None, sparsity=None,
+                   backend="auto", triangle="full"):
+    """Prepare the sparse Hessian of a scalar ``f`` at points shaped like ``x0``.
+
+    The gradient transform turns ``f``'s graph into the graph of its gradient;
+    forward lanes over it give ``B = H S`` for a symmetric coloring of the
+    detected Hessian pattern (forward-over-reverse).
+
+    Parameters
+    ----------
+    f : callable
+        ``f(x, *args) -> scalar`` written with numpy.
+    x0 : array_like
+        A point fixing the shape of ``x``.
+    args : tuple, optional
+        As in :func:`sparse_jacobian` (floating ndarrays may change per call,
+        e.g. Lagrange multipliers; the pattern is the union over their values).
+    coloring : {"star", "acyclic"}
+        Star coloring (direct decompression) or acyclic coloring (fewer
+        colors, decompression by substitution).
+    order, sparsity, backend
+        As in :func:`sparse_jacobian` (``sparsity`` is symmetrized).
+    triangle : {"full", "lower", "upper"}
+        Return the full symmetric matrix (default) or one triangle.
+
+    Returns
+    -------
+    SparseHessian
+        Callable ``hess(x, *args, out=None)`` -> float64 ``csr_array`` with the
+        prepared pattern; attributes as :class:`SparseJacobian`, plus
+        ``.hessp(x, p, *args)`` (one Hessian-vector product).
+
+    Raises
+    ------
+    InputError
+        If ``f`` is not scalar; call-time errors as in :func:`sparse_jacobian`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import sparsead as sa
+    >>> f = lambda x: np.sum(x[1:] * x[:-1]) + np.sum(x ** 3)
+    >>> hess = sa.sparse_hessian(f, np.ones(3))
+    >>> hess(np.array([1.0, 2.0, 3.0])).toarray()
+    array([[ 6.,  1.,  0.],
+           [ 1., 12.,  1.],
+           [ 0.,  1., 18.]])
+    >>> hess.hessp(np.ones(3), np.array([1.0, 0.0, 0.0]))
+    array([6., 1., 0.])
+    """
+    return SparseHessian(f, x0, args, coloring=coloring, order=order, sparsity=sparsity,
+                         backend=backend, triangle=triangle)
