@@ -1,0 +1,483 @@
+"""Python source of one fused forward-lane kernel, generated from the lowered kernel IR.
+
+Fed by ``numba_lower.py`` (nodes, output, materialisation plan); feeds
+``numba_backend.py``, which writes the source to the kernel cache and compiles
+it with ``numba.njit(cache=True)``.
+
+The kernel computes the output's values and its tangent block ``B`` (one row
+per output element, one column per lane). Each materialised node is written by
+one loop nest over its elements; inside a loop the inlined elementwise/map
+nodes are evaluated as scalars at that element (index maps become reads
+``src[idx[i]]``), and the element's scalar expression is differentiated in
+reverse, in the loop body: the adjoints of the leaves it read are the local
+partial derivatives, which are added into the lanes of the row -- into lane
+``colors[j]`` for element ``j`` of the seeded input (one-hot seeds cost one add,
+whatever the number of lanes), or times the leaf's own lane row for a
+materialised intermediate. There are no temporaries per operation.
+
+The source depends only on the structure of the graph: sizes, offsets and
+strides come in the ``dims`` array, index maps, constant arrays and scalar
+constants are kernel arguments. Identical structure gives identical source,
+hence one cache entry.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .numba_lower import INLINE_OPS
+
+__all__ = ["generate"]
+
+
+class _Source:
+    """Collects the kernel's arguments (bound at run time) and its lines."""
+
+    def __init__(self):
+        self.arg_names: list[str] = []
+        self.arg_values: list = []
+        self.dims: list[int] = []
+        self._arrays: dict = {}
+        self.n_tmp = 0
+
+    def tmp(self, prefix):
+        self.n_tmp += 1
+        return f"{prefix}{self.n_tmp}"
+
+    def array(self, arr, prefix):
+        arr = np.ascontiguousarray(arr)
+        key = (arr.dtype.str, arr.shape, hash(arr.tobytes()))
+        name = self._arrays.get(key)
+        if name is None:
+            name = f"{prefix}_{len(self.arg_names)}"
+            self._arrays[key] = name
+            self.arg_names.append(name)
+            self.arg_values.append(arr)
+        return name
+
+    def scalar(self, value, dtype):
+        name = f"s_{len(self.arg_names)}"
+        self.arg_names.append(name)
+        self.arg_values.append(np.dtype(dtype).type(value))
+        return name
+
+    def dim(self, value):
+        self.dims.append(int(value))
+        return f"d{len(self.dims) - 1}"
+
+
+def _dtype_expr(dt):
+    dt = np.dtype(dt)
+    return "np.bool_" if dt.kind == "b" else f"np.{dt.name}"
+
+
+class _Region:
+    """Scalar evaluation of inlined nodes at index expressions, with a reverse tape."""
+
+    def __init__(self, cg):
+        self.cg = cg
+        self.memo = {}
+        self.tape = []      # (out_var, [(in_var, kind, expr)])
+        self.leaves = []    # (var, node, index)
+        self.lines = []
+
+    def emit(self, line):
+        self.lines.append(line)
+
+    def val(self, k, ix):
+        cg = self.cg
+        nd = cg.nodes[k]
+        if nd.op == "scalar":
+            return cg.scalar_name(k)
+        if nd.size == 1:
+            ix = "0"
+        key = (k, ix)
+        if key in self.memo:
+            return self.memo[key]
+        src = cg.src
+        if cg.is_leaf(k):
+            v = src.tmp("v")
+            self.emit(f"{v} = {cg.buf(k)}[{ix}]")
+            if nd.active:
+                self.leaves.append((v, k, ix))
+        elif nd.op == "map":
+            idx, fill = nd.params["idx"], nd.params["fill"]
+            if idx is None:
+                v = self.val(nd.ins[0], ix)
+            else:
+                jj = src.tmp("j")
+                self.emit(f"{jj} = {cg.map_name(k)}[{ix}]")
+                if fill is None:
+                    v = self.val(nd.ins[0], jj)
+                else:
+                    j = src.tmp("j")
+                    self.emit(f"{j} = {jj} if {jj} >= 0 else 0")
+                    sv = self.val(nd.ins[0], j)
+                    f = cg.fill_expr(k, ix)
+                    v = src.tmp("v")
+                    self.emit(f"{v} = {sv} if {jj} >= 0 else {f}")
+                    if nd.active:
+                        self.tape.append((v, [(sv, "cond", f"{jj} >= 0")]))
+        elif nd.op == "ew":
+            args = [self.val(i, ix) for i in nd.ins]
+            rule = nd.params["rule"]
+            v = src.tmp("v")
+            self.emit(f"{v} = {rule.value.format(*args, r=v)}")
+            if nd.active:
+                contribs = []
+                if nd.params["prim"] == "where":
+                    for slot, cond in ((1, args[0]), (2, f"not {args[0]}")):
+                        if cg.nodes[nd.ins[slot]].active:
+                            contribs.append((args[slot], "cond", cond))
+                else:
+                    for slot, i in enumerate(nd.ins):
+                        part = rule.partials[slot]
+                        if part is not None and cg.nodes[i].active:
+                            contribs.append((args[slot], "mul", part.format(*args, r=v)))
+                self.tape.append((v, contribs))
+        else:  # pragma: no cover
+            raise AssertionError(f"node {k} ({nd.op}) cannot be inlined")
+        self.memo[key] = v
+        return v
+
+    def tangent(self, root, seed, target):
+        """Lines adding ``seed * d(root)/d(leaves)`` into the lanes ``target(lane)``."""
+        src = self.cg.src
+        adj = {root: seed}
+        lines = []
+        for out, contribs in reversed(self.tape):
+            a = adj.get(out)
+            if a is None:
+                continue
+            for iv, kind, e in contribs:
+                if kind == "cond":
+                    term = f"({a} if {e} else 0.0)"
+                elif e == "1":
+                    term = a
+                elif e == "-1":
+                    term = f"(-{a})"
+                else:
+                    term = f"{a} * {e}"
+                if iv in adj and adj[iv] != seed:
+                    lines.append(f"{adj[iv]} += {term}")
+                else:
+                    name = src.tmp("a")
+                    if iv in adj:       # iv is the root itself (cannot happen in a DAG)
+                        term = f"{adj[iv]} + {term}"
+                    lines.append(f"{name} = {term}")
+                    adj[iv] = name
+        for v, k, ix in self.leaves:
+            a = adj.get(v)
+            if a is None:
+                continue
+            if self.cg.nodes[k].op == "input":
+                c = src.tmp("c")
+                lines.append(f"{c} = colors[{ix}]")
+                lines.append(f"if {c} >= 0:")
+                lines.append(f"    {target(c)} += {a}")
+            else:
+                lines.append("for l in range(p):")
+                lines.append(f"    {target('l')} += {a} * tan{k}[{ix}, l]")
+        return lines
+
+
+class _Codegen:
+    def __init__(self, nodes, out, live, material, n_inputs, n_lanes):
+        self.n_lanes = int(n_lanes)
+        self.nodes = nodes
+        self.out = out
+        self.live = live
+        self.material = material
+        self.n_inputs = n_inputs
+        self.src = _Source()
+        self.computing = None
+        self._scalars = {}
+        self._maps = {}
+        self._fills = {}
+        self.body = []
+
+    # -- names -------------------------------------------------------------
+    def is_leaf(self, k):
+        nd = self.nodes[k]
+        return nd.op in ("input", "const") or (self.material[k] and k != self.computing)
+
+    def buf(self, k):
+        nd = self.nodes[k]
+        if nd.op == "input":
+            return f"x{nd.params['index']}"
+        if nd.op == "const":
+            return self.src.array(nd.params["value"], "c")
+        return f"val{k}"
+
+    def scalar_name(self, k):
+        if k not in self._scalars:
+            nd = self.nodes[k]
+            self._scalars[k] = self.src.scalar(nd.params["value"], nd.dtype)
+        return self._scalars[k]
+
+    def map_name(self, k):
+        if k not in self._maps:
+            self._maps[k] = self.src.array(self.nodes[k].params["idx"], "m")
+        return self._maps[k]
+
+    def fill_expr(self, k, ix):
+        nd = self.nodes[k]
+        fill = nd.params["fill"]
+        if isinstance(fill, np.ndarray):
+            if k not in self._fills:
+                self._fills[k] = self.src.array(fill.astype(nd.dtype), "f")
+            return f"{self._fills[k]}[{ix}]"
+        if k not in self._fills:
+            self._fills[k] = self.src.scalar(fill, nd.dtype)
+        return self._fills[k]
+
+    # -- emission helpers --------------------------------------------------
+    def put(self, lines, depth):
+        pad = "    " * depth
+        self.body.extend(pad + ln for ln in lines)
+
+    def zero_row(self, t, d):
+        return ["for l in range(p):", f"    {t}[{d}, l] = 0.0"]
+
+    def store_region(self, k, root, ix, dest, depth, prelude=()):
+        """One element of an elementwise loop: ``v_k[dest] = root(ix)`` and its lane row."""
+        r = _Region(self)
+        v = r.val(root, ix)
+        lines = list(prelude) + r.lines + [f"val{k}[{dest}] = {v}"]
+        if self.nodes[k].active:
+            lines += self.zero_row(f"tan{k}", dest)
+            if self.nodes[root].active:
+                lines += r.tangent(v, "1.0", lambda lane: f"tan{k}[{dest}, {lane}]")
+        self.put(lines, depth)
+
+    # -- writers -----------------------------------------------------------
+    def alloc(self, k, zeros):
+        nd = self.nodes[k]
+        d = self.src.dim(nd.size)
+        fn = "np.zeros" if zeros else "np.empty"
+        self.put([f"val{k} = {fn}({d}, {_dtype_expr(nd.dtype)})"], 1)
+        if nd.active:
+            self.put([f"tan{k} = {fn}(({d}, p), np.float64)"], 1)
+        return d
+
+    def write(self, k):
+        nd = self.nodes[k]
+        self.computing = k
+        getattr(self, "_w_" + nd.op if nd.op not in INLINE_OPS else "_w_inline")(k)
+        self.computing = None
+
+    def _w_inline(self, k):
+        d = self.alloc(k, False)
+        self.put([f"for i in range({d}):"], 1)
+        self.store_region(k, k, "i", "i", 2)
+
+    def _w_concat(self, k):
+        nd = self.nodes[k]
+        self.alloc(k, False)
+        axis = nd.params["axis"]
+        lead = int(np.prod(nd.shape[:axis], dtype=np.int64))
+        offset = 0
+        pos = np.arange(nd.size, dtype=np.int64).reshape(nd.shape)
+        for piece in nd.ins:
+            p = self.nodes[piece]
+            n = self.src.dim(p.size)
+            self.put([f"for i in range({n}):"], 1)
+            if lead == 1:
+                off = self.src.dim(offset)
+                dest, prelude = "dd", [f"dd = {off} + i"]
+            else:
+                sl = [slice(None)] * len(nd.shape)
+                sl[axis] = slice(offset, offset + p.shape[axis])
+                dm = self.src.array(pos[tuple(sl)].reshape(-1), "m")
+                dest, prelude = "dd", [f"dd = {dm}[i]"]
+            self.store_region(k, piece, "i", dest, 2, prelude)
+            offset += p.shape[axis]
+
+    def _w_scatter(self, k):
+        nd = self.nodes[k]
+        self.alloc(k, False)
+        base, vals = nd.ins
+        n = self.src.dim(nd.size)
+        self.put([f"for i in range({n}):"], 1)
+        self.store_region(k, base, "i", "i", 2)
+        index = self.src.array(nd.params["index"], "m")
+        ni = self.src.dim(nd.params["index"].size)
+        self.put([f"for e in range({ni}):"], 1)
+        prelude = [f"dd = {index}[e]"]
+        ix = "e"
+        if nd.params["vmap"] is not None:
+            bm = self.src.array(nd.params["vmap"], "m")
+            prelude.append(f"ev = {bm}[e]")
+            ix = "ev"
+        self.store_region(k, vals, ix, "dd", 2, prelude)
+
+    def _w_reduce_sum(self, k):
+        nd = self.nodes[k]
+        self.alloc(k, True)
+        x = nd.ins[0]
+        n = self.src.dim(self.nodes[x].size)
+        group = nd.params["group"]
+        r = _Region(self)
+        v = r.val(x, "i")
+        if group is None:
+            zero = "0.0" if nd.dtype.kind == "f" else "0"
+            self.put([f"acc = {_dtype_expr(nd.dtype)}({zero})", f"for i in range({n}):"], 1)
+            lines = r.lines + [f"acc += {v}"]
+            dest = "0"
+        else:
+            gm = self.src.array(group, "m")
+            self.put([f"for i in range({n}):"], 1)
+            lines = [f"g = {gm}[i]"] + r.lines + [f"val{k}[g] += {v}"]
+            dest = "g"
+        if nd.active:
+            lines += r.tangent(v, "1.0", lambda lane: f"tan{k}[{dest}, {lane}]")
+        self.put(lines, 2)
+        if group is None:
+            self.put([f"val{k}[0] = acc"], 1)
+
+    def _w_reduce_max(self, k, cmp=">"):
+        nd = self.nodes[k]
+        d = self.alloc(k, False)
+        x = nd.ins[0]
+        n = self.src.dim(self.nodes[x].size)
+        group = nd.params["group"]
+        self.put([f"arg = np.full({d}, -1, np.int64)", f"for i in range({n}):"], 1)
+        r = _Region(self)
+        v = r.val(x, "i")
+        g = "0" if group is None else "g"
+        pre = [] if group is None else [f"g = {self.src.array(group, 'm')}[i]"]
+        self.put(pre + r.lines + [
+            f"if arg[{g}] < 0 or {v} {cmp} val{k}[{g}] or ({v} != {v} and val{k}[{g}] == val{k}[{g}]):",
+            f"    val{k}[{g}] = {v}",
+            f"    arg[{g}] = i"], 2)
+        if nd.active:
+            self.put([f"for g in range({d}):", "    i = arg[g]"], 1)
+            r = _Region(self)
+            v = r.val(x, "i")
+            self.put(r.lines + self.zero_row(f"tan{k}", "g")
+                     + r.tangent(v, "1.0", lambda lane: f"tan{k}[g, {lane}]"), 2)
+
+    def _w_reduce_min(self, k):
+        self._w_reduce_max(k, "<")
+
+    def _w_cumsum(self, k):
+        nd = self.nodes[k]
+        self.alloc(k, False)
+        pr = nd.params
+        pre, ln, post = (self.src.dim(pr[s]) for s in ("pre", "len", "post"))
+        x = nd.ins[0]
+        zero = "0.0" if nd.dtype.kind == "f" else "0"
+        self.put(["run = np.zeros(p, np.float64)", f"for a in range({pre}):",
+                  f"    for q in range({post}):",
+                  f"        acc = {_dtype_expr(nd.dtype)}({zero})",
+                  "        for l in range(p):", "            run[l] = 0.0",
+                  f"        for r in range({ln}):",
+                  f"            ix = (a * {ln} + r) * {post} + q"], 1)
+        r = _Region(self)
+        v = r.val(x, "ix")
+        lines = r.lines + ["acc += " + v, f"val{k}[ix] = acc"]
+        if nd.active:
+            if self.nodes[x].active:
+                lines += r.tangent(v, "1.0", lambda lane: f"run[{lane}]")
+            lines += ["for l in range(p):", f"    tan{k}[ix, l] = run[l]"]
+        self.put(lines, 4)
+
+    def _w_spmatmul(self, k):
+        nd = self.nodes[k]
+        self.alloc(k, False)
+        pr = nd.params
+        ip = self.src.array(pr["indptr"], "m")
+        ind = self.src.array(pr["indices"], "m")
+        dat = self.src.array(pr["data"], "c")
+        pre, rows, cols, post = (self.src.dim(pr[s]) for s in ("pre", "rows", "cols", "post"))
+        x = nd.ins[0]
+        self.put([f"for a in range({pre}):", f"    for r in range({rows}):",
+                  f"        for q in range({post}):",
+                  f"            dd = (a * {rows} + r) * {post} + q",
+                  "            acc = 0.0"], 1)
+        if nd.active:
+            self.put(self.zero_row(f"tan{k}", "dd"), 4)
+        self.put([f"for kk in range({ip}[r], {ip}[r + 1]):", f"    w = {dat}[kk]",
+                  f"    ix = (a * {cols} + {ind}[kk]) * {post} + q"], 4)
+        r = _Region(self)
+        v = r.val(x, "ix")
+        lines = r.lines + [f"acc += w * {v}"]
+        if nd.active:
+            lines += r.tangent(v, "w", lambda lane: f"tan{k}[dd, {lane}]")
+        self.put(lines, 5)
+        self.put([f"val{k}[dd] = acc"], 4)
+
+    def _w_einsum(self, k):
+        nd = self.nodes[k]
+        self.alloc(k, True)
+        ins_specs, out_spec = nd.params["subscripts"].split("->")
+        specs = ins_specs.split(",")
+        sizes = {}
+        for spec, i in zip(specs, nd.ins):
+            for c, s in zip(spec, self.nodes[i].shape):
+                sizes[c] = s
+        letters = list(dict.fromkeys(out_spec + "".join(specs)))
+
+        def flat(spec, shape):
+            if not spec:
+                return "0"
+            terms = []
+            for pos, c in enumerate(spec):
+                stride = int(np.prod(shape[pos + 1:], dtype=np.int64))
+                terms.append(f"i_{c} * {self.src.dim(stride)}")
+            return " + ".join(terms)
+
+        depth = 1
+        for c in letters:
+            self.put([f"for i_{c} in range({self.src.dim(sizes[c])}):"], depth)
+            depth += 1
+        lines = [f"o = {flat(out_spec, nd.shape)}"]
+        r = _Region(self)
+        vals = []
+        for t, (spec, i) in enumerate(zip(specs, nd.ins)):
+            lines.append(f"ix{t} = {flat(spec, self.nodes[i].shape)}")
+            vals.append(r.val(i, f"ix{t}"))
+        lines += r.lines + [f"val{k}[o] += {' * '.join(vals)}"]
+        if nd.active:
+            for t, i in enumerate(nd.ins):
+                if not self.nodes[i].active:
+                    continue
+                coef = " * ".join(v for s, v in enumerate(vals) if s != t) or "1.0"
+                sub = _Region(self)
+                sub.memo, sub.tape, sub.leaves = r.memo, r.tape, r.leaves
+                lines += sub.tangent(vals[t], f"({coef})", lambda lane: f"tan{k}[o, {lane}]")
+        self.put(lines, depth)
+
+    # -- whole kernel ------------------------------------------------------
+    def generate(self):
+        order = [k for k in range(len(self.nodes)) if self.live[k] and self.material[k]
+                 and self.nodes[k].op not in ("input", "const", "scalar")]
+        for k in order:
+            self.write(k)
+        out = self.nodes[self.out]
+        ret_t = f"tan{self.out}"
+        tail = []
+        if not out.active:
+            tail.append(f"tout = np.zeros(({self.src.dim(out.size)}, p), np.float64)")
+            ret_t = "tout"
+        tail.append(f"return val{self.out}, {ret_t}")
+        self.put(tail, 1)
+        params = [f"x{i}" for i in range(self.n_inputs)] + ["colors", "dims"] \
+            + self.src.arg_names
+        head = ["import math", "import numpy as np", "from numba import njit", "", "",
+                "@njit(cache=True, error_model='numpy', nogil=True)",
+                f"def kernel({', '.join(params)}):"]
+        head += [f"    p = {self.n_lanes}"]   # a literal: the lane loops unroll
+        head += [f"    d{i} = dims[{i}]" for i in range(len(self.src.dims))]
+        return "\n".join(head + self.body) + "\n"
+
+
+def generate(nodes, out, live, material, n_inputs, n_lanes):
+    """Source of ``kernel(x0, ..., colors, dims, *args) -> (values, lanes)`` for ``n_lanes`` lanes.
+
+    Returns ``(source, dims, args)``: the int64 ``dims`` array and the list of
+    argument values to pass after ``dims``.
+    """
+    cg = _Codegen(nodes, out, live, material, n_inputs, n_lanes)
+    source = cg.generate()
+    return source, np.array(cg.src.dims, dtype=np.int64), cg.src.arg_values

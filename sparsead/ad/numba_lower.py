@@ -1,0 +1,385 @@
+"""Lowering a traced graph to the Numba backend's kernel IR, and deciding what to materialise.
+
+Fed by a :class:`~sparsead.tracing.Graph`; feeds the source generator in
+``numba_codegen.py``. The kernel IR is a flat list of :class:`KNode` whose
+``op`` is one of
+
+* ``input`` / ``const`` / ``scalar`` -- leaves (``scalar``: one value broadcast
+  over any shape, passed to the kernel as a scalar argument);
+* ``ew`` -- an elementwise primitive over same-shape (or size-1) inputs, with
+  its :class:`~sparsead.ad.numba_rules.ScalarRule`;
+* ``map`` -- ``out.flat[i] = src.flat[idx[i]]`` (``idx[i] == -1``: a fill value,
+  scalar or per element). ``reshape`` is an alias; ``gather``, ``transpose``,
+  broadcasting and concatenations of pieces read from one source all become
+  maps, and a map of a map is composed into one, so index arithmetic costs one
+  indirection;
+* ``concat``, ``reduce_sum``, ``reduce_max``, ``reduce_min``, ``cumsum``,
+  ``scatter``, ``spmatmul``, ``einsum`` -- always materialised.
+
+Constants are folded (any node whose inputs are all constant is evaluated with
+numpy here). Activity (whether a node carries tangent lanes) is propagated from
+the differentiated input. :func:`plan` then chooses the materialised nodes:
+the output, the non-fusible ops, operands that products must read as arrays,
+and nodes used several times whose recomputation would cost more than a
+threshold; every other ``ew``/``map`` node is inlined into the loops of its
+consumers.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..tracing.registry import REGISTRY, broadcast_map, IDENTITY
+from .numba_rules import NUMBA_RULES, ScalarRule
+
+__all__ = ["KNode", "lower", "plan", "INLINE_OPS", "LEAF_OPS"]
+
+INLINE_OPS = ("ew", "map")
+LEAF_OPS = ("input", "const", "scalar")
+_MATERIAL_OPS = ("concat", "reduce_sum", "reduce_max", "reduce_min", "cumsum", "scatter",
+                 "spmatmul", "einsum")
+#: recomputing a node used by several consumers is allowed up to this cost (see _own_cost)
+RECOMPUTE_LIMIT = 12
+
+
+@dataclass(eq=False)
+class KNode:
+    op: str
+    ins: list
+    shape: tuple
+    dtype: np.dtype
+    active: bool = False
+    params: dict = field(default_factory=dict)
+
+    @property
+    def size(self) -> int:
+        return int(np.prod(self.shape, dtype=np.int64))
+
+
+def _c(a, dtype=None):
+    return np.ascontiguousarray(a, dtype=dtype)
+
+
+class _Lowering:
+    def __init__(self, graph, wrt):
+        self.graph = graph
+        self.wrt = wrt
+        self.nodes: list[KNode] = []
+
+    def add(self, node):
+        self.nodes.append(node)
+        return len(self.nodes) - 1
+
+    # -- constants -----------------------------------------------------------
+    def is_const(self, k):
+        return self.nodes[k].op in ("const", "scalar")
+
+    def value(self, k):
+        nd = self.nodes[k]
+        if nd.op == "scalar":
+            return np.full(nd.shape, nd.params["value"], dtype=nd.dtype)
+        return nd.params["value"].reshape(nd.shape)
+
+    def const(self, value, shape=None, dtype=None):
+        value = np.asarray(value)
+        if dtype is not None:
+            value = value.astype(dtype, copy=False)
+        shape = tuple(value.shape) if shape is None else tuple(shape)
+        flat = value.reshape(-1)
+        if flat.size >= 1 and (flat.size == 1 or (np.all(flat == flat[0])
+                                                  and not np.isnan(flat[0]).any())):
+            return self.add(KNode("scalar", [], shape, value.dtype,
+                                  params={"value": flat[0].item() if value.dtype.kind in "fiub"
+                                          else flat[0]}))
+        return self.add(KNode("const", [], shape, value.dtype, params={"value": _c(flat)}))
+
+    # -- maps ------------------------------------------------------------------
+    def make_map(self, src, idx, shape, fill=0.0):
+        """A node reading ``src.flat[idx]`` (``-1``: ``fill``, a scalar or per-element array)."""
+        s = self.nodes[src]
+        idx = _c(np.asarray(idx).reshape(-1), np.int64)
+        neg = idx < 0
+        has_neg = bool(neg.any())
+        dtype = s.dtype
+        if not has_neg:
+            fill = None
+        if s.size == 0 or self.is_const(src):
+            flat = self.value(src).reshape(-1)
+            out = flat[np.maximum(idx, 0)] if flat.size else np.zeros(idx.size, dtype)
+            if has_neg:
+                out = np.where(neg, np.broadcast_to(np.asarray(fill, dtype), idx.shape), out)
+            return self.const(out.reshape(shape), dtype=dtype)
+        if s.op == "map":
+            m1 = s.params["idx"]
+            if m1 is None:
+                m1 = np.arange(s.size, dtype=np.int64)
+            f1 = s.params["fill"]
+            new = np.where(neg, -1, m1[np.maximum(idx, 0)])
+            if f1 is not None or has_neg:
+                inner_neg = ~neg & (new < 0)
+                fo = np.broadcast_to(np.asarray(0.0 if fill is None else fill, dtype), idx.shape)
+                if f1 is None:
+                    fi = np.zeros(idx.shape, dtype)
+                else:
+                    fi = np.broadcast_to(np.asarray(f1, dtype), m1.shape)[np.maximum(idx, 0)]
+                fill = np.where(neg, fo, np.where(inner_neg, fi, fo))
+            return self.make_map(s.ins[0], new, shape, fill)
+        if not has_neg and idx.size == s.size and np.array_equal(idx, np.arange(s.size)):
+            if tuple(shape) == s.shape:
+                return src
+            return self.add(KNode("map", [src], tuple(shape), dtype, s.active,
+                                  {"idx": None, "fill": None}))
+        if fill is not None:
+            f = np.broadcast_to(np.asarray(fill, dtype), idx.shape)
+            fill = f.reshape(-1)[0].item() if np.all(f == f.reshape(-1)[0]) else _c(f.reshape(-1))
+        return self.add(KNode("map", [src], tuple(shape), dtype, s.active,
+                              {"idx": idx, "fill": fill}))
+
+    # -- the walk --------------------------------------------------------------
+    def run(self):
+        g = self.graph
+        live = g.live()
+        self.of = {}
+        for gid, nd in enumerate(g.nodes):
+            if not live[gid]:
+                continue
+            self.of[gid] = self.lower_node(nd)
+        out = self.of[g.outputs[0]]
+        if self.nodes[out].op in LEAF_OPS:
+            o = self.nodes[out]
+            out = self.add(KNode("ew", [out], o.shape, o.dtype, o.active,
+                                 {"prim": "positive", "rule": NUMBA_RULES["positive"]}))
+        return self.nodes, out
+
+    def lower_node(self, nd):
+        prim = nd.prim
+        if prim == "input":
+            k = nd.params["index"]
+            active = k == self.wrt and np.issubdtype(nd.dtype, np.inexact)
+            return self.add(KNode("input", [], nd.shape, nd.dtype, active, {"index": k}))
+        if prim == "const":
+            return self.const(np.asarray(nd.params["value"]).reshape(nd.shape), dtype=nd.dtype)
+        ins = [self.of[i] for i in nd.inputs]
+        if ins and all(self.is_const(k) for k in ins):
+            with np.errstate(all="ignore"):
+                val = REGISTRY[prim].impl(*[self.value(k) for k in ins], **nd.params)
+            return self.const(np.asarray(val).reshape(nd.shape), dtype=nd.dtype)
+        handler = getattr(self, "_" + prim, None)
+        if handler is not None:
+            return handler(nd, ins)
+        if prim in NUMBA_RULES:
+            return self._elementwise(nd, ins, NUMBA_RULES[prim])
+        raise NotImplementedError(f"the Numba backend has no rule for primitive {prim!r}")
+
+    def _broadcast_in(self, k, shape):
+        nd = self.nodes[k]
+        if nd.shape == tuple(shape) or nd.size == 1 or nd.op == "scalar":
+            return k
+        m = broadcast_map(nd.shape, shape)
+        if m is IDENTITY:
+            return k
+        return self.make_map(k, m, shape)
+
+    def _elementwise(self, nd, ins, rule):
+        ins = [self._broadcast_in(k, nd.shape) for k in ins]
+        active = any(self.nodes[k].active and rule.partials[s] is not None
+                     for s, k in enumerate(ins))
+        return self.add(KNode("ew", ins, nd.shape, nd.dtype, active,
+                              {"prim": nd.prim, "rule": rule}))
+
+    def _power(self, nd, ins):
+        e = self.nodes[ins[1]]
+        if e.op == "scalar":
+            v = float(e.params["value"])
+            rule = None
+            if v == 2.0:
+                rule = ScalarRule("{0} * {0}", ("(2.0 * {0})", None))
+            elif v == 1.0:
+                rule = ScalarRule("{0} * 1.0", ("1", None))
+            elif v == 3.0:
+                rule = ScalarRule("{0} * {0} * {0}", ("(3.0 * {0} * {0})", None))
+            elif v == 0.5:
+                rule = ScalarRule("np.sqrt({0})", ("(0.5 / {r})", None))
+            elif v == -1.0:
+                rule = ScalarRule("1.0 / {0}", ("(-{r} * {r})", None))
+            elif v.is_integer() and abs(v) < 64:
+                n = int(v)
+                rule = ScalarRule(f"{{0}} ** {n}", (f"({n}.0 * {{0}} ** {n - 1})", None))
+            if rule is not None and np.issubdtype(nd.dtype, np.inexact):
+                return self._elementwise(nd, ins, rule)
+        return self._elementwise(nd, ins, NUMBA_RULES["power"])
+
+    def _cast(self, nd, ins):
+        dt = np.dtype(nd.params["dtype"])
+        src = self.nodes[ins[0]]
+        if dt.kind not in "biuf":
+            raise NotImplementedError(f"the Numba backend does not cast to {dt}")
+        name = "bool_" if dt.kind == "b" else dt.name
+        d = "1" if (dt.kind == "f" and np.issubdtype(src.dtype, np.inexact)) else None
+        return self._elementwise(nd, ins, ScalarRule(f"np.{name}({{0}})", (d,)))
+
+    def _reshape(self, nd, ins):
+        s = self.nodes[ins[0]]
+        if s.op == "scalar":
+            return self.add(KNode("scalar", [], nd.shape, s.dtype, params=dict(s.params)))
+        if s.op == "const":
+            return self.add(KNode("const", [], nd.shape, s.dtype, params=dict(s.params)))
+        return self.make_map(ins[0], np.arange(s.size), nd.shape)
+
+    def _transpose(self, nd, ins):
+        s = self.nodes[ins[0]]
+        m = np.arange(s.size, dtype=np.int64).reshape(s.shape).transpose(nd.params["axes"])
+        return self.make_map(ins[0], m, nd.shape)
+
+    def _gather(self, nd, ins):
+        return self.make_map(ins[0], nd.params["index"], nd.shape, nd.params.get("fill", 0.0))
+
+    def _concatenate(self, nd, ins):
+        axis = nd.params["axis"]
+        src = None
+        idxs, fills = [], []
+        for k in ins:
+            p = self.nodes[k]
+            if p.op in ("const", "scalar"):
+                idxs.append(np.full(p.shape, -1, np.int64))
+                fills.append(self.value(k).astype(nd.dtype))
+                continue
+            s, m, f = (p.ins[0], p.params["idx"], p.params["fill"]) if p.op == "map" \
+                else (k, None, None)
+            if m is None:
+                m = np.arange(p.size, dtype=np.int64)
+            if (src is not None and s != src) or self.nodes[s].dtype != nd.dtype:
+                src = -1
+                break
+            src = s
+            idxs.append(m.reshape(p.shape))
+            fills.append(np.broadcast_to(np.asarray(0.0 if f is None else f, nd.dtype),
+                                         (p.size,)).reshape(p.shape))
+        if src is not None and src >= 0:
+            idx = np.concatenate(idxs, axis=axis)
+            fill = np.concatenate(fills, axis=axis)
+            return self.make_map(src, idx, nd.shape, fill)
+        ins = [self._broadcast_in(k, self.nodes[k].shape) for k in ins]
+        active = any(self.nodes[k].active for k in ins)
+        return self.add(KNode("concat", ins, nd.shape, nd.dtype, active, {"axis": axis}))
+
+    def _reduction(self, nd, ins, op):
+        x = self.nodes[ins[0]]
+        axes = tuple(a % max(len(x.shape), 1) for a in nd.params["axes"])
+        if x.size == 1 and nd.size == 1 and op == "reduce_sum" and x.dtype == nd.dtype:
+            return self.make_map(ins[0], np.zeros(1, np.int64), nd.shape)
+        group = None
+        if nd.size != 1:
+            out_shape = tuple(s for i, s in enumerate(x.shape) if i not in axes)
+            g = np.arange(int(np.prod(out_shape, dtype=np.int64)), dtype=np.int64)
+            g = np.expand_dims(g.reshape(out_shape), tuple(sorted(axes))) if axes else g
+            group = _c(np.broadcast_to(g.reshape(g.shape), x.shape).reshape(-1))
+        return self.add(KNode(op, ins, nd.shape, nd.dtype, x.active, {"group": group}))
+
+    def _reduce_sum(self, nd, ins):
+        return self._reduction(nd, ins, "reduce_sum")
+
+    def _reduce_max(self, nd, ins):
+        return self._reduction(nd, ins, "reduce_max")
+
+    def _reduce_min(self, nd, ins):
+        return self._reduction(nd, ins, "reduce_min")
+
+    def _cumsum(self, nd, ins):
+        x = self.nodes[ins[0]]
+        axis = nd.params["axis"]
+        if axis is None:
+            shape = (x.size,)
+            axis = 0
+        else:
+            shape = x.shape
+            axis = axis % len(shape)
+        pre = int(np.prod(shape[:axis], dtype=np.int64))
+        post = int(np.prod(shape[axis + 1:], dtype=np.int64))
+        return self.add(KNode("cumsum", ins, nd.shape, nd.dtype, x.active,
+                              {"pre": pre, "len": shape[axis], "post": post}))
+
+    def _scatter(self, nd, ins):
+        index = nd.params["index"]
+        vals = self.nodes[ins[1]]
+        bm = None
+        if vals.shape != tuple(index.shape) and vals.size != 1 and vals.op != "scalar":
+            m = broadcast_map(vals.shape, index.shape)
+            bm = None if m is IDENTITY else _c(m, np.int64)
+        active = self.nodes[ins[0]].active or vals.active
+        return self.add(KNode("scatter", ins, nd.shape, nd.dtype, active,
+                              {"index": _c(index.reshape(-1), np.int64), "vmap": bm}))
+
+    def _spmatmul(self, nd, ins):
+        x = self.nodes[ins[0]]
+        A = nd.params["matrix"].tocsr()
+        A.sum_duplicates()
+        axis = nd.params["axis"] % len(x.shape)
+        pre = int(np.prod(x.shape[:axis], dtype=np.int64))
+        post = int(np.prod(x.shape[axis + 1:], dtype=np.int64))
+        return self.add(KNode("spmatmul", ins, nd.shape, nd.dtype, x.active, {
+            "indptr": _c(A.indptr, np.int64), "indices": _c(A.indices, np.int64),
+            "data": _c(A.data, np.float64), "pre": pre, "rows": A.shape[0],
+            "cols": A.shape[1], "post": post}))
+
+    def _einsum(self, nd, ins):
+        active = any(self.nodes[k].active for k in ins)
+        return self.add(KNode("einsum", ins, nd.shape, nd.dtype, active,
+                              {"subscripts": nd.params["subscripts"]}))
+
+
+def lower(graph, wrt):
+    """Lower ``graph`` (differentiated in input ``wrt``); returns ``(nodes, out)``."""
+    return _Lowering(graph, wrt).run()
+
+
+_CHEAP = ("{0} + {1}", "{0} - {1}", "{0} * {1}", "-{0}", "{0}", "{0} * {0}")
+
+
+def _own_cost(nd):
+    if nd.op == "map":
+        return 1
+    rule = nd.params["rule"]
+    return 1 if rule.value in _CHEAP or "np." not in rule.value else 6
+
+
+def plan(nodes, out):
+    """Choose the materialised nodes; returns ``(live, material)`` boolean lists."""
+    n = len(nodes)
+    live = [False] * n
+    live[out] = True
+    for k in range(n - 1, -1, -1):
+        if live[k]:
+            for i in nodes[k].ins:
+                live[i] = True
+    uses = [0] * n
+    for k in range(n):
+        if live[k]:
+            for i in set(nodes[k].ins):
+                uses[i] += 1
+    material = [False] * n
+    material[out] = True
+    for k in range(n):
+        if not live[k]:
+            continue
+        nd = nodes[k]
+        if nd.op in _MATERIAL_OPS:
+            material[k] = True
+        if nd.op in ("spmatmul", "einsum"):     # operands read as arrays (through a map at most)
+            for i in nd.ins:
+                src = nodes[i].ins[0] if nodes[i].op == "map" else i
+                if nodes[src].op in INLINE_OPS:
+                    material[src] = True
+    cost = [0] * n
+    for k in range(n):
+        nd = nodes[k]
+        if not live[k] or nd.op not in INLINE_OPS:
+            continue
+        c = _own_cost(nd) + sum(cost[i] for i in set(nd.ins)
+                                if nodes[i].op in INLINE_OPS and not material[i])
+        cost[k] = c
+        if uses[k] >= 2 and c > RECOMPUTE_LIMIT:
+            material[k] = True
+    return live, material
