@@ -94,7 +94,7 @@ class LanePlan:
         for i, nd in enumerate(nodes):
             if nd.prim == "input":
                 varying[i] = True
-                has_tan[i] = i == wrt_node
+                has_tan[i] = i == wrt_node and p > 0
                 tan_static[i] = has_tan[i] and not self._dynamic_seed
                 continue
             if nd.prim == "const":
