@@ -49,7 +49,8 @@ def _as_point(x0, name: str = "x0") -> np.ndarray:
     x = np.asarray(x0, dtype=np.float64)
     if x.ndim != 1:
         raise _InputError(f"`{name}` must be a 1-D array (the solvers' variable vector), "
-                          f"got {_shape(x0)}; pass np.ravel({name}) and reshape inside the function.")
+                          f"got {_shape(x0)}; pass np.ravel({name}) and reshape inside the "
+                          "function.")
     return x
 
 
@@ -113,7 +114,8 @@ def derivatives(fun, x0, args=(), *, method=None, hess=None) -> dict:
     f0 = np.asarray(fun(x0, *args))
     if f0.size != 1:
         raise _InputError(f"`fun` must return a scalar for minimize, got {_shape(f0)}; "
-                          "for vector residuals use least_squares with jac=sa.sparse_jacobian(fun, x0).")
+                          "for vector residuals use least_squares with "
+                          "jac=sa.sparse_jacobian(fun, x0).")
     if hess is None:
         key = method.lower() if isinstance(method, str) else method
         hess = _HESS_FORM.get(key, False) if key is None or isinstance(key, str) else True
@@ -188,11 +190,11 @@ def nonlinear_constraint(c, x0, lb, ub, args=(), *, keep_feasible=False):
     >>> from scipy.optimize import minimize
     >>> import sparsead as sa
     >>> circle = lambda x: np.stack([x[0] ** 2 + x[1] ** 2])
-    >>> con = sa.optimize.nonlinear_constraint(circle, np.ones(2), -np.inf, 1.0)
-    >>> res = minimize(lambda x: x[0] + x[1], np.zeros(2), method="trust-constr",
+    >>> con = sa.optimize.nonlinear_constraint(circle, np.ones(2), 1.0, 1.0)
+    >>> res = minimize(lambda x: x[0] + x[1], np.array([0.5, -0.3]), method="trust-constr",
     ...                jac=lambda x: np.ones(2), hess=lambda x: np.zeros((2, 2)),
     ...                constraints=[con])
-    >>> bool(np.allclose(res.x, -np.sqrt(0.5), atol=1e-4))
+    >>> bool(np.allclose(res.x, -np.sqrt(0.5), atol=1e-8))
     True
     """
     args = _as_args(args)
@@ -223,7 +225,7 @@ def nonlinear_constraint(c, x0, lb, ub, args=(), *, keep_feasible=False):
 # --- solve_ivp ---------------------------------------------------------------------
 
 class _OdeJacobian:
-    """``jac(t, y, *args)`` of ``rhs(t, y, *args)`` with respect to ``y``; see :func:`ode_jacobian`."""
+    """``jac(t, y, *args)``: ``d rhs(t, y, *args) / d y``; see :func:`ode_jacobian`."""
 
     def __init__(self, rhs, y0, t0, args, dense):
         self.rhs = rhs
@@ -398,7 +400,8 @@ def _constraint_list(constraints, x0):
 
             lb, ub = con.lb, con.ub
         elif isinstance(con, _opt.LinearConstraint):
-            A = con.A.toarray() if hasattr(con.A, "toarray") else np.atleast_2d(np.asarray(con.A, float))
+            A = con.A.toarray() if hasattr(con.A, "toarray") else con.A
+            A = np.atleast_2d(np.asarray(A, dtype=np.float64))
             if A.shape[1] != x0.size:
                 raise _InputError(f"`{name}.A` must have {x0.size} columns, got shape {A.shape}.")
             m = A.shape[0]
@@ -444,7 +447,7 @@ class _IpoptCallbacks:
             self._jac_structure = (np.repeat(np.arange(m), np.diff(P.indptr)), P.indices.copy())
             J0 = self._J(x0)
             if not (np.array_equal(J0.indptr, P.indptr) and np.array_equal(J0.indices, P.indices)):
-                raise SparseadError("internal: the prepared Jacobian's layout differs from its pattern")
+                raise SparseadError("internal: prepared Jacobian layout differs from its pattern")
             self._jbuf = J0
         else:
             self._jac_structure = (np.zeros(0, np.int64), np.zeros(0, np.int64))
@@ -464,7 +467,7 @@ class _IpoptCallbacks:
             self._w = np.ones(m + 1)
             H0 = self._H(x0, self._w)
             if not np.array_equal(H0.indices, P.indices):
-                raise SparseadError("internal: the prepared Hessian's layout differs from its pattern")
+                raise SparseadError("internal: prepared Hessian layout differs from its pattern")
             self._hbuf = H0
 
     # cyipopt callbacks
