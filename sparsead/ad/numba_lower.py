@@ -41,7 +41,7 @@ LEAF_OPS = ("input", "const", "scalar")
 _MATERIAL_OPS = ("concat", "reduce_sum", "reduce_max", "reduce_min", "cumsum", "scatter",
                  "spmatmul", "einsum")
 #: recomputing a node used by several consumers is allowed up to this cost (see _own_cost)
-RECOMPUTE_LIMIT = 12
+RECOMPUTE_LIMIT = 1000
 
 
 @dataclass(eq=False)
@@ -210,6 +210,15 @@ class _Lowering:
             if rule is not None and np.issubdtype(nd.dtype, np.inexact):
                 return self._elementwise(nd, ins, rule)
         return self._elementwise(nd, ins, NUMBA_RULES["power"])
+
+    def _divide(self, nd, ins):
+        d = self.nodes[ins[1]]
+        if d.op == "scalar" and np.issubdtype(nd.dtype, np.floating) and d.params["value"] != 0:
+            # x / c -> x * (1/c): a multiply instead of a division (agrees to rounding)
+            inv = self.add(KNode("scalar", [], d.shape, np.dtype(np.float64),
+                                 params={"value": 1.0 / float(d.params["value"])}))
+            return self._elementwise(nd, [ins[0], inv], NUMBA_RULES["multiply"])
+        return self._elementwise(nd, ins, NUMBA_RULES["divide"])
 
     def _cast(self, nd, ins):
         dt = np.dtype(nd.params["dtype"])
