@@ -236,7 +236,8 @@ class _Prepared:
             raise DecompressionError(f"`out.data` must be a writeable contiguous float64 "
                                      f"array, got dtype {out.data.dtype}.")
         p = self._out_pattern
-        if out.indptr is p.indptr and out.indices is p.indices:
+        seen = getattr(self, "_seen_out", None)
+        if seen is not None and out.indptr is seen[0] and out.indices is seen[1]:
             return out
         if out.shape != p.shape or out.nnz != p.nnz or not (
                 np.array_equal(out.indptr, p.indptr) and np.array_equal(out.indices, p.indices)):
@@ -244,6 +245,7 @@ class _Prepared:
                 f"`out` must have exactly the prepared pattern (shape {p.shape}, nnz {p.nnz}); "
                 f"got shape {out.shape}, nnz {out.nnz} with another structure. Allocate it "
                 "once with out = op(x).")
+        self._seen_out = (out.indptr, out.indices)
         return out
 
     def _result(self, out):
