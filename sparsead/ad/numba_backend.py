@@ -167,5 +167,6 @@ def compile_forward(graph, wrt: int, colors: np.ndarray, n_lanes: int):
     last_timings.clear()
     last_timings.update(generate=t1 - t0, load=t2 - t1, compile=t3 - t2, total=t3 - t0)
     run.source = source
+    run.args = list(tail)
     run.timings = dict(last_timings)
     return run
