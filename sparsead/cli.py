@@ -592,10 +592,14 @@ def _reference_summary(rows) -> str:
     body = [[g["problem"], g["compared"], g["equal"], g["fewer"], g["more"], g["colors"],
              g["ref_colors"], f"{g['seconds']:.3f}", f"{g['ref_seconds']:.3f}"]
             for g in groups + [total]]
+    twice = sorted({g["problem"].split(" (")[0] for g in groups if " (" in g["problem"]})
     missing = sum(1 for r in rows if not r.get("_refs"))
     lines = ["summary against the reference (fewer = we use fewer colors):",
              _table(["problem", "compared", "equal", "fewer", "more", "colors", "ref colors",
                      "time s", "ref time s"], body, right=set(range(1, 9)))]
+    if twice:
+        lines.append(f"{', '.join(twice)}: compared with each of ColPack's algorithms for it; "
+                     f"the total counts those runs once per algorithm")
     if missing:
         lines.append(f"{missing} runs have no reference row (reported without comparison)")
     return "\n".join(lines)
@@ -718,8 +722,8 @@ def _build_parser() -> argparse.ArgumentParser:
                         "then the reference's rows unless --problems is given")
     p.add_argument("--verbose", "-v", action="store_true",
                    help="with --reference, list every run, not only the differences")
-    p.add_argument("--no-validate", dest="validate", action="store_false",
-                   help="skip the independent check of each coloring")
+    p.add_argument("--validate", action="store_true",
+                   help="check every coloring with the independent (slow, plain) checker")
     p.add_argument("--no-progress", action="store_true", help="no progress line on stderr")
     p.set_defaults(func=_cmd_bench)
 

@@ -22,6 +22,8 @@ MAX_NNZ = 200_000
 MAX_SIDE = 2000
 #: Bins per side of a density picture.
 DENSITY_BINS = 400
+#: Color of entries whose column and row are neutral (color -1).
+NEUTRAL = (0.6, 0.6, 0.6, 1.0)
 
 
 def _palette(k: int) -> np.ndarray:
@@ -46,13 +48,13 @@ def _entry_ids(pattern, colors, problem):
     Column and symmetric problems color entry ``(i, j)`` by ``colors[j]``,
     ``row`` by ``colors[i]``; ``bidirectional`` (``colors = (column, row)``)
     uses the column color where the column is colored, else the row color,
-    offset past the column colors. Returns ``rows, cols, ids, n_ids, offset``.
+    offset past the column colors. Neutral (-1) entries get id -1. Returns ``rows, cols, ids, n_ids, offset``.
     """
     rows, cols = _entries(pattern)
     if problem == "bidirectional":
         cc, rc = (np.asarray(c, dtype=np.int64) for c in colors)
         offset = int(cc.max(initial=-1)) + 1
-        ids = np.where(cc[cols] >= 0, cc[cols], offset + rc[rows])
+        ids = np.where(cc[cols] >= 0, cc[cols], np.where(rc[rows] >= 0, offset + rc[rows], -1))
         n_ids = offset + int(rc.max(initial=-1)) + 1
         return rows, cols, ids, max(n_ids, 1), offset
     colors = np.asarray(colors, dtype=np.int64)
@@ -74,10 +76,12 @@ def _draw_entries(ax, rows, cols, ids, shape, palette, big):
         return
     box = ax.get_window_extent()
     cell = min(box.height / max(m, 1), box.width / max(n, 1)) * 72.0 / ax.figure.dpi
-    ax.scatter(cols, rows, c=palette[ids % len(palette)], marker="s",
+    rgba = np.where((ids >= 0)[:, None], palette[np.clip(ids, 0, None) % len(palette)],
+                    np.array(NEUTRAL))
+    ax.scatter(cols, rows, c=rgba, marker="s",
                s=max(cell, 0.8) ** 2, linewidths=0)
-    ax.set_xlim(-0.5, n - 0.5)
-    ax.set_ylim(m - 0.5, -0.5)
+    ax.set_xlim(-0.5, max(n, 1) - 0.5)
+    ax.set_ylim(max(m, 1) - 0.5, -0.5)
 
 
 def plot_coloring(pattern, colors, problem, compressed, path, *, title="",
@@ -140,7 +144,7 @@ def plot_coloring(pattern, colors, problem, compressed, path, *, title="",
     if 0.25 <= m / max(n, 1) <= 4.0:
         ax.set_aspect("equal", adjustable="box")
     _draw_entries(ax, rows, cols, ids, (m, n), palette, big)
-    by = "row" if problem == "row" else "column"
+    by = {"row": "row", "bidirectional": "column/row"}.get(problem, "column")
     ax.set_title(f"pattern {m}x{n}" + (" (density, downsampled)" if big
                                         else f", nonzeros by {by} color"), fontsize="small")
     for k, (matrix, kind, shift, label) in enumerate(parts, start=1):
