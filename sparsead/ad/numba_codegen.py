@@ -71,6 +71,24 @@ def _dtype_expr(dt):
     return "np.bool_" if dt.kind == "b" else f"np.{dt.name}"
 
 
+def _affine(idx):
+    """``(a, b, lo, hi)`` if ``idx[i] = a*i + b`` for ``lo <= i < hi`` and ``-1`` elsewhere."""
+    if idx.size < 2:
+        return None
+    valid = np.flatnonzero(idx >= 0)
+    if valid.size == 0:
+        return None
+    lo, hi = int(valid[0]), int(valid[-1]) + 1
+    if hi - lo != valid.size:
+        return None
+    seg = idx[lo:hi]
+    a = int(seg[1] - seg[0]) if seg.size > 1 else 1
+    b = int(seg[0]) - a * lo
+    if not np.array_equal(seg, a * np.arange(lo, hi, dtype=np.int64) + b):
+        return None
+    return a, b, lo, hi
+
+
 class _Region:
     """Scalar evaluation of inlined nodes at index expressions, with a reverse tape."""
 
@@ -106,7 +124,7 @@ class _Region:
                 v = self.val(nd.ins[0], ix)
             else:
                 jj = src.tmp("j")
-                self.emit(f"{jj} = {cg.map_name(k)}[{ix}]")
+                self.emit(f"{jj} = {cg.map_expr(k, ix)}")
                 if fill is None:
                     v = self.val(nd.ins[0], jj)
                 else:
@@ -219,6 +237,19 @@ class _Codegen:
         if k not in self._maps:
             self._maps[k] = self.src.array(self.nodes[k].params["idx"], "m")
         return self._maps[k]
+
+    def map_expr(self, k, ix):
+        """``idx[ix]`` as arithmetic when the map is affine on one contiguous valid range."""
+        idx = self.nodes[k].params["idx"]
+        aff = _affine(idx)
+        if aff is None:
+            return f"{self.map_name(k)}[{ix}]"
+        a, b, lo, hi = aff
+        step = "" if a == 1 else f"{self.src.dim(a)} * "
+        e = f"{step}{ix} + {self.src.dim(b)}"
+        if lo == 0 and hi == idx.size:
+            return e
+        return f"({e} if {self.src.dim(lo)} <= {ix} < {self.src.dim(hi)} else -1)"
 
     def fill_expr(self, k, ix):
         nd = self.nodes[k]
