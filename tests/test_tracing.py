@@ -153,3 +153,23 @@ def test_scipy_sparse_elementwise_is_refused_but_matmul_works():
 def test_non_numeric_x_is_refused():
     with pytest.raises(TypeError, match="numeric"):
         jacobian_sparsity(lambda x: x, np.array(["a"]))
+
+
+def test_lists_holding_traced_scalars_are_stacked():
+    """`np.concatenate([v, [np.sum(x)]])` and `y[:2] = [x[1], 3 * x[0]]` are common idioms."""
+    import sparsead as sa
+
+    def f(x):
+        return np.concatenate([x[1:] ** 2 - x[:-1], [np.sum(x ** 2)]])
+
+    def g(x):
+        y = np.zeros_like(x)
+        y[:2] = [x[1], 3.0 * x[0]]
+        return y
+
+    x = np.arange(1.0, 5.0)
+    pf = sa.jacobian_sparsity(f, x).toarray()
+    assert pf.shape == (4, 4) and pf[3].all() and pf[:3].sum() == 6
+    np.testing.assert_array_equal(sa.jacobian_sparsity(g, x).toarray()[:2, :2], [[0, 1], [1, 0]])
+    want = np.vstack([np.diag(2 * x[1:]) @ np.eye(4)[1:] - np.eye(4)[:-1], 2 * x])
+    np.testing.assert_allclose(sa.sparse_jacobian(f, x)(x).toarray(), want)

@@ -43,12 +43,12 @@ def getitem(a, key):
 def setitem(a, key, value):
     key = _const_key(a._tc, key)
     index = np.asarray(np.arange(a.size, dtype=np.int64).reshape(a.shape)[key])
+    if isinstance(value, (list, tuple)):
+        value = _as_array(a._tc, value)
     vshape = _shape(value)
     if np.broadcast_shapes(vshape, index.shape) != index.shape:
         raise ValueError(f"could not broadcast input array from shape {vshape} into shape "
                          f"{index.shape}")
-    if isinstance(value, (list, tuple)):
-        value = np.asarray(value)
     index = np.array(index, dtype=np.int64, order="C")
     a._assign(a._tc.add("scatter", [a, value], index=index))
 
@@ -183,12 +183,25 @@ def split(ary, indices_or_sections, axis=0):
 
 # --- joining -------------------------------------------------------------------
 
+def _as_array(tc, a):
+    """A tracer or constant array for ``a``; nested lists holding tracers are stacked.
+
+    ``np.concatenate([x[1:], [np.sum(x)]])`` is a common idiom: the inner list
+    holds a traced scalar that numpy cannot convert, so it is stacked here.
+    """
+    if isinstance(a, Tracer):
+        return a
+    if isinstance(a, (list, tuple)) and _tc_of(a) is not None:
+        return stack([_wrap(tc, _as_array(tc, item)) for item in a])
+    return np.asarray(a)
+
+
 @implements(np.concatenate)
 def concatenate(arrays, axis=0, out=None, dtype=None, casting="same_kind"):
     if out is not None:
         raise _unsupported("np.concatenate(..., out=...)")
     tc = _tc_of(arrays)
-    arrays = [a if isinstance(a, Tracer) else np.asarray(a) for a in arrays]
+    arrays = [_as_array(tc, a) for a in arrays]
     if axis is None:
         arrays = [reshape(_wrap(tc, a), (-1,)) for a in arrays]
         axis = 0
