@@ -283,6 +283,26 @@ def _user_pattern(sparsity, detected, name="sparsity"):
     return p
 
 
+def _auto_candidates(pattern, orders):
+    """Column and row colorings for ``mode="auto"``, skipping a side that cannot win.
+
+    A row with k entries needs k column colors, a column with k entries k row
+    colors; those lower bounds cost O(nnz). The side with the smaller bound is
+    colored first, and the other only if its bound does not exceed the colors
+    already found. This matters: coloring the columns of a Jacobian with one
+    dense row costs O(n^2) and can only give n colors.
+    """
+    bounds = {"forward": int(np.diff(pattern.indptr).max(initial=0)),
+              "reverse": int(np.bincount(pattern.indices, minlength=pattern.shape[1])
+                             .max(initial=0))}
+    candidates = {}
+    for side in sorted(bounds, key=lambda k: (bounds[k], k != "forward")):
+        if candidates and bounds[side] > min(c.n_colors for c in candidates.values()):
+            continue
+        candidates[side] = _color(pattern, "column" if side == "forward" else "row", orders)
+    return candidates
+
+
 class SparseJacobian(_Prepared):
     """A prepared sparse Jacobian ``x -> J(x)`` as a ``csr_array``; see :func:`sparse_jacobian`."""
 
@@ -297,11 +317,14 @@ class SparseJacobian(_Prepared):
         self.shape = self.pattern.shape
         t1 = time.perf_counter()
         orders = list(DEFAULT_ORDERS) if order is None else order
-        candidates = {}
-        if mode in ("auto", "forward"):
-            candidates["forward"] = _color(self.pattern, "column", orders)
-        if mode in ("auto", "reverse"):
-            candidates["reverse"] = _color(self.pattern, "row", orders)
+        if mode == "auto":
+            candidates = _auto_candidates(self.pattern, orders)
+        elif mode == "forward":
+            candidates = {"forward": _color(self.pattern, "column", orders)}
+        elif mode == "reverse":
+            candidates = {"reverse": _color(self.pattern, "row", orders)}
+        else:
+            candidates = {}
         if mode == "bidirectional" or (mode == "auto" and min(
                 c.n_colors for c in candidates.values()) > 2):
             candidates["bidirectional"] = _color(self.pattern, "bidirectional", orders)

@@ -152,3 +152,27 @@ def test_gradient_caches_and_checks():
     np.testing.assert_allclose(g(np.ones(2), np.ones(2)), [2.0, 2.0])
     with pytest.raises(TypeError, match="complex"):
         g(np.ones(3) * 1j, np.ones(3))
+
+
+def test_auto_mode_skips_a_side_its_lower_bound_rules_out(monkeypatch):
+    """A dense row forces n column colors; auto mode must not pay O(n^2) to find that out."""
+    import sparsead.prepared as prepared
+
+    calls = []
+    real = prepared._color
+
+    def spy(pattern, problem, *a, **k):
+        calls.append(problem)
+        return real(pattern, problem, *a, **k)
+
+    monkeypatch.setattr(prepared, "_color", spy)
+
+    def f(x):
+        return np.concatenate([x[1:] ** 2 - x[:-1], [np.sum(x ** 2)]])
+
+    x = np.random.default_rng(3).random(200)
+    jac = sa.sparse_jacobian(f, x, backend="numpy")
+    assert jac.mode in ("reverse", "bidirectional")
+    assert "column" not in calls
+    dense = np.vstack([np.diag(2 * x[1:]) @ np.eye(200)[1:] - np.eye(200)[:-1], 2 * x])
+    np.testing.assert_allclose(jac(x).toarray(), dense, rtol=1e-12, atol=1e-12)
