@@ -13,12 +13,13 @@ interpreter of the graph looks the primitive up here. An entry holds
 * ``elementwise`` -- for elementwise functions, the :class:`Elementwise`
   classification (first/second derivative can be nonzero, cross terms,
   sampling domain) that the registry test checks numerically;
-* slots for the next rules, ``None`` until they are written: ``jvp``
-  (forward lanes: ``jvp(values, tangents, **params) -> (value, tangent)`` with
-  tangent blocks of shape ``value.shape + (p,)``, ``None`` for a constant
-  tangent), ``vjp`` (for the gradient transform: builds the cotangent of each
-  input from the output cotangent, as graph nodes) and ``numba`` (code
-  generation for the fused lane kernel).
+* the derivative rules, filled in by the AD layer on import: ``jvp``
+  (forward lanes, ``jvp(c, vals, out, tans)`` with lanes-first tangent blocks
+  of shape ``(p,) + value.shape``), ``vjp`` (the gradient transform,
+  ``vjp(c, vals, out, ct)`` recording cotangents as graph nodes) -- both
+  documented in :mod:`sparsead.ad.rules` -- and ``numba`` (scalar value and
+  partial-derivative templates for the fused lane kernels,
+  :mod:`sparsead.ad.numba_rules`).
 
 Local Jacobian patterns (one per input, ``out.size`` rows, ``in.size`` columns):
 ``None`` (no derivative flows), :data:`IDENTITY` (same shape, element ``i``
