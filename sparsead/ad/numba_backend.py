@@ -26,7 +26,7 @@ import numpy as np
 
 from . import numba_rules
 from .numba_codegen import generate
-from .numba_lower import lower, plan
+from .numba_lower import lower, plan, plan_push
 
 __all__ = ["compile_forward", "kernel_cache_dir", "kernel_source"]
 
@@ -83,7 +83,8 @@ def _load(source: str):
 def _prepare(graph, wrt, n_lanes):
     nodes, out = lower(graph, wrt)
     live, material = plan(nodes, out)
-    return generate(nodes, out, live, material, len(graph.inputs), n_lanes)
+    push = plan_push(nodes, out, live, material)
+    return generate(nodes, out, live, material, len(graph.inputs), n_lanes, push)
 
 
 def kernel_source(graph, wrt: int = 0, n_lanes: int = 1) -> str:

@@ -98,6 +98,16 @@ class _Region:
         self.tape = []      # (out_var, [(in_var, kind, expr)])
         self.leaves = []    # (var, node, index)
         self.lines = []
+        self.colors = None  # {leaf var: name of its colors[] read}, when read up front
+
+    def read_colors(self):
+        """Read the lane of every seeded leaf once (for several tangent sweeps of one region)."""
+        self.colors = {}
+        for v, k, ix in self.leaves:
+            if self.cg.nodes[k].op == "input" and v not in self.colors:
+                c = self.cg.src.tmp("c")
+                self.emit(f"{c} = colors[{ix}]")
+                self.colors[v] = c
 
     def emit(self, line):
         self.lines.append(line)
@@ -189,8 +199,10 @@ class _Region:
             if a is None:
                 continue
             if self.cg.nodes[k].op == "input":
-                c = src.tmp("c")
-                lines.append(f"{c} = colors[{ix}]")
+                c = self.colors.get(v) if self.colors is not None else None
+                if c is None:
+                    c = src.tmp("c")
+                    lines.append(f"{c} = colors[{ix}]")
                 lines.append(f"if {c} >= 0:")
                 lines.append(f"    {target(c)} += {a}")
             else:
@@ -200,7 +212,8 @@ class _Region:
 
 
 class _Codegen:
-    def __init__(self, nodes, out, live, material, n_inputs, n_lanes):
+    def __init__(self, nodes, out, live, material, n_inputs, n_lanes, push=None):
+        self.push = push or {}
         self.n_lanes = int(n_lanes)
         self.nodes = nodes
         self.out = out
@@ -251,6 +264,18 @@ class _Codegen:
             return e
         return f"({e} if {self.src.dim(lo)} <= {ix} < {self.src.dim(hi)} else -1)"
 
+    def index_expr(self, arr, ix):
+        """``arr[ix]`` for an index array (arithmetic when affine, as in :meth:`map_expr`)."""
+        aff = _affine(arr)
+        if aff is None:
+            return f"{self.src.array(arr, 'm')}[{ix}]"
+        a, b, lo, hi = aff
+        step = "" if a == 1 else f"{self.src.dim(a)} * "
+        e = f"{step}{ix} + {self.src.dim(b)}"
+        if lo == 0 and hi == arr.size:
+            return e
+        return f"({e} if {self.src.dim(lo)} <= {ix} < {self.src.dim(hi)} else -1)"
+
     def fill_expr(self, k, ix):
         nd = self.nodes[k]
         fill = nd.params["fill"]
@@ -294,8 +319,44 @@ class _Codegen:
     def write(self, k):
         nd = self.nodes[k]
         self.computing = k
-        getattr(self, "_w_" + nd.op if nd.op not in INLINE_OPS else "_w_inline")(k)
+        if k in self.push:
+            self._w_push(k)
+        else:
+            getattr(self, "_w_" + nd.op if nd.op not in INLINE_OPS else "_w_inline")(k)
         self.computing = None
+
+    def _w_push(self, k):
+        """A sum of mapped terms, pushed: per cell of each term's domain, the shared
+        expression once, each term added (value and lane row) into its destination."""
+        active = self.nodes[k].active
+        self.alloc(k, True)
+        for size, dests in self.push[k]:
+            self.put([f"for i in range({self.src.dim(size)}):"], 1)
+            r = _Region(self)
+            sums = []
+            for dest, roots in dests:
+                vs = [r.val(root, "i") for root in roots]
+                if len(vs) == 1:
+                    v = vs[0]
+                else:
+                    v = self.src.tmp("v")
+                    r.emit(f"{v} = {' + '.join(vs)}")
+                    live = [(u, "mul", "1") for u, root in zip(vs, roots)
+                            if self.nodes[root].active]
+                    if live:
+                        r.tape.append((v, live))
+                sums.append((dest, v, any(self.nodes[root].active for root in roots)))
+            if active:
+                r.read_colors()
+            lines = list(r.lines)
+            for dest, v, act in sums:
+                dd = self.src.tmp("dd")
+                lines += [f"{dd} = {self.index_expr(dest, 'i')}", f"if {dd} >= 0:",
+                          f"    val{k}[{dd}] += {v}"]
+                if active and act:
+                    lines += ["    " + ln for ln in
+                              r.tangent(v, "1.0", lambda lane, dd=dd: f"tan{k}[{dd}, {lane}]")]
+            self.put(lines, 2)
 
     def _w_inline(self, k):
         d = self.alloc(k, False)
@@ -503,12 +564,12 @@ class _Codegen:
         return "\n".join(head + self.body) + "\n"
 
 
-def generate(nodes, out, live, material, n_inputs, n_lanes):
+def generate(nodes, out, live, material, n_inputs, n_lanes, push=None):
     """Source of ``kernel(x0, ..., colors, dims, *args) -> (values, lanes)`` for ``n_lanes`` lanes.
 
     Returns ``(source, dims, args)``: the int64 ``dims`` array and the list of
     argument values to pass after ``dims``.
     """
-    cg = _Codegen(nodes, out, live, material, n_inputs, n_lanes)
+    cg = _Codegen(nodes, out, live, material, n_inputs, n_lanes, push)
     source = cg.generate()
     return source, np.array(cg.src.dims, dtype=np.int64), cg.src.arg_values

@@ -34,7 +34,7 @@ import numpy as np
 from ..tracing.registry import REGISTRY, broadcast_map, IDENTITY
 from .numba_rules import NUMBA_RULES, ScalarRule
 
-__all__ = ["KNode", "lower", "plan", "INLINE_OPS", "LEAF_OPS"]
+__all__ = ["KNode", "lower", "plan", "plan_push", "INLINE_OPS", "LEAF_OPS"]
 
 INLINE_OPS = ("ew", "map")
 LEAF_OPS = ("input", "const", "scalar")
@@ -392,3 +392,117 @@ def plan(nodes, out):
         if uses[k] >= 2 and c > RECOMPUTE_LIMIT:
             material[k] = True
     return live, material
+
+
+#: push a materialised sum of mapped terms when pulling costs this many times more
+PUSH_GAIN = 1.5
+
+
+def _zero_fill(fill):
+    if fill is None:
+        return True
+    return not np.any(np.asarray(fill))
+
+
+def _push_terms(nodes, material, k):
+    """Split node ``k`` into ``[(root, idx)]`` with ``k.flat[i] = sum_t root_t.flat[idx_t[i]]``.
+
+    Adds of same-shape operands are split and index maps with a zero fill are
+    composed into ``idx`` (``-1``: the term is 0 there). ``None`` when ``k`` is
+    not such a sum.
+    """
+    n = nodes[k].size
+    terms = []
+    stack = [(k, np.arange(n, dtype=np.int64))]
+    while stack:
+        j, idx = stack.pop()
+        nd = nodes[j]
+        inline = j == k or (nd.op in INLINE_OPS and not material[j])
+        if inline and nd.op == "map" and _zero_fill(nd.params["fill"]):
+            m = nd.params["idx"]
+            if m is not None:
+                idx = np.where(idx >= 0, m[np.maximum(idx, 0)], -1)
+            stack.append((nd.ins[0], idx))
+        elif inline and nd.op == "ew" and nd.params["prim"] == "add" \
+                and all(nodes[i].size == nd.size and nodes[i].op != "scalar" for i in nd.ins):
+            for i in nd.ins:
+                stack.append((i, idx))
+        else:
+            if nd.op == "scalar" or j == k:
+                return None
+            terms.append((j, idx))
+    return terms
+
+
+def _union_cost(nodes, material, roots):
+    seen = set()
+    total = 0
+    stack = list(roots)
+    while stack:
+        j = stack.pop()
+        if j in seen:
+            continue
+        seen.add(j)
+        nd = nodes[j]
+        if nd.op in INLINE_OPS and not material[j]:
+            total += _own_cost(nd)
+            stack.extend(nd.ins)
+        elif nd.op not in ("scalar",):
+            total += 1          # a leaf read
+    return total
+
+
+def plan_push(nodes, out, live, material):
+    """Materialised sums of mapped terms to write by pushing (scattering) instead of pulling.
+
+    A node ``k = sum_t map_t(E_t)`` (e.g. a gradient assembled from per-cell
+    contributions) is computed per output element by evaluating each ``E_t`` at
+    its own index: terms that share subexpressions at the same cell (the cell's
+    square roots, its corner reads) recompute them once per term. Pushing loops
+    over the cells instead, evaluates the shared expression once and adds each
+    term (value and lane row) into the element it lands on; every map must read
+    each cell at most once (an injective map), so the destination is one index.
+
+    Returns ``{k: [(root_size, [(dest, [roots])])]}``: per loop over a root
+    domain, the destinations (``dest[c]``: the element of ``k`` cell ``c`` adds
+    into, ``-1``: none) and the roots summed into each.
+    """
+    push = {}
+    for k in range(len(nodes)):
+        nd = nodes[k]
+        if not (live[k] and material[k]) or nd.op not in INLINE_OPS \
+                or nd.dtype.kind != "f" or nd.size < 2:
+            continue
+        terms = _push_terms(nodes, material, k)
+        if terms is None or len(terms) < 2:
+            continue
+        groups: dict = {}
+        ok = True
+        for root, idx in terms:
+            r = nodes[root]
+            if r.dtype.kind != "f" or r.size < 2:
+                ok = False
+                break
+            valid = idx >= 0
+            hits = np.bincount(idx[valid], minlength=r.size)
+            if hits.size and hits.max() > 1:
+                ok = False
+                break
+            dest = np.full(r.size, -1, np.int64)
+            dest[idx[valid]] = np.flatnonzero(valid)
+            by_dest = groups.setdefault(r.size, {})
+            entry = by_dest.setdefault(dest.tobytes(), (dest, []))
+            entry[1].append(root)
+        if not ok:
+            continue
+        pull = 0
+        for root, _ in terms:
+            pull += _union_cost(nodes, material, [root])
+        pull *= nd.size
+        cost = nd.size
+        for size, by_dest in groups.items():
+            roots = [r for _, rs in by_dest.values() for r in rs]
+            cost += size * (_union_cost(nodes, material, roots) + 3 * len(by_dest))
+        if pull > PUSH_GAIN * cost:
+            push[k] = [(size, list(by_dest.values())) for size, by_dest in groups.items()]
+    return push
