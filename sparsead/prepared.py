@@ -304,7 +304,40 @@ def _auto_candidates(pattern, orders):
 
 
 class SparseJacobian(_Prepared):
-    """A prepared sparse Jacobian ``x -> J(x)`` as a ``csr_array``; see :func:`sparse_jacobian`."""
+    """A prepared sparse Jacobian ``x -> J(x)`` as a ``csr_array``; made by :func:`sparse_jacobian`.
+
+    Calling ``jac(x, *args, out=None)`` evaluates the compressed lanes and
+    decompresses them into a fresh ``csr_array`` (or into ``out``, which must
+    have the prepared pattern). ``jac.compressed(x, *args)`` returns the
+    compressed product itself.
+
+    Attributes
+    ----------
+    pattern : scipy.sparse.csr_array
+        Boolean pattern, shape ``(f(x).size, x.size)``.
+    coloring : sparsead.Coloring
+        The coloring whose lanes are evaluated.
+    n_colors : int
+        Number of lanes (JVPs + VJPs) per evaluation.
+    mode : {"forward", "reverse", "bidirectional"}
+        The lanes used (``"auto"`` resolved).
+    backend : {"numba", "numpy"}
+        The lane evaluator in use.
+    timings : dict
+        Preparation seconds: ``detect``, ``color``, ``compile``.
+
+    Examples
+    --------
+    >>> import numpy as np, sparsead as sa
+    >>> jac = sa.sparse_jacobian(lambda x: x[1:] * x[:-1], np.ones(5))
+    >>> jac.shape, jac.n_colors, jac.mode
+    ((4, 5), 2, 'forward')
+    >>> J = jac(np.arange(5.0))
+    >>> J.toarray()[0]
+    array([1., 0., 0., 0., 0.])
+    >>> jac(np.arange(5.0) + 1, out=J) is J
+    True
+    """
 
     def __init__(self, f, x0, args=(), *, mode="auto", order=None, sparsity=None,
                  backend="auto"):
@@ -391,7 +424,42 @@ class SparseJacobian(_Prepared):
 
 
 class SparseHessian(_Prepared):
-    """A prepared sparse Hessian ``x -> H(x)`` as a ``csr_array``; see :func:`sparse_hessian`."""
+    """A prepared sparse Hessian ``x -> H(x)`` as a ``csr_array``; made by :func:`sparse_hessian`.
+
+    ``hess(x, *args, out=None)`` returns the full symmetric matrix (or one
+    triangle when prepared with ``triangle=``); ``hess.hessp(x, p, *args)``
+    returns one Hessian-vector product as an ndarray (for Newton-CG and the
+    trust-region Krylov methods).
+
+    Attributes
+    ----------
+    pattern : scipy.sparse.csr_array
+        Boolean symmetric pattern ``(n, n)`` (the requested triangle if any).
+    coloring : sparsead.Coloring
+        The star or acyclic coloring whose HVP lanes are evaluated.
+    n_colors : int
+        Number of HVP lanes per evaluation.
+    mode : {"star", "acyclic"}
+        The coloring problem (direct or substitution decompression).
+    backend : {"numba", "numpy"}
+        The lane evaluator in use.
+    timings : dict
+        Preparation seconds: ``detect``, ``color``, ``compile``.
+
+    Examples
+    --------
+    >>> import numpy as np, sparsead as sa
+    >>> f = lambda x: np.sum(x[:-1] ** 2 * x[1:])
+    >>> hess = sa.sparse_hessian(f, np.ones(4))
+    >>> H = hess(np.ones(4))
+    >>> H.toarray()
+    array([[2., 2., 0., 0.],
+           [2., 2., 2., 0.],
+           [0., 2., 2., 2.],
+           [0., 0., 2., 0.]])
+    >>> hess.hessp(np.ones(4), np.array([1.0, 0, 0, 0]))
+    array([2., 2., 0., 0.])
+    """
 
     def __init__(self, f, x0, args=(), *, coloring="star", order=None, sparsity=None,
                  backend="auto", triangle="full"):
