@@ -23,6 +23,8 @@ hence one cache entry.
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 
 from .numba_lower import INLINE_OPS
@@ -66,6 +68,9 @@ class _Source:
         return f"d{len(self.dims) - 1}"
 
 
+_SIMPLE = re.compile(r"-?[\w.]+")
+
+
 def _dtype_expr(dt):
     dt = np.dtype(dt)
     return "np.bool_" if dt.kind == "b" else f"np.{dt.name}"
@@ -99,6 +104,7 @@ class _Region:
         self.leaves = []    # (var, node, index)
         self.lines = []
         self.colors = None  # {leaf var: name of its colors[] read}, when read up front
+        self.partials = {}  # {partial expression: variable}
 
     def read_colors(self):
         """Read the lane of every seeded leaf once (for several tangent sweeps of one region)."""
@@ -111,6 +117,17 @@ class _Region:
 
     def emit(self, line):
         self.lines.append(line)
+
+    def partial(self, expr):
+        """A local partial derivative, computed once in the forward pass (shared by sweeps)."""
+        if _SIMPLE.fullmatch(expr):
+            return expr
+        name = self.partials.get(expr)
+        if name is None:
+            name = self.cg.src.tmp("q")
+            self.emit(f"{name} = {expr}")
+            self.partials[expr] = name
+        return name
 
     def val(self, k, ix):
         cg = self.cg
@@ -161,7 +178,8 @@ class _Region:
                     for slot, i in enumerate(nd.ins):
                         part = rule.partials[slot]
                         if part is not None and cg.nodes[i].active:
-                            contribs.append((args[slot], "mul", part.format(*args, r=v)))
+                            contribs.append((args[slot], "mul",
+                                             self.partial(part.format(*args, r=v))))
                 self.tape.append((v, contribs))
         else:  # pragma: no cover
             raise AssertionError(f"node {k} ({nd.op}) cannot be inlined")
