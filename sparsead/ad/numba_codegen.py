@@ -129,6 +129,33 @@ class _Region:
             self.partials[expr] = name
         return name
 
+    def compress(self):
+        """Fold chains of one-operand steps into one partial (computed in the forward pass).
+
+        For a step ``out <- u`` whose operand ``u`` is itself ``u <- w`` and is read by
+        no other step, ``out`` becomes ``out <- w`` with the product of the two
+        partials. Each reverse sweep through the chain then costs one multiply
+        instead of one per step: worth it when several sweeps share the tape.
+        """
+        uses: dict = {}
+        for _, contribs in self.tape:
+            for iv, _, _ in contribs:
+                uses[iv] = uses.get(iv, 0) + 1
+        single: dict = {}
+        tape = []
+        for out, contribs in self.tape:
+            new = []
+            for iv, kind, e in contribs:
+                while kind == "mul" and uses.get(iv) == 1 and iv in single:
+                    iv, e2 = single[iv]
+                    e = e2 if e == "1" else e if e2 == "1" else self.partial(
+                        f"(-{e2})" if e == "-1" else f"(-{e})" if e2 == "-1" else f"({e} * {e2})")
+                new.append((iv, kind, e))
+            if len(new) == 1 and new[0][1] == "mul":
+                single[out] = (new[0][0], new[0][2])
+            tape.append((out, new))
+        self.tape = tape
+
     def val(self, k, ix):
         cg = self.cg
         nd = cg.nodes[k]
@@ -365,6 +392,7 @@ class _Codegen:
                         r.tape.append((v, live))
                 sums.append((dest, v, any(self.nodes[root].active for root in roots)))
             if active:
+                r.compress()
                 r.read_colors()
             lines = list(r.lines)
             for dest, v, act in sums:
