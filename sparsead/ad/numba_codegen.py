@@ -457,9 +457,15 @@ class _Codegen:
         group = nd.params["group"]
         r = _Region(self)
         v = r.val(x, "i")
+        stripes = False
         if group is None:
             zero = "0.0" if nd.dtype.kind == "f" else "0"
-            self.put([f"acc = {_dtype_expr(nd.dtype)}({zero})", f"for i in range({n}):"], 1)
+            self.put([f"acc = {_dtype_expr(nd.dtype)}({zero})"], 1)
+            if nd.active:
+                # lane sums in 8 interleaved stripes: no chain of adds through one address
+                stripes = True
+                self.put(["tacc = np.zeros((8, p), np.float64)"], 1)
+            self.put([f"for i in range({n}):"], 1)
             lines = r.lines + [f"acc += {v}"]
             dest = "0"
         else:
@@ -467,11 +473,17 @@ class _Codegen:
             self.put([f"for i in range({n}):"], 1)
             lines = [f"g = {gm}[i]"] + r.lines + [f"val{k}[g] += {v}"]
             dest = "g"
-        if nd.active:
+        if stripes:
+            lines += r.tangent(v, "1.0", lambda lane: f"tacc[i & 7, {lane}]")
+        elif nd.active:
             lines += r.tangent(v, "1.0", lambda lane: f"tan{k}[{dest}, {lane}]")
         self.put(lines, 2)
         if group is None:
             self.put([f"val{k}[0] = acc"], 1)
+        if stripes:
+            self.put(["for l in range(p):",
+                      f"    tan{k}[0, l] = ((tacc[0, l] + tacc[1, l]) + (tacc[2, l] + tacc[3, l])) "
+                      "+ ((tacc[4, l] + tacc[5, l]) + (tacc[6, l] + tacc[7, l]))"], 1)
 
     def _w_reduce_max(self, k, cmp=">"):
         nd = self.nodes[k]
