@@ -102,6 +102,19 @@ def test_small_pushed_with_negative_colors_and_nan():
     assert np.isnan(B).any()
 
 
+def _chain_length(x):
+    return np.sum(np.sqrt(1.0 + np.diff(x) ** 2)) + 0.5 * np.sum(np.tanh(x[2:] - x[:-2]) * x[1:-1])
+
+
+@pytest.mark.parametrize("n", [3, 40])
+def test_small_chain_energy_hessian_pushed(n):
+    x = np.random.default_rng(n).uniform(-1.0, 1.0, n)
+    g, c = _hessian_case(_chain_length, x)
+    if n >= 40:
+        assert _pushed(g)
+    _check(g, [x], 0, c.colors, c.n_colors)
+
+
 def test_small_cheap_stencils_stay_pulled():
     g = trace(examples.broyden_tridiagonal, np.ones(20))
     assert not _pushed(g)
