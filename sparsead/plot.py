@@ -14,6 +14,7 @@ import scipy.sparse as sp
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib import colormaps
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 __all__ = ["plot_coloring"]
 
@@ -155,6 +156,8 @@ def plot_coloring(pattern, colors, problem, compressed, path, *, title="",
         axk = fig.add_subplot(grid[0, k])
         _draw_entries(axk, r, c, part_ids, shape, palette, part_big)
         axk.set_aspect("auto")
+        for axis in (axk.xaxis, axk.yaxis):     # color and row/column indices are integers
+            axis.set_major_locator(MaxNLocator(integer=True))
         axk.set_title(f"{label} {shape[0]}x{shape[1]}", fontsize="small")
     if title:
         fig.suptitle(title, fontsize="medium")
