@@ -115,6 +115,18 @@ def test_small_chain_energy_hessian_pushed(n):
     _check(g, [x], 0, c.colors, c.n_colors)
 
 
+def _chain_times_sum(x):
+    s = np.sum(x * x)          # a materialised, seeded node read inside every cell
+    return np.sum(np.sqrt(1.0 + np.diff(x) ** 2) * np.cos(s + x[1:]))
+
+
+def test_small_pushed_terms_reading_a_materialised_node():
+    x = np.random.default_rng(5).uniform(-1.0, 1.0, 30)
+    g, c = _hessian_case(_chain_times_sum, x)
+    assert _pushed(g)
+    _check(g, [x], 0, c.colors, c.n_colors)
+
+
 def test_small_cheap_stencils_stay_pulled():
     g = trace(examples.broyden_tridiagonal, np.ones(20))
     assert not _pushed(g)
