@@ -14,6 +14,10 @@ partial derivatives, which are added into the lanes of the row -- into lane
 ``colors[j]`` for element ``j`` of the seeded input (one-hot seeds cost one add,
 whatever the number of lanes), or times the leaf's own lane row for a
 materialised intermediate. There are no temporaries per operation.
+A pushed sum (``plan_push``) loops over cells instead: the cell's expression is
+evaluated once, its local partials are computed once in the forward pass (and
+one-operand chains folded into one partial), and one reverse sweep per
+destination adds each term's value and lane row into the element it lands on.
 
 The source depends only on the structure of the graph: sizes, offsets and
 strides come in the ``dims`` array, index maps, constant arrays and scalar

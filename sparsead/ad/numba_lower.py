@@ -22,7 +22,11 @@ the differentiated input. :func:`plan` then chooses the materialised nodes:
 the output, the non-fusible ops, operands that products must read as arrays,
 and nodes used several times whose recomputation would cost more than a
 threshold; every other ``ew``/``map`` node is inlined into the loops of its
-consumers.
+consumers. :func:`plan_push` picks materialised nodes that are sums of
+injectively mapped terms sharing work per cell (a gradient assembled from
+per-cell contributions): they are written by looping over the cells and adding
+each term into its element, instead of recomputing every cell once per term.
+Scalar factors are folded while lowering (``c1 * (c2 * x)`` is one multiply).
 """
 
 from __future__ import annotations
