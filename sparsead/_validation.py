@@ -2,24 +2,51 @@
 
 Public functions call these before any work, so that a bad argument fails with
 a message that names the argument, shows what was received and says how to
-fix it, and kernels only ever see canonical int64/float64 arrays.
+fix it, and kernels only ever see canonical int64/float64 arrays. Three kinds
+of checks live here:
+
+- structure of sparse matrices (:func:`as_csr`, :func:`as_pattern`): index
+  ranges, monotone ``indptr``, lengths and dtypes are checked on the raw
+  arrays of every scipy.sparse format *before* scipy or a kernel reads them
+  (both trust them and may crash the process otherwise), in O(nnz) vectorised
+  passes; then the matrix is canonicalised (int64, sorted, duplicates summed);
+- scalars and choices (:func:`check_choice`, :func:`check_seed`,
+  :func:`check_bool`, :func:`as_colors`);
+- arguments of prepared operators (:class:`ArgSpec`, :func:`as_real_array`):
+  floating ndarrays are traced inputs; everything else is *baked in*: copied
+  at preparation and compared by value at every call, so that an argument
+  changed in place can never give a stale result.
 """
 
 from __future__ import annotations
 
+import copy
+import functools
+import itertools
+import operator
+import os
+import types
+
 import numpy as np
 import scipy.sparse as sp
 
-from ._errors import ColoringError, DecompressionError, PatternError
+from ._errors import (ColoringError, DecompressionError, InputError, InputTypeError,
+                      PatternError)
 
 __all__ = [
+    "as_csr",
     "as_pattern",
     "check_choice",
+    "check_seed",
+    "check_bool",
+    "as_colors",
     "as_index_array",
     "is_structurally_symmetric",
     "require_square",
     "require_symmetric",
     "as_compressed",
+    "as_real_array",
+    "ArgSpec",
 ]
 
 
@@ -27,25 +54,268 @@ def _describe(x) -> str:
     if sp.issparse(x):
         return f"{type(x).__name__} of shape {x.shape}"
     shape = getattr(x, "shape", None)
-    if shape is not None:
-        return f"{type(x).__name__} of shape {tuple(shape)}"
-    return repr(x) if len(repr(x)) < 60 else type(x).__name__
+    if shape is not None and getattr(x, "dtype", None) is not None:
+        return f"{type(x).__name__} of shape {tuple(shape)} and dtype {x.dtype}"
+    text = repr(x)
+    return f"{type(x).__name__} {text}" if len(text) < 60 else type(x).__name__
+
+
+# --- structure of sparse matrices ---------------------------------------------------------
+
+#: Bytes per row or column and per stored entry that coloring a pattern may need at
+#: its peak (graph views, orders, colors, plans). Measured peaks on 2e6 x 2e6 patterns:
+#: 33-93 bytes per row/column (empty patterns), 25-125 per row/column/entry (banded);
+#: entries are charged less, as the caller already holds 12+ bytes for each of them.
+_BYTES_PER_VERTEX = 128
+_BYTES_PER_ENTRY = 32
+#: Below this estimate the memory check is skipped (it reads /proc/meminfo).
+_CHECK_MEMORY_ABOVE = 1 << 30
+
+
+def _available_memory():
+    """Bytes of memory available to this process (None if unknown)."""
+    try:
+        with open("/proc/meminfo") as fh:
+            for line in fh:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError, AttributeError):
+        return None
+
+
+def check_size(shape, nnz, name="pattern", error=PatternError) -> None:
+    """Refuse a matrix whose per-row/column work would not fit in memory.
+
+    A sparse matrix may declare any shape; coloring it allocates arrays of
+    length ``m + n`` and ``nnz``. An allocation that the system grants but
+    cannot back gets the process killed, so huge declared shapes are refused
+    here with a message instead.
+    """
+    m, n = shape
+    need = _BYTES_PER_VERTEX * (m + n + 2) + _BYTES_PER_ENTRY * nnz
+    if need < _CHECK_MEMORY_ABOVE:
+        return
+    avail = _available_memory()
+    if avail is not None and need > avail:
+        raise error(
+            f"`{name}` of shape {tuple(shape)} with {nnz} stored entries needs about "
+            f"{need / 2**30:.1f} GiB to color (arrays per row, column and entry), more than "
+            f"the {avail / 2**30:.1f} GiB available; check the declared shape, or drop the "
+            "empty rows and columns (e.g. A[rows][:, cols]).")
+
+
+def _shape2(a, name):
+    shape = getattr(a, "shape", None)
+    if shape is None or len(shape) != 2:
+        raise PatternError(f"`{name}` must be 2-D, got {_describe(a)}.")
+    try:
+        m, n = (operator.index(v) for v in shape)
+    except TypeError:
+        raise PatternError(f"`{name}` has a malformed shape {shape!r}.") from None
+    if m < 0 or n < 0:
+        raise PatternError(f"`{name}` has a negative dimension in its shape {shape!r}.")
+    return int(m), int(n)
+
+
+def _index(arr, name, what):
+    """``arr`` as a 1-D integer array (no copy), or a PatternError naming the field."""
+    try:
+        a = np.asarray(arr)
+    except Exception:  # noqa: BLE001 - any failure to view it is malformed input
+        a = None
+    if a is None or a.ndim != 1 or not np.issubdtype(a.dtype, np.integer):
+        got = "None" if a is None else f"{a.ndim}-D {a.dtype}"
+        raise PatternError(f"`{name}.{what}` must be a 1-D integer array, got {got}; the "
+                           "matrix is malformed (rebuild it, e.g. with scipy.sparse.csr_array"
+                           "((data, (rows, cols)), shape=...)).")
+    return a
+
+
+def _values(arr, name, n, what="data", ndim=1):
+    """Stored values: numeric or boolean, at least ``n`` of them (no copy)."""
+    try:
+        a = np.asarray(arr)
+    except Exception:  # noqa: BLE001
+        a = None
+    if a is None or a.ndim != ndim or not (np.issubdtype(a.dtype, np.number)
+                                           or a.dtype == bool):
+        got = "None" if a is None else f"{a.ndim}-D {a.dtype}"
+        raise PatternError(f"`{name}.{what}` must be a {ndim}-D numeric array, got {got}.")
+    if a.shape[0] < n:
+        raise PatternError(f"`{name}.{what}` has {a.shape[0]} values but the structure "
+                           f"stores {n} entries; the matrix is malformed.")
+    return a[:n]
+
+
+def _in_range(idx, bound, name, what, axis):
+    if idx.size and (int(idx.min()) < 0 or int(idx.max()) >= bound):
+        bad = int(idx.min()) if int(idx.min()) < 0 else int(idx.max())
+        raise PatternError(f"`{name}.{what}` holds {axis} index {bad}, outside 0..{bound - 1} "
+                           f"(the matrix has {bound} {axis}s); the matrix is malformed.")
+
+
+def _compressed(a, n_major, n_minor, name, axes=("row", "column")):
+    """Validated ``(indptr, indices)`` of a CSR/CSC/BSR structure (``indices`` cut to nnz)."""
+    indptr = _index(a.indptr, name, "indptr")
+    indices = _index(a.indices, name, "indices")
+    if indptr.size != n_major + 1:
+        raise PatternError(f"`{name}.indptr` must have {n_major + 1} entries (one per "
+                           f"{axes[0]} plus one), got {indptr.size}; the matrix is malformed.")
+    nnz = int(indptr[-1])
+    if int(indptr[0]) != 0 or nnz > indices.size or nnz < 0:
+        raise PatternError(f"`{name}.indptr` must start at 0 and end at most at "
+                           f"len(indices) = {indices.size}, got {int(indptr[0])} .. {nnz}; "
+                           "the matrix is malformed.")
+    if n_major and not bool(np.all(indptr[1:] >= indptr[:-1])):
+        k = int(np.flatnonzero(indptr[1:] < indptr[:-1])[0])
+        raise PatternError(f"`{name}.indptr` must be non-decreasing, but indptr[{k + 1}] = "
+                           f"{int(indptr[k + 1])} < indptr[{k}] = {int(indptr[k])}; the matrix "
+                           "is malformed.")
+    indices = indices[:nnz]
+    _in_range(indices, n_minor, name, "indices", axes[1])
+    return indptr, indices
+
+
+def _is_canonical(indptr, indices):
+    """Strictly increasing indices within each row (sorted, no duplicates); O(nnz)."""
+    if indices.size < 2:
+        return True
+    inc = indices[1:] > indices[:-1]
+    starts = indptr[1:-1]
+    starts = starts[(starts > 0) & (starts < indices.size)]
+    inc[starts - 1] = True
+    return bool(inc.all())
+
+
+def _from_lil(a, m, n, name):
+    rows, vals = a.rows, a.data
+    if len(rows) != m or len(vals) != m:
+        raise PatternError(f"`{name}` (lil) must have {m} rows, got {len(rows)}.")
+    try:
+        lens = np.fromiter(map(len, rows), dtype=np.int64, count=m)
+        if not np.array_equal(lens, np.fromiter(map(len, vals), dtype=np.int64, count=m)):
+            raise PatternError(f"`{name}.rows` and `{name}.data` (lil) differ in length.")
+        idx = np.asarray(list(itertools.chain.from_iterable(rows)))
+        data = np.asarray(list(itertools.chain.from_iterable(vals)))
+    except PatternError:
+        raise
+    except Exception as exc:  # noqa: BLE001
+        raise PatternError(f"`{name}` (lil) is malformed: {exc}.") from None
+    idx = _index(idx.astype(np.int64) if idx.size == 0 else idx, name, "rows")
+    data = _values(data.astype(np.float64) if data.size == 0 else data, name, idx.size)
+    _in_range(idx, n, name, "rows", "column")
+    indptr = np.concatenate([[0], np.cumsum(lens)])
+    return indptr, idx, data
+
+
+def _csr_parts(a, name):
+    """Validated CSR form of a sparse matrix: ``(shape, indptr, indices, data, owned)``.
+
+    The arrays are sorted, duplicate-free and cut to nnz; ``owned=False`` means
+    they may be (views of) the caller's arrays, to be copied before keeping.
+    """
+    m, n = _shape2(a, name)
+    fmt = getattr(a, "format", None)
+    if fmt in ("csr", "csc"):
+        major, minor = (m, n) if fmt == "csr" else (n, m)
+        axes = ("row", "column") if fmt == "csr" else ("column", "row")
+        indptr, indices = _compressed(a, major, minor, name, axes)
+        data = _values(a.data, name, indices.size)
+        check_size((m, n), indices.size, name)
+        if fmt == "csr" and _is_canonical(indptr, indices):
+            return (m, n), indptr, indices, data, False
+        cls = sp.csr_array if fmt == "csr" else sp.csc_array
+        b = cls((data, indices, indptr), shape=(m, n), copy=True)
+        out = b.tocsr() if fmt == "csc" else b
+    elif fmt == "coo":
+        coords = getattr(a, "coords", None)
+        if coords is None or len(coords) != 2:
+            raise PatternError(f"`{name}.coords` must hold 2 index arrays (rows, columns).")
+        row = _index(coords[0], name, "coords[0]")
+        col = _index(coords[1], name, "coords[1]")
+        data = _values(a.data, name, row.size)
+        if row.size != col.size or data.size != np.asarray(a.data).size:
+            raise PatternError(f"`{name}` (coo) has {row.size} row indices, {col.size} "
+                               f"column indices and {np.asarray(a.data).size} values; the "
+                               "matrix is malformed.")
+        _in_range(row, m, name, "coords[0]", "row")
+        _in_range(col, n, name, "coords[1]", "column")
+        check_size((m, n), row.size, name)
+        out = sp.coo_array((data, (row, col)), shape=(m, n)).tocsr()
+    elif fmt == "bsr":
+        r, c = (int(v) for v in a.blocksize)
+        if r <= 0 or c <= 0 or m % r or n % c:
+            raise PatternError(f"`{name}` (bsr) has blocksize {(r, c)} that does not divide "
+                               f"its shape {(m, n)}.")
+        indptr, indices = _compressed(a, m // r, n // c, name, ("block row", "block column"))
+        data = _values(a.data, name, indices.size, ndim=3)
+        if data.shape[1:] != (r, c):
+            raise PatternError(f"`{name}.data` (bsr) must have blocks of shape {(r, c)}, got "
+                               f"{data.shape[1:]}.")
+        check_size((m, n), indices.size * r * c, name)
+        out = sp.bsr_array((data, indices, indptr), shape=(m, n), copy=True).tocsr()
+    elif fmt == "lil":
+        indptr, indices, data = _from_lil(a, m, n, name)
+        check_size((m, n), indices.size, name)
+        out = sp.csr_array((data, indices, indptr), shape=(m, n), copy=True)
+    else:
+        try:
+            coo = a.tocoo()
+        except Exception as exc:  # noqa: BLE001 - dia/dok/unknown: their own conversion
+            raise PatternError(f"`{name}` ({fmt}) is malformed: {exc}.") from None
+        return _csr_parts(coo, name)
+    out.sum_duplicates()
+    return (m, n), out.indptr, out.indices, out.data, True
+
+
+def as_csr(a, name: str = "pattern") -> sp.csr_array:
+    """A validated, canonical copy of a scipy.sparse matrix of any format.
+
+    The raw arrays are checked before scipy touches them (its C++ routines
+    trust them): integer index arrays, ``indptr`` of the right length, starting
+    at 0, non-decreasing and ending within ``indices``, every index inside the
+    shape, numeric values (no object dtype), and a shape whose work fits in
+    memory. The result is a ``csr_array`` with int64 indices, sorted, with
+    duplicates summed and explicit zeros kept; it shares no memory with ``a``,
+    which is never modified.
+
+    Raises
+    ------
+    PatternError
+        Naming ``name`` and the malformed field.
+    """
+    shape, indptr, indices, data, owned = _csr_parts(a, name)
+    out = sp.csr_array((data if owned else data.copy(), _own_int64(indices, owned),
+                        _own_int64(indptr, owned)), shape=shape, copy=False)
+    out.has_canonical_format = True
+    return out
+
+
+def _own_int64(x, owned):
+    if owned and x.dtype == np.int64 and x.flags.c_contiguous:
+        return x
+    return np.array(x, dtype=np.int64, order="C", copy=True)
 
 
 def as_pattern(pattern, name: str = "pattern", *, keep_explicit_zeros: bool = True) -> sp.csr_array:
-    """Coerce ``pattern`` to a boolean ``csr_array`` with sorted, unique indices.
+    """Coerce ``pattern`` to a boolean ``csr_array`` with sorted, unique int64 indices.
 
-    Sparse input: every stored entry is part of the pattern, explicitly stored
-    zeros included unless ``keep_explicit_zeros=False``. Dense input: the
-    nonzero entries (``NaN`` counts as nonzero).
+    Sparse input (any format, structure validated as in :func:`as_csr`): every
+    stored entry is part of the pattern, explicitly stored zeros included
+    unless ``keep_explicit_zeros=False``. Dense input: the nonzero entries
+    (``NaN`` counts as nonzero).
     """
     if sp.issparse(pattern):
-        if pattern.ndim != 2:
-            raise PatternError(f"`{name}` must be 2-D, got {_describe(pattern)}.")
-        a = sp.csr_array(pattern, copy=True)
-        a.sum_duplicates()
-        if not keep_explicit_zeros:
+        shape, indptr, indices, data, owned = _csr_parts(pattern, name)
+        if not keep_explicit_zeros and not bool(np.all(data)):
+            a = sp.csr_array((data != 0, indices, indptr), shape=shape, copy=True)
             a.eliminate_zeros()
+            shape, indptr, indices, owned = a.shape, a.indptr, a.indices, True
+        indptr, indices = _own_int64(indptr, owned), _own_int64(indices, owned)
     else:
         try:
             dense = np.asarray(pattern)
@@ -66,14 +336,14 @@ def as_pattern(pattern, name: str = "pattern", *, keep_explicit_zeros: bool = Tr
                 f"`{name}` must hold numbers or booleans, got dtype {dense.dtype}."
             )
         a = sp.csr_array(dense != 0)
-    out = sp.csr_array(
-        (np.ones(a.nnz, dtype=bool), a.indices.astype(np.int64), a.indptr.astype(np.int64)),
-        shape=a.shape,
-    )
-    out.sort_indices()
+        shape, indptr, indices = a.shape, as_index_array(a.indptr), as_index_array(a.indices)
+    out = sp.csr_array((np.ones(indices.size, dtype=bool), indices, indptr), shape=shape,
+                       copy=False)
     out.has_canonical_format = True
     return out
 
+
+# --- scalars and choices ----------------------------------------------------------------
 
 def check_choice(value, allowed, name: str, error=ColoringError):
     """Return ``value`` if it is one of ``allowed``, else raise ``error`` listing them."""
@@ -82,10 +352,51 @@ def check_choice(value, allowed, name: str, error=ColoringError):
     raise error(f"`{name}` must be one of {tuple(allowed)}, got {value!r}.")
 
 
+def check_bool(value, name: str, error=ColoringError) -> bool:
+    """``value`` as a bool; anything but ``True``/``False`` (or numpy bools) is refused."""
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    raise error(f"`{name}` must be True or False, got {_describe(value)}.")
+
+
+def check_seed(seed, name: str = "seed", error=ColoringError):
+    """A seed for ``np.random.default_rng``: None, an int >= 0, or a Generator/SeedSequence."""
+    if seed is None or isinstance(seed, (np.random.Generator, np.random.SeedSequence,
+                                         np.random.BitGenerator)):
+        return seed
+    if isinstance(seed, (int, np.integer)) and not isinstance(seed, (bool, np.bool_)):
+        if seed >= 0:
+            return int(seed)
+        raise error(f"`{name}` must be a non-negative integer, got {seed}.")
+    raise error(f"`{name}` must be None, a non-negative integer or a numpy.random.Generator, "
+                f"got {_describe(seed)}.")
+
+
+def as_colors(colors, name: str = "colors", error=ColoringError) -> np.ndarray:
+    """Colors as a 1-D int64 array; non-integral, NaN or non-numeric values are refused."""
+    try:
+        c = np.asarray(colors)
+    except Exception:  # noqa: BLE001
+        c = None
+    if c is None or c.ndim != 1 or not (np.issubdtype(c.dtype, np.integer)
+                                        or np.issubdtype(c.dtype, np.floating)):
+        raise error(f"`{name}` must be a 1-D array of integers (one color per vertex, -1 "
+                    f"for neutral), got {_describe(colors)}.")
+    if c.dtype.kind == "f":
+        if not bool(np.all(np.isfinite(c))) or not bool(np.all(c == np.round(c))):
+            raise error(f"`{name}` must hold integers, got non-integral values such as "
+                        f"{c[~(np.isfinite(c) & (c == np.round(c)))][0]!r}.")
+    if c.size and (int(c.min()) < -1):
+        raise error(f"`{name}` must be >= -1 (-1 marks a neutral vertex), got {int(c.min())}.")
+    return c.astype(np.int64)
+
+
 def as_index_array(x) -> np.ndarray:
     """int64, C-contiguous copy-if-needed of an index array."""
     return np.ascontiguousarray(x, dtype=np.int64)
 
+
+# --- symmetric problems ------------------------------------------------------------------
 
 def is_structurally_symmetric(p: sp.csr_array) -> bool:
     """True if the (canonical, boolean) pattern equals its transpose."""
@@ -124,7 +435,7 @@ def require_symmetric(p: sp.csr_array, problem: str) -> None:
 def as_compressed(b, shape, name: str = "B") -> np.ndarray:
     """float64 C-contiguous view/copy of a compressed matrix of the given shape."""
     if sp.issparse(b):
-        b = b.toarray()
+        b = as_csr(b, name).toarray()
     try:
         arr = np.ascontiguousarray(b, dtype=np.float64)
     except (TypeError, ValueError) as exc:
@@ -137,3 +448,250 @@ def as_compressed(b, shape, name: str = "B") -> np.ndarray:
             f"coloring), got shape {arr.shape}."
         )
     return arr
+
+
+# --- arguments of prepared operators ---------------------------------------------------
+
+def as_real_array(x, name="x"):
+    """``x`` as a float64 C-contiguous array; complex and non-numeric input refused."""
+    if sp.issparse(x):
+        raise InputTypeError(f"`{name}` is a scipy.sparse {x.format} matrix of shape {x.shape};"
+                             f" pass a dense array, e.g. {name}.toarray().ravel().")
+    try:
+        a = np.asarray(x)
+    except Exception as exc:  # noqa: BLE001 - ragged lists and the like
+        raise InputTypeError(f"`{name}` must be a real numeric array, got {_describe(x)} "
+                             f"({exc}).") from None
+    if np.iscomplexobj(a):
+        raise InputTypeError(f"`{name}` is complex (dtype {a.dtype}); sparsead differentiates "
+                             "real float64 functions. Split real and imaginary parts into a "
+                             "real array of twice the size.")
+    if not (np.issubdtype(a.dtype, np.number) or a.dtype == bool):
+        what = f"dtype {a.dtype}" if a.dtype != object else _describe(x)
+        raise InputTypeError(f"`{name}` must be a real numeric array, got {what}.")
+    return np.ascontiguousarray(a, dtype=np.float64)
+
+
+def _is_traced(a):
+    return isinstance(a, np.ndarray) and np.issubdtype(a.dtype, np.floating)
+
+
+#: Compared by identity: what a function closes over is part of ``f`` itself.
+_BY_IDENTITY = (types.FunctionType, types.BuiltinFunctionType, types.MethodType,
+                types.ModuleType, type, np.ufunc, functools.partial)
+#: Immutable values compared with ``==`` (and their exact type).
+_SCALARS = (type(None), bool, int, float, complex, str, bytes, np.generic, np.dtype, slice,
+            range, type(Ellipsis))
+
+_ADVICE = ("baked arguments must be numbers, strings, non-float arrays, scipy.sparse matrices, "
+           "functions, or tuples/lists/dicts of these (they are copied and compared at each "
+           "call); pass numeric data as a float ndarray (a traced input), or bind the object "
+           "inside `f` (e.g. `lambda x: f(x, obj)`), which makes keeping it unchanged your "
+           "responsibility.")
+
+
+class _Frozen:
+    """A private copy of one baked argument, compared by value with later arguments."""
+
+    __slots__ = ("kind", "value", "items", "given")
+
+    def __init__(self, kind, value, items=None, given=None):
+        self.kind, self.value, self.items = kind, value, items
+        self.given = value if given is None else given   # what `f` receives when traced
+
+
+def _freeze(v, where):
+    if isinstance(v, _BY_IDENTITY):
+        return _Frozen("identity", v)
+    if isinstance(v, _SCALARS):
+        return _Frozen("scalar", v)
+    if isinstance(v, np.ndarray):
+        if v.dtype == object:
+            raise InputTypeError(f"`{where}` is an object array, which cannot be copied and "
+                                 f"compared reliably; {_ADVICE}")
+        snap = np.array(v, copy=True, subok=True)
+        return _Frozen("array", snap, items=np.ma.getmaskarray(v).copy()
+                       if isinstance(v, np.ma.MaskedArray) else None)
+    if sp.issparse(v):
+        snap = as_csr(v, where)
+        return _Frozen("sparse", snap, items=v.format, given=v.copy())
+    if type(v) in (tuple, list):
+        items = [_freeze(u, f"{where}[{k}]") for k, u in enumerate(v)]
+        return _Frozen(type(v).__name__, type(v), items,
+                       given=type(v)(f.given for f in items))
+    if type(v) is dict:
+        items = {k: _freeze(u, f"{where}[{k!r}]") for k, u in v.items()}
+        return _Frozen("dict", dict, items, given={k: f.given for k, f in items.items()})
+    if isinstance(v, (tuple, list, dict)):
+        # namedtuples and other subclasses: frozen items, a deep copy for `f`
+        seq = list(v.items()) if isinstance(v, dict) else list(enumerate(v))
+        items = {k: _freeze(u, f"{where}[{k!r}]") for k, u in seq}
+        return _Frozen("container", type(v), items, given=copy.deepcopy(v))
+    if isinstance(v, (frozenset, set)):
+        return _Frozen("scalar", frozenset(v) if isinstance(v, frozenset) else set(v))
+    return _freeze_object(v, where)
+
+
+def _freeze_object(v, where):
+    """Objects with value equality that hash (immutable by convention): a deep copy."""
+    cls = type(v)
+    if getattr(cls, "__hash__", None) is None or cls.__eq__ is object.__eq__:
+        raise InputTypeError(f"`{where}` is a {cls.__name__} object, which sparsead cannot "
+                             f"compare by value between calls; {_ADVICE}")
+    try:
+        snap = copy.deepcopy(v)
+        ok = snap == v
+        ok = bool(ok) if isinstance(ok, (bool, np.bool_)) else False
+    except Exception:  # noqa: BLE001 - not copyable / not comparable
+        ok = False
+    if not ok:
+        raise InputTypeError(f"`{where}` is a {cls.__name__} object that does not compare "
+                             f"equal to a copy of itself; {_ADVICE}")
+    return _Frozen("object", snap)
+
+
+def _equal_arrays(a, b):
+    if a.dtype.kind in "fc":
+        return bool(np.array_equal(a, b, equal_nan=True))
+    return bool((a == b).all()) if a.ndim else bool(a == b)
+
+
+def _difference(f, v, where):
+    """None if ``v`` equals the frozen value, else a phrase saying what differs."""
+    kind = f.kind
+    if kind == "identity":
+        return None if v is f.value else f"`{where}` is another object"
+    if kind == "scalar":
+        s = f.value
+        if type(v) is not type(s):
+            return f"`{where}` is a {type(v).__name__}, prepared with a {type(s).__name__}"
+        try:
+            same = bool(s == v) or (s != s and v != v)
+        except Exception:  # noqa: BLE001
+            same = False
+        return None if same else f"`{where}` is {v!r:.40}, prepared with {s!r:.40}"
+    if kind == "array":
+        s = f.value
+        if type(v) is not type(s) or v.dtype != s.dtype or v.shape != s.shape:
+            return (f"`{where}` is {_describe(v)}, prepared with {_describe(s)}")
+        same = _equal_arrays(s, v)
+        if same and f.items is not None:
+            same = bool(np.array_equal(np.ma.getmaskarray(v), f.items))
+            s, v = np.ma.getdata(s), np.ma.getdata(v)
+        return None if same else f"the values of `{where}` changed"
+    if kind == "sparse":
+        s = f.value
+        if not sp.issparse(v) or v.format != f.items or v.shape != s.shape \
+                or v.dtype != s.dtype:
+            return f"`{where}` is {_describe(v)}, prepared with a {f.items} matrix of shape " \
+                   f"{s.shape} and dtype {s.dtype}"
+        try:
+            c = as_csr(v, where)
+        except PatternError as exc:
+            return str(exc)
+        same = (np.array_equal(c.indptr, s.indptr) and np.array_equal(c.indices, s.indices)
+                and _equal_arrays(c.data, s.data))
+        return None if same else f"the entries of `{where}` changed"
+    if kind in ("tuple", "list", "container", "dict"):
+        if type(v) is not f.value:
+            return f"`{where}` is a {type(v).__name__}, prepared with a {f.value.__name__}"
+        items = f.items
+        if kind in ("tuple", "list"):
+            if len(v) != len(items):
+                return f"`{where}` has {len(v)} items, prepared with {len(items)}"
+            pairs = ((f"{where}[{k}]", g, u) for k, (g, u) in enumerate(zip(items, v)))
+        else:
+            got = dict(v.items()) if isinstance(v, dict) else dict(enumerate(v))
+            if got.keys() != items.keys():
+                return f"the keys of `{where}` changed"
+            pairs = ((f"{where}[{k!r}]", g, got[k]) for k, g in items.items())
+        for w, g, u in pairs:
+            d = _difference(g, u, w)
+            if d:
+                return d
+        return None
+    # "object": hashable value objects
+    try:
+        same = type(v) is type(f.value) and bool(f.value == v)
+    except Exception:  # noqa: BLE001
+        same = False
+    return None if same else f"`{where}` no longer equals the prepared value"
+
+
+class ArgSpec:
+    """How ``args`` enter a traced graph: floating ndarrays as inputs, the rest baked in.
+
+    Baked arguments are frozen at preparation (:func:`_freeze`: a private copy,
+    or identity for functions and modules) and ``f`` is traced with the copies,
+    so nothing the caller does to its objects afterwards can reach the traced
+    graph; :meth:`traced_values` compares them by value at every call and
+    refuses any change. Objects that cannot be compared reliably are refused
+    here, with advice.
+    """
+
+    def __init__(self, args, name="args"):
+        if not isinstance(args, tuple):
+            raise InputTypeError(
+                f"`{name}` must be a tuple of extra arguments of `f`, got "
+                f"{_describe(args)}; write {name}=(value,) for one argument.")
+        for k, a in enumerate(args):
+            if isinstance(a, np.ndarray) and np.iscomplexobj(a):
+                raise InputTypeError(f"`{name}[{k}]` is complex (dtype {a.dtype}); only real "
+                                     "arguments are supported.")
+        self.n = len(args)
+        self.name = name
+        self.traced = [k for k, a in enumerate(args) if _is_traced(a)]
+        self.shapes = {k: args[k].shape for k in self.traced}
+        self.frozen = {k: _freeze(a, f"{name}[{k}]") for k, a in enumerate(args)
+                       if k not in self.shapes}
+        self.baked = {k: f.given for k, f in self.frozen.items()}
+
+    def wrap(self, f):
+        """``f`` as a function of ``(x, *traced_args)`` with the other args baked in."""
+        traced, baked, n = self.traced, self.baked, self.n
+
+        def wrapped(x, *tv):
+            full = [None] * n
+            for k, v in zip(traced, tv):
+                full[k] = v
+            for k, v in baked.items():
+                full[k] = v
+            return f(x, *full)
+        return wrapped
+
+    def matches(self, args) -> bool:
+        """True if ``args`` has the prepared signature and unchanged baked values."""
+        return len(args) == self.n and all(
+            (k in self.shapes and _is_traced(args[k]) and args[k].shape == self.shapes[k])
+            or (k in self.frozen and _difference(self.frozen[k], args[k], "") is None)
+            for k in range(self.n))
+
+    def traced_values(self, args):
+        """Check ``args`` against the prepared ones; return the traced arrays (float64)."""
+        name = self.name
+        if len(args) != self.n:
+            raise InputError(f"the operator was prepared with {self.n} extra argument(s) in "
+                             f"`{name}`, got {len(args)}; pass the same arguments (prepare "
+                             "again for a different signature).")
+        out = []
+        for k in self.traced:
+            a = as_real_array(args[k], f"{name}[{k}]") if not isinstance(args[k], np.ndarray) \
+                else args[k]
+            if np.iscomplexobj(a):
+                raise InputTypeError(f"`{name}[{k}]` is complex; only real arguments are "
+                                     "supported.")
+            if a.shape != self.shapes[k]:
+                raise InputError(f"`{name}[{k}]` has shape {a.shape} but the operator was "
+                                 f"prepared with shape {self.shapes[k]}; shapes are part of "
+                                 "the traced structure: prepare again for new shapes.")
+            out.append(np.ascontiguousarray(a, dtype=np.float64))
+        for k, f in self.frozen.items():
+            diff = _difference(f, args[k], f"{name}[{k}]")
+            if diff:
+                raise InputError(
+                    f"`{name}[{k}]` differs from the value the operator was prepared with "
+                    f"({diff}). Only floating-point ndarray arguments may change between calls "
+                    "(they are traced as inputs); other arguments are baked into the traced "
+                    "structure. Pass it as a float ndarray (e.g. np.asarray(t, dtype=float)) "
+                    "or prepare again.")
+        return out

@@ -21,9 +21,9 @@ import time
 import numpy as np
 import scipy.sparse as sp
 
-from ._errors import DecompressionError, PatternError, SparseadError
+from ._errors import DecompressionError, InputError, InputTypeError, PatternError  # noqa: F401
 from ._kernels import decompress as _kd
-from ._validation import as_pattern
+from ._validation import ArgSpec, as_pattern, as_real_array
 from .ad.forward import LanePlan, seed_from_colors
 from .ad.reverse import grad_graph, vjp_graph
 from .coloring import color as _color
@@ -39,105 +39,13 @@ TRIANGLES = ("full", "lower", "upper")
 DEFAULT_ORDERS = ("natural", "largest_first", "smallest_last")
 
 
-class InputError(SparseadError, ValueError):
-    """A call's ``x``, ``args`` or ``out`` does not fit the prepared operator."""
-
-
-class InputTypeError(SparseadError, TypeError):
-    """A call's ``x`` or ``args`` has an unsupported type (complex, object, ...)."""
-
-
 def _choice(value, allowed, name):
     if not (isinstance(value, str) and value in allowed):
         raise ValueError(f"`{name}` must be one of {allowed}, got {value!r}.")
     return value
 
 
-def as_real_array(x, name="x"):
-    """``x`` as a float64 C-contiguous array; complex and non-numeric input refused."""
-    a = np.asarray(x)
-    if np.iscomplexobj(a):
-        raise InputTypeError(f"`{name}` is complex (dtype {a.dtype}); sparsead differentiates "
-                             "real float64 functions. Split real and imaginary parts into a "
-                             "real array of twice the size.")
-    if not (np.issubdtype(a.dtype, np.number) or a.dtype == bool):
-        raise InputTypeError(f"`{name}` must be a real numeric array, got dtype {a.dtype}.")
-    return np.ascontiguousarray(a, dtype=np.float64)
-
-
-# --- arguments ------------------------------------------------------------------------
-
-def _is_traced(a):
-    return isinstance(a, np.ndarray) and (np.issubdtype(a.dtype, np.floating))
-
-
-def _same(a, b):
-    if a is b:
-        return True
-    try:
-        if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
-            return (np.shape(a) == np.shape(b) and np.asarray(a).dtype == np.asarray(b).dtype
-                    and bool(np.array_equal(a, b, equal_nan=np.asarray(a).dtype.kind == "f")))
-        if sp.issparse(a) or sp.issparse(b):
-            return sp.issparse(a) and sp.issparse(b) and a.shape == b.shape and (a != b).nnz == 0
-        return bool(a == b)
-    except Exception:  # noqa: BLE001  (incomparable: treat as changed)
-        return False
-
-
-class ArgSpec:
-    """How ``args`` enter a traced graph: floating ndarrays as inputs, the rest baked in."""
-
-    def __init__(self, args):
-        args = tuple(args)
-        for k, a in enumerate(args):
-            if isinstance(a, np.ndarray) and np.iscomplexobj(a):
-                raise InputTypeError(f"`args[{k}]` is complex (dtype {a.dtype}); only real "
-                                     "arguments are supported.")
-        self.n = len(args)
-        self.traced = [k for k, a in enumerate(args) if _is_traced(a)]
-        self.shapes = {k: args[k].shape for k in self.traced}
-        self.baked = {k: a for k, a in enumerate(args) if k not in self.shapes}
-
-    def wrap(self, f):
-        """``f`` as a function of ``(x, *traced_args)`` with the other args baked in."""
-        traced, baked, n = self.traced, self.baked, self.n
-
-        def wrapped(x, *tv):
-            full = [None] * n
-            for k, v in zip(traced, tv):
-                full[k] = v
-            for k, v in baked.items():
-                full[k] = v
-            return f(x, *full)
-        return wrapped
-
-    def traced_values(self, args):
-        """Check ``args`` against the prepared ones; return the traced arrays (float64)."""
-        if len(args) != self.n:
-            raise InputError(f"the operator was prepared with {self.n} extra argument(s) in "
-                             f"`args`, got {len(args)}; pass the same arguments (prepare again "
-                             "for a different signature).")
-        out = []
-        for k in self.traced:
-            a = np.asarray(args[k])
-            if np.iscomplexobj(a):
-                raise InputTypeError(f"`args[{k}]` is complex; only real arguments are supported.")
-            if a.shape != self.shapes[k]:
-                raise InputError(f"`args[{k}]` has shape {a.shape} but the operator was prepared "
-                                 f"with shape {self.shapes[k]}; shapes are part of the traced "
-                                 "structure: prepare again for new shapes.")
-            out.append(np.ascontiguousarray(a, dtype=np.float64))
-        for k, v in self.baked.items():
-            if not _same(args[k], v):
-                raise InputError(
-                    f"`args[{k}]` differs from the value the operator was prepared with; only "
-                    "floating-point ndarray arguments may change between calls (they are "
-                    "traced as inputs), other arguments are baked into the traced structure. "
-                    "Pass it as a float ndarray (e.g. np.asarray(t, dtype=float)) or prepare "
-                    "again.")
-        return out
-
+# --- arguments: see sparsead._validation (ArgSpec, as_real_array) ---------------------
 
 def _validate_x(x, shape):
     a = as_real_array(x)

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._errors import InputError, InputTypeError
+from .._validation import ArgSpec, as_real_array
 from ..tracing import evaluate, trace
 from .forward import LanePlan
 from .reverse import grad_graph, vjp_graph
@@ -19,7 +21,6 @@ __all__ = ["gradient", "jvp", "vjp", "hvp"]
 
 
 def _prepare(f, x, args):
-    from ..prepared import ArgSpec, as_real_array
     x = as_real_array(x)
     spec = ArgSpec(args)
     traced = spec.traced_values(args)
@@ -27,35 +28,53 @@ def _prepare(f, x, args):
     return x, spec, traced, graph
 
 
-def _key(x, args):
+def _signature(x, args):
+    """What a traced gradient graph depends on besides baked values: shapes and kinds."""
     parts = [x.shape]
     for a in args:
         if isinstance(a, np.ndarray) and np.issubdtype(a.dtype, np.floating):
             parts.append(("array", a.shape))
         else:
-            parts.append(("baked", id(a)))
+            parts.append(("baked", type(a)))
     return tuple(parts)
 
 
 class _Gradient:
+    """``g(x, *args)``: traced gradient graphs cached per signature, checked by value.
+
+    A cache entry serves a call only if its :class:`~sparsead._validation.ArgSpec`
+    matches the call's arguments by value (baked arguments are private copies),
+    so an argument changed in place is traced anew, never served stale.
+    """
+
     def __init__(self, f, cache_size):
+        if not callable(f):
+            raise InputTypeError(f"`f` must be callable, got {type(f).__name__}.")
+        if isinstance(cache_size, (bool, np.bool_)) or not isinstance(
+                cache_size, (int, np.integer)) or cache_size < 1:
+            raise InputError(f"`cache_size` must be a positive integer, got {cache_size!r}.")
         self.f = f
-        self._cache = {}
-        self._cache_size = cache_size
+        self._cache = []          # [(signature, spec, gradient graph)], most recent last
+        self._cache_size = int(cache_size)
         self.__doc__ = f"Gradient of {getattr(f, '__name__', 'f')} (sparsead.gradient)."
 
+    def _lookup(self, xa, args):
+        sig = _signature(xa, args)
+        for k, (s, spec, gg) in enumerate(self._cache):
+            if s == sig and spec.matches(args):
+                if k != len(self._cache) - 1:
+                    self._cache.append(self._cache.pop(k))
+                return spec, gg
+        _, spec, _, graph = _prepare(self.f, xa, args)
+        gg = grad_graph(graph)
+        if len(self._cache) >= self._cache_size:
+            self._cache.pop(0)
+        self._cache.append((sig, spec, gg))
+        return spec, gg
+
     def __call__(self, x, *args):
-        from ..prepared import as_real_array
         xa = as_real_array(x)
-        key = _key(xa, args)
-        hit = self._cache.get(key)
-        if hit is None:
-            _, spec, _, graph = _prepare(self.f, xa, args)
-            hit = (spec, grad_graph(graph))
-            if len(self._cache) >= self._cache_size:
-                self._cache.pop(next(iter(self._cache)))
-            self._cache[key] = hit
-        spec, gg = hit
+        spec, gg = self._lookup(xa, args)
         traced = spec.traced_values(args)
         with np.errstate(all="ignore"):
             g = evaluate(gg, xa, tuple(traced))
@@ -104,7 +123,6 @@ def jvp(f, x, v, args=()):
     array([1., 2.])
     """
     x, spec, traced, graph = _prepare(f, x, args)
-    from ..prepared import as_real_array
     v = as_real_array(v, "v").reshape(-1, 1)
     if v.shape[0] != x.size:
         raise ValueError(f"`v` has {v.shape[0]} elements, `x` has {x.size}.")
@@ -126,7 +144,6 @@ def vjp(f, x, w, args=()):
     array([2., 4., 2.])
     """
     x, spec, traced, graph = _prepare(f, x, args)
-    from ..prepared import as_real_array
     out_shape = graph.nodes[graph.outputs[0]].shape
     w = as_real_array(w, "w")
     if w.size != int(np.prod(out_shape, dtype=np.int64)):
@@ -148,7 +165,6 @@ def hvp(f, x, v, args=()):
     array([ 6., 12.])
     """
     x, spec, traced, graph = _prepare(f, x, args)
-    from ..prepared import as_real_array
     v = as_real_array(v, "v").reshape(-1, 1)
     if v.shape[0] != x.size:
         raise ValueError(f"`v` has {v.shape[0]} elements, `x` has {x.size}.")
