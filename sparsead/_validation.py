@@ -45,6 +45,8 @@ __all__ = [
     "require_square",
     "require_symmetric",
     "as_compressed",
+    "check_out",
+    "check_size",
     "as_real_array",
     "ArgSpec",
 ]
@@ -102,7 +104,7 @@ def check_size(shape, nnz, name="pattern", error=PatternError) -> None:
     avail = _available_memory()
     if avail is not None and need > avail:
         raise error(
-            f"`{name}` of shape {tuple(shape)} with {nnz} stored entries needs about "
+            f"{_named(name)} of shape {tuple(shape)} with {nnz} stored entries needs about "
             f"{need / 2**30:.1f} GiB to color (arrays per row, column and entry), more than "
             f"the {avail / 2**30:.1f} GiB available; check the declared shape, or drop the "
             "empty rows and columns (e.g. A[rows][:, cols]).")
@@ -111,14 +113,28 @@ def check_size(shape, nnz, name="pattern", error=PatternError) -> None:
 def _shape2(a, name):
     shape = getattr(a, "shape", None)
     if shape is None or len(shape) != 2:
-        raise PatternError(f"`{name}` must be 2-D, got {_describe(a)}.")
+        raise PatternError(f"{_named(name)} must be 2-D, got {_describe(a)}.")
     try:
         m, n = (operator.index(v) for v in shape)
     except TypeError:
-        raise PatternError(f"`{name}` has a malformed shape {shape!r}.") from None
+        raise PatternError(f"{_named(name)} has a malformed shape {shape!r}.") from None
     if m < 0 or n < 0:
-        raise PatternError(f"`{name}` has a negative dimension in its shape {shape!r}.")
+        raise PatternError(f"{_named(name)} has a negative dimension in its shape {shape!r}.")
     return int(m), int(n)
+
+
+def _is_code(name):
+    return " " not in name
+
+
+def _named(name):
+    """An argument name in backticks; a phrase (e.g. "the matrix in a.mtx") as it is."""
+    return f"`{name}`" if _is_code(name) else name
+
+
+def _field(name, what):
+    """How a message names field ``what`` of the matrix called ``name``."""
+    return f"`{name}.{what}`" if _is_code(name) else f"{name}: `{what}`"
 
 
 def _index(arr, name, what):
@@ -129,7 +145,7 @@ def _index(arr, name, what):
         a = None
     if a is None or a.ndim != 1 or not np.issubdtype(a.dtype, np.integer):
         got = "None" if a is None else f"{a.ndim}-D {a.dtype}"
-        raise PatternError(f"`{name}.{what}` must be a 1-D integer array, got {got}; the "
+        raise PatternError(f"{_field(name, what)} must be a 1-D integer array, got {got}; the "
                            "matrix is malformed (rebuild it, e.g. with scipy.sparse.csr_array"
                            "((data, (rows, cols)), shape=...)).")
     return a
@@ -144,9 +160,9 @@ def _values(arr, name, n, what="data", ndim=1):
     if a is None or a.ndim != ndim or not (np.issubdtype(a.dtype, np.number)
                                            or a.dtype == bool):
         got = "None" if a is None else f"{a.ndim}-D {a.dtype}"
-        raise PatternError(f"`{name}.{what}` must be a {ndim}-D numeric array, got {got}.")
+        raise PatternError(f"{_field(name, what)} must be a {ndim}-D numeric array, got {got}.")
     if a.shape[0] < n:
-        raise PatternError(f"`{name}.{what}` has {a.shape[0]} values but the structure "
+        raise PatternError(f"{_field(name, what)} has {a.shape[0]} values but the structure "
                            f"stores {n} entries; the matrix is malformed.")
     return a[:n]
 
@@ -154,7 +170,7 @@ def _values(arr, name, n, what="data", ndim=1):
 def _in_range(idx, bound, name, what, axis):
     if idx.size and (int(idx.min()) < 0 or int(idx.max()) >= bound):
         bad = int(idx.min()) if int(idx.min()) < 0 else int(idx.max())
-        raise PatternError(f"`{name}.{what}` holds {axis} index {bad}, outside 0..{bound - 1} "
+        raise PatternError(f"{_field(name, what)} holds {axis} index {bad}, outside 0..{bound - 1} "
                            f"(the matrix has {bound} {axis}s); the matrix is malformed.")
 
 
@@ -163,16 +179,16 @@ def _compressed(a, n_major, n_minor, name, axes=("row", "column")):
     indptr = _index(a.indptr, name, "indptr")
     indices = _index(a.indices, name, "indices")
     if indptr.size != n_major + 1:
-        raise PatternError(f"`{name}.indptr` must have {n_major + 1} entries (one per "
+        raise PatternError(f"{_field(name, 'indptr')} must have {n_major + 1} entries (one per "
                            f"{axes[0]} plus one), got {indptr.size}; the matrix is malformed.")
     nnz = int(indptr[-1])
     if int(indptr[0]) != 0 or nnz > indices.size or nnz < 0:
-        raise PatternError(f"`{name}.indptr` must start at 0 and end at most at "
+        raise PatternError(f"{_field(name, 'indptr')} must start at 0 and end at most at "
                            f"len(indices) = {indices.size}, got {int(indptr[0])} .. {nnz}; "
                            "the matrix is malformed.")
     if n_major and not bool(np.all(indptr[1:] >= indptr[:-1])):
         k = int(np.flatnonzero(indptr[1:] < indptr[:-1])[0])
-        raise PatternError(f"`{name}.indptr` must be non-decreasing, but indptr[{k + 1}] = "
+        raise PatternError(f"{_field(name, 'indptr')} must be non-decreasing, but indptr[{k + 1}] = "
                            f"{int(indptr[k + 1])} < indptr[{k}] = {int(indptr[k])}; the matrix "
                            "is malformed.")
     indices = indices[:nnz]
@@ -194,17 +210,17 @@ def _is_canonical(indptr, indices):
 def _from_lil(a, m, n, name):
     rows, vals = a.rows, a.data
     if len(rows) != m or len(vals) != m:
-        raise PatternError(f"`{name}` (lil) must have {m} rows, got {len(rows)}.")
+        raise PatternError(f"{_named(name)} (lil) must have {m} rows, got {len(rows)}.")
     try:
         lens = np.fromiter(map(len, rows), dtype=np.int64, count=m)
         if not np.array_equal(lens, np.fromiter(map(len, vals), dtype=np.int64, count=m)):
-            raise PatternError(f"`{name}.rows` and `{name}.data` (lil) differ in length.")
+            raise PatternError(f"{_field(name, 'rows')} and `data` (lil) differ in length.")
         idx = np.asarray(list(itertools.chain.from_iterable(rows)))
         data = np.asarray(list(itertools.chain.from_iterable(vals)))
     except PatternError:
         raise
     except Exception as exc:  # noqa: BLE001
-        raise PatternError(f"`{name}` (lil) is malformed: {exc}.") from None
+        raise PatternError(f"{_named(name)} (lil) is malformed: {exc}.") from None
     idx = _index(idx.astype(np.int64) if idx.size == 0 else idx, name, "rows")
     data = _values(data.astype(np.float64) if data.size == 0 else data, name, idx.size)
     _in_range(idx, n, name, "rows", "column")
@@ -234,12 +250,13 @@ def _csr_parts(a, name):
     elif fmt == "coo":
         coords = getattr(a, "coords", None)
         if coords is None or len(coords) != 2:
-            raise PatternError(f"`{name}.coords` must hold 2 index arrays (rows, columns).")
+            raise PatternError(f"{_field(name, 'coords')} must hold 2 index arrays (rows, "
+                               "columns).")
         row = _index(coords[0], name, "coords[0]")
         col = _index(coords[1], name, "coords[1]")
         data = _values(a.data, name, row.size)
         if row.size != col.size or data.size != np.asarray(a.data).size:
-            raise PatternError(f"`{name}` (coo) has {row.size} row indices, {col.size} "
+            raise PatternError(f"{_named(name)} (coo) has {row.size} row indices, {col.size} "
                                f"column indices and {np.asarray(a.data).size} values; the "
                                "matrix is malformed.")
         _in_range(row, m, name, "coords[0]", "row")
@@ -249,12 +266,12 @@ def _csr_parts(a, name):
     elif fmt == "bsr":
         r, c = (int(v) for v in a.blocksize)
         if r <= 0 or c <= 0 or m % r or n % c:
-            raise PatternError(f"`{name}` (bsr) has blocksize {(r, c)} that does not divide "
+            raise PatternError(f"{_named(name)} (bsr) has blocksize {(r, c)} that does not divide "
                                f"its shape {(m, n)}.")
         indptr, indices = _compressed(a, m // r, n // c, name, ("block row", "block column"))
         data = _values(a.data, name, indices.size, ndim=3)
         if data.shape[1:] != (r, c):
-            raise PatternError(f"`{name}.data` (bsr) must have blocks of shape {(r, c)}, got "
+            raise PatternError(f"{_field(name, 'data')} (bsr) must have blocks of shape {(r, c)}, got "
                                f"{data.shape[1:]}.")
         check_size((m, n), indices.size * r * c, name)
         out = sp.bsr_array((data, indices, indptr), shape=(m, n), copy=True).tocsr()
@@ -266,7 +283,7 @@ def _csr_parts(a, name):
         try:
             coo = a.tocoo()
         except Exception as exc:  # noqa: BLE001 - dia/dok/unknown: their own conversion
-            raise PatternError(f"`{name}` ({fmt}) is malformed: {exc}.") from None
+            raise PatternError(f"{_named(name)} ({fmt}) is malformed: {exc}.") from None
         return _csr_parts(coo, name)
     out.sum_duplicates()
     return (m, n), out.indptr, out.indices, out.data, True
@@ -325,10 +342,10 @@ def as_pattern(pattern, name: str = "pattern", *, keep_explicit_zeros: bool = Tr
                 f"got {_describe(pattern)} ({exc})."
             ) from None
         if dense.ndim != 2:
-            raise PatternError(
-                f"`{name}` must be 2-D, got an array of shape {dense.shape}; "
-                "pass a matrix, e.g. np.atleast_2d(x)."
-            )
+            got = f"an array of shape {dense.shape}" if dense.dtype != object or dense.ndim \
+                else _describe(pattern)
+            raise PatternError(f"`{name}` must be 2-D, got {got}; pass a matrix, e.g. "
+                               "np.atleast_2d(x).")
         if dense.dtype == object or not (
             np.issubdtype(dense.dtype, np.number) or dense.dtype == bool
         ):
@@ -384,10 +401,8 @@ def as_colors(colors, name: str = "colors", error=ColoringError) -> np.ndarray:
                     f"for neutral), got {_describe(colors)}.")
     if c.dtype.kind == "f":
         if not bool(np.all(np.isfinite(c))) or not bool(np.all(c == np.round(c))):
-            raise error(f"`{name}` must hold integers, got non-integral values such as "
-                        f"{c[~(np.isfinite(c) & (c == np.round(c)))][0]!r}.")
-    if c.size and (int(c.min()) < -1):
-        raise error(f"`{name}` must be >= -1 (-1 marks a neutral vertex), got {int(c.min())}.")
+            bad = float(c[~(np.isfinite(c) & (c == np.round(c)))][0])
+            raise error(f"`{name}` must hold integers, got non-integral values such as {bad}.")
     return c.astype(np.int64)
 
 
@@ -430,6 +445,25 @@ def require_symmetric(p: sp.csr_array, problem: str) -> None:
             "Pass symmetrize=True to color the pattern of A + A.T, or use "
             "problem='column' / 'bidirectional' for nonsymmetric matrices."
         )
+
+
+def check_out(out, advice: str, error=DecompressionError):
+    """``out`` if it is a ``csr_array`` whose ``data`` can be written in place, else ``error``.
+
+    Its structure is compared with the expected one by the caller; here only
+    what any in-place write needs: a 1-D, contiguous, writeable float64 ``data``.
+    """
+    if not (sp.issparse(out) and out.format == "csr"):
+        raise error(f"`out` must be a scipy.sparse csr_array, got {_describe(out)}; {advice}.")
+    data = out.data
+    if not isinstance(data, np.ndarray) or data.dtype != np.float64 or data.ndim != 1:
+        raise error(f"`out.data` must be a 1-D float64 array, got {_describe(data)}; {advice}.")
+    if not data.flags.writeable:
+        raise error(f"`out.data` is read-only (e.g. a memory-mapped or frozen array), so the "
+                    f"result cannot be written into it; {advice}, or pass a copy.")
+    if not data.flags.c_contiguous:
+        raise error(f"`out.data` must be contiguous, got a strided view; {advice}.")
+    return out
 
 
 def as_compressed(b, shape, name: str = "B") -> np.ndarray:

@@ -43,6 +43,13 @@ NETWORKX_STRATEGIES = {
 }
 
 
+#: Bounds of the numeric options (checked while parsing: one-line error, exit code 2).
+MAX_REPEAT = 10_000
+REPEAT_BUDGET = 60.0   # seconds of repeated runs per coloring; fewer runs if exceeded
+DPI_RANGE = (10, 1000)
+SIZE_RANGE = (50, 8000)
+
+
 class UserError(Exception):
     """A mistake in the command line or its input: one line on stderr, exit code 2."""
 
@@ -139,14 +146,18 @@ class _Patterns:
 
 
 def _color_timed(sa, pattern, problem, order, seed, repeat):
-    """Color ``repeat`` times; return the last coloring and the median seconds."""
+    """Color up to ``repeat`` times (at most :data:`REPEAT_BUDGET` seconds in all, at
+    least once); return the last coloring, the median seconds and the runs made."""
     times = []
     coloring = None
+    start = time.perf_counter()
     for _ in range(max(1, repeat)):
         t0 = time.perf_counter()
         coloring = sa.color(pattern, problem=problem, order=order, seed=seed)
         times.append(time.perf_counter() - t0)
-    return coloring, statistics.median(times)
+        if time.perf_counter() - start > REPEAT_BUDGET:
+            break
+    return coloring, statistics.median(times), len(times)
 
 
 def _checker_colors(coloring, problem):
@@ -255,7 +266,7 @@ def _cmd_color(args) -> int:
     warm, refused = _warm_up(sa, [(problem, order)], args.seed)
     if refused:
         raise UserError(refused[(problem, order)])
-    coloring, seconds = _color_timed(sa, pattern, problem, order, args.seed, args.repeat)
+    coloring, seconds, runs = _color_timed(sa, pattern, problem, order, args.seed, args.repeat)
     out = [
         f"matrix: {_stem(args.file)} ({a.shape[0]} x {a.shape[1]}, {a.nnz} stored entries; "
         f"colored pattern nnz {pattern.nnz})",
@@ -267,7 +278,8 @@ def _cmd_color(args) -> int:
         cc, rc = coloring.column_colors, coloring.row_colors
         out.append(f"column colors: {len(np.unique(cc[cc >= 0]))}, "
                    f"row colors: {len(np.unique(rc[rc >= 0]))}")
-    out.append(f"time: {seconds:.6f} s (ordering + coloring, median of {max(1, args.repeat)}; "
+    budget = f", stopped after {REPEAT_BUDGET:.0f} s" if runs < args.repeat else ""
+    out.append(f"time: {seconds:.6f} s (ordering + coloring, median of {runs}{budget}; "
                f"warm-up {warm:.2f} s excluded)")
     valid = None
     if not args.no_validate:
@@ -390,8 +402,9 @@ def _reference_target(ref, problem):
 def _cmd_bench(args) -> int:
     sa = _api()
     all_problems, all_orders = _names()
-    problems = _choice_list(args.problems, all_problems, "problem") if args.problems else all_problems
-    if args.orders:
+    problems = (_choice_list(args.problems, all_problems, "problem") if args.problems is not None
+                else all_problems)
+    if args.orders is not None:
         orders = _choice_list(args.orders, all_orders, "order")
     else:
         orders = all_orders if (args.reference and not args.problems) else DEFAULT_ORDERS
@@ -408,6 +421,8 @@ def _cmd_bench(args) -> int:
             refs = {}
             for r in read_reference(args.reference):
                 refs.setdefault((r["matrix"], r["problem"], r["order"]), []).append(r)
+        except SparseadError:
+            raise
         except (KeyError, ValueError) as exc:
             raise UserError(f"cannot read reference table {args.reference!r}: {exc}") from None
 
@@ -447,7 +462,7 @@ def _cmd_bench(args) -> int:
         if pats is None or pats.a is not a:
             pats = cache[name] = _Patterns(a, args.zeros)
         pattern = pats(problem)
-        coloring, seconds = _color_timed(sa, pattern, problem, order, args.seed, args.repeat)
+        coloring, seconds, _ = _color_timed(sa, pattern, problem, order, args.seed, args.repeat)
         row = {"matrix": name, "rows": a.shape[0], "cols": a.shape[1], "nnz": pattern.nnz,
                "problem": problem, "order": order, "colors": int(coloring.n_colors),
                "seconds": seconds, "valid": None}
@@ -617,14 +632,15 @@ def _cmd_show(args) -> int:
     problems, orders = _names()
     problem = _choice(args.problem, problems, "problem")
     order = _choice(args.order, orders, "order")
-    try:
-        w, h = (int(v) for v in args.size.lower().split("x"))
-        if w < 50 or h < 50:
-            raise ValueError
-    except ValueError:
-        raise UserError(f"--size must look like 1200x600 (pixels, at least 50), "
-                        f"got {args.size!r}") from None
+    w, h = args.size
     output = args.output or f"{_stem(args.file)}_{problem}.png"
+    from matplotlib.backend_bases import FigureCanvasBase
+
+    formats = FigureCanvasBase.get_supported_filetypes()
+    suffix = Path(output).suffix.lower().lstrip(".")
+    if suffix not in formats:
+        raise UserError(f"--output must end in an image format ({', '.join(sorted(formats))}), "
+                        f"got {output!r}")
     a = read_matrix(args.file)
     pattern = _Patterns(a, args.zeros)(problem)
     coloring = sa.color(pattern, problem=problem, order=order, seed=args.seed)
@@ -657,6 +673,34 @@ def _cmd_generate(args) -> int:
 
 # --------------------------------------------------------------------------- parser
 
+def _int_in(low, high=None):
+    """An argparse type: an integer in ``[low, high]`` (no upper bound if None)."""
+    def parse(text):
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"must be an integer, got {text!r}") from None
+        if value < low or (high is not None and value > high):
+            span = f"from {low} to {high}" if high is not None else f"at least {low}"
+            raise argparse.ArgumentTypeError(f"must be an integer {span}, got {text!r}")
+        return value
+    parse.__name__ = "integer"
+    return parse
+
+
+def _image_size(text):
+    """An argparse type: ``WxH`` in pixels, each side within :data:`SIZE_RANGE`."""
+    low, high = SIZE_RANGE
+    try:
+        w, h = (int(v) for v in text.lower().split("x"))
+    except ValueError:
+        w = h = None
+    if w is None or not (low <= w <= high and low <= h <= high):
+        raise argparse.ArgumentTypeError(f"must look like 1200x600 (pixels, each side from "
+                                         f"{low} to {high}), got {text!r}")
+    return w, h
+
+
 class _Parser(argparse.ArgumentParser):
     """argparse with one-line usage errors (``sparsead: error: ...``, exit code 2)."""
 
@@ -669,7 +713,7 @@ def _build_parser() -> argparse.ArgumentParser:
     common.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
                         help="show the traceback of errors")
     coloring_opts = argparse.ArgumentParser(add_help=False)
-    coloring_opts.add_argument("--seed", type=int, default=None,
+    coloring_opts.add_argument("--seed", type=_int_in(0), default=None,
                                help="seed of the `random` order")
     zeros = coloring_opts.add_mutually_exclusive_group()
     zeros.add_argument("--keep-zeros", dest="zeros", action="store_const", const="keep",
@@ -695,7 +739,9 @@ def _build_parser() -> argparse.ArgumentParser:
     p.add_argument("file", help="matrix file (.mtx, .mtx.gz or scipy .npz)")
     p.add_argument("--problem", default="column", help="coloring problem (default: column)")
     p.add_argument("--order", default="natural", help="vertex order (default: natural)")
-    p.add_argument("--repeat", type=int, default=1, help="time the median of this many runs")
+    p.add_argument("--repeat", type=_int_in(1, MAX_REPEAT), default=1,
+                   help=f"time the median of this many runs (1..{MAX_REPEAT}; at most "
+                        f"{REPEAT_BUDGET:.0f} s of repeats per coloring)")
     p.add_argument("--output", "-o", help="write the colors to a .txt, .npy or .json file")
     p.add_argument("--no-validate", action="store_true", help="skip the independent check")
     p.set_defaults(func=_cmd_color)
@@ -711,7 +757,9 @@ def _build_parser() -> argparse.ArgumentParser:
     p.add_argument("--problems", help="comma list or `all` (default: all that apply)")
     p.add_argument("--orders", help="comma list or `all` (default: "
                                     + ",".join(DEFAULT_ORDERS) + ")")
-    p.add_argument("--repeat", type=int, default=1, help="time the median of this many runs")
+    p.add_argument("--repeat", type=_int_in(1, MAX_REPEAT), default=1,
+                   help=f"time the median of this many runs (1..{MAX_REPEAT}; at most "
+                        f"{REPEAT_BUDGET:.0f} s of repeats per coloring)")
     p.add_argument("--csv", metavar="PATH", help="write the results as CSV (`-` = stdout)")
     p.add_argument("--json", metavar="PATH", help="write the results as JSON (`-` = stdout)")
     p.add_argument("--compare", metavar="networkx",
@@ -737,8 +785,10 @@ def _build_parser() -> argparse.ArgumentParser:
     p.add_argument("--problem", default="column", help="coloring problem (default: column)")
     p.add_argument("--order", default="natural", help="vertex order (default: natural)")
     p.add_argument("--output", "-o", help="image file (default: <matrix>_<problem>.png)")
-    p.add_argument("--size", default="1200x600", help="image size in pixels, WxH")
-    p.add_argument("--dpi", type=int, default=100, help="resolution (text scale)")
+    p.add_argument("--size", type=_image_size, default=(1200, 600),
+                   help="image size in pixels, WxH (default 1200x600)")
+    p.add_argument("--dpi", type=_int_in(*DPI_RANGE), default=100,
+                   help=f"resolution (text scale), {DPI_RANGE[0]}..{DPI_RANGE[1]}")
     p.set_defaults(func=_cmd_show)
 
     p = sub.add_parser("generate", parents=[common],

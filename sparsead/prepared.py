@@ -23,7 +23,7 @@ import scipy.sparse as sp
 
 from ._errors import DecompressionError, InputError, InputTypeError, PatternError  # noqa: F401
 from ._kernels import decompress as _kd
-from ._validation import ArgSpec, as_pattern, as_real_array
+from ._validation import ArgSpec, as_pattern, as_real_array, check_out
 from .ad.forward import LanePlan, seed_from_colors
 from .ad.reverse import grad_graph, vjp_graph
 from .coloring import color as _color
@@ -62,7 +62,12 @@ def _numba_module():
 
 
 def _lanes(graph, wrt, colors, n_lanes, backend):
-    """``(run, layout, name)``: ``run(inputs) -> B`` with B as (m, p) ("rows") or (p, m) ("lanes")."""
+    """``(run, layout, name)``: ``run(inputs) -> B`` with B as (m, p) ("rows") or (p, m) ("lanes").
+
+    No lanes (an empty pattern, e.g. an empty ``x``): nothing is compiled or run, name None.
+    """
+    if n_lanes == 0:
+        return _no_lanes, "rows", None
     if backend in ("auto", "numba"):
         try:
             mod = _numba_module()
@@ -76,6 +81,10 @@ def _lanes(graph, wrt, colors, n_lanes, backend):
             return (lambda inputs: fn(inputs)[1]), "rows", "numba"
     plan = LanePlan(graph, wrt, seed_from_colors(colors, n_lanes), want_value=False)
     return (lambda inputs: plan.run_t(inputs)[1]), "lanes", "numpy"
+
+
+def _no_lanes(inputs):
+    return np.zeros(0)
 
 
 def _remap(src, shape):
@@ -126,6 +135,8 @@ class _Decompressor:
 
 class _Prepared:
     def _init_args(self, f, x0, args):
+        if not callable(f):
+            raise InputTypeError(f"`f` must be a callable f(x, *args), got {type(f).__name__}.")
         self.f = f
         self._x0 = as_real_array(x0, "x0")
         self.shape_x = self._x0.shape
@@ -136,23 +147,19 @@ class _Prepared:
         return traced, t
 
     def _check_out(self, out):
-        if not (sp.issparse(out) and out.format == "csr"):
-            raise DecompressionError(f"`out` must be a scipy.sparse csr_array, got "
-                                     f"{type(out).__name__}; allocate it with out = op(x).")
-        if out.data.dtype != np.float64 or not out.data.flags.c_contiguous \
-                or not out.data.flags.writeable:
-            raise DecompressionError(f"`out.data` must be a writeable contiguous float64 "
-                                     f"array, got dtype {out.data.dtype}.")
+        check_out(out, "allocate it once with out = op(x)")
         p = self._out_pattern
         seen = getattr(self, "_seen_out", None)
-        if seen is not None and out.indptr is seen[0] and out.indices is seen[1]:
+        if seen is not None and out.indptr is seen[0] and out.indices is seen[1] \
+                and out.data.size == p.nnz:
             return out
-        if out.shape != p.shape or out.nnz != p.nnz or not (
-                np.array_equal(out.indptr, p.indptr) and np.array_equal(out.indices, p.indices)):
+        if out.shape != p.shape or out.data.size != p.nnz or not (
+                np.shape(out.indptr) == p.indptr.shape and np.shape(out.indices) == p.indices.shape
+                and np.array_equal(out.indptr, p.indptr) and np.array_equal(out.indices, p.indices)):
             raise DecompressionError(
                 f"`out` must have exactly the prepared pattern (shape {p.shape}, nnz {p.nnz}); "
-                f"got shape {out.shape}, nnz {out.nnz} with another structure. Allocate it "
-                "once with out = op(x).")
+                f"got shape {out.shape}, {out.data.size} values with another structure. Allocate "
+                "it once with out = op(x).")
         self._seen_out = (out.indptr, out.indices)
         return out
 
@@ -283,7 +290,8 @@ class SparseJacobian(_Prepared):
             shapes, transposed = [(m, c.n_colors)], [layout == "lanes"]
             backends.append(name)
         if self.mode in ("reverse", "bidirectional"):
-            self._vjp_graph = vjp_graph(g)
+            vjp_lanes = c.n_colors if self.mode == "reverse" else c.n_row_colors
+            self._vjp_graph = vjp_graph(g) if vjp_lanes else None  # no lanes: not needed
         if self.mode == "reverse":
             run, layout, name = _lanes(self._vjp_graph, 1, c.colors, c.n_colors, backend)
             runs.append((run, True))
@@ -301,7 +309,9 @@ class SparseJacobian(_Prepared):
         self._w = np.zeros(m)
         self._decomp = _Decompressor(c, "full", shapes, transposed)
         self._out_pattern = self._decomp.out
-        self.backend = "numba" if all(b == "numba" for b in backends) else "numpy"
+        used = [b for b in backends if b is not None]
+        self.backend = "numba" if used and all(b == "numba" for b in used) else (
+            "numba" if not used and backend == "numba" else "numpy")
         t3 = time.perf_counter()
         self.timings = {"detect": t1 - t0, "color": t2 - t1, "compile": t3 - t2}
 
@@ -389,13 +399,13 @@ class SparseHessian(_Prepared):
         self.mode = method
         self.triangle = triangle
         t2 = time.perf_counter()
-        self._grad_graph = grad_graph(g)
+        self._grad_graph = grad_graph(g) if self.n_colors else None  # else built by hessp
         n = full.shape[0]
         run, layout, name = _lanes(self._grad_graph, 0, self.coloring.colors, self.n_colors,
                                    backend)
         self._run = run
         self._transposed = layout == "lanes"
-        self.backend = name
+        self.backend = name or ("numba" if backend == "numba" else "numpy")
         self._decomp = _Decompressor(self.coloring, triangle, [(n, self.n_colors)],
                                      [self._transposed])
         self._out_pattern = self._decomp.out
@@ -424,6 +434,8 @@ class SparseHessian(_Prepared):
         if v.size != inputs[0].size:
             raise InputError(f"`p` has {v.size} elements, `x` has {inputs[0].size}.")
         if self._hvp_plan is None:
+            if self._grad_graph is None:
+                self._grad_graph = grad_graph(self._graph)
             self._hvp_plan = LanePlan(self._grad_graph, 0, 1, want_value=False)
         _, Bt = self._hvp_plan.run_t(inputs, seed=v.reshape(-1, 1))
         return Bt.reshape(self.shape_x).copy()

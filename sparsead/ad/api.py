@@ -21,6 +21,8 @@ __all__ = ["gradient", "jvp", "vjp", "hvp"]
 
 
 def _prepare(f, x, args):
+    if not callable(f):
+        raise InputTypeError(f"`f` must be a callable f(x, *args), got {type(f).__name__}.")
     x = as_real_array(x)
     spec = ArgSpec(args)
     traced = spec.traced_values(args)
@@ -51,7 +53,9 @@ class _Gradient:
         if not callable(f):
             raise InputTypeError(f"`f` must be callable, got {type(f).__name__}.")
         if isinstance(cache_size, (bool, np.bool_)) or not isinstance(
-                cache_size, (int, np.integer)) or cache_size < 1:
+                cache_size, (int, np.integer)):
+            raise InputTypeError(f"`cache_size` must be a positive integer, got {cache_size!r}.")
+        if cache_size < 1:
             raise InputError(f"`cache_size` must be a positive integer, got {cache_size!r}.")
         self.f = f
         self._cache = []          # [(signature, spec, gradient graph)], most recent last
@@ -125,7 +129,7 @@ def jvp(f, x, v, args=()):
     x, spec, traced, graph = _prepare(f, x, args)
     v = as_real_array(v, "v").reshape(-1, 1)
     if v.shape[0] != x.size:
-        raise ValueError(f"`v` has {v.shape[0]} elements, `x` has {x.size}.")
+        raise InputError(f"`v` has {v.shape[0]} elements, `x` has {x.size}.")
     plan = LanePlan(graph, 0, v)
     value, Bt = plan.run_t([x] + traced)
     out_shape = graph.nodes[graph.outputs[0]].shape
@@ -147,7 +151,7 @@ def vjp(f, x, w, args=()):
     out_shape = graph.nodes[graph.outputs[0]].shape
     w = as_real_array(w, "w")
     if w.size != int(np.prod(out_shape, dtype=np.int64)):
-        raise ValueError(f"`w` has {w.size} elements, `f(x)` has shape {out_shape}.")
+        raise InputError(f"`w` has {w.size} elements, `f(x)` has shape {out_shape}.")
     with np.errstate(all="ignore"):
         y = evaluate(graph, x, tuple(traced))
         g = evaluate(vjp_graph(graph), x, (w.reshape(out_shape), *traced))
@@ -167,7 +171,7 @@ def hvp(f, x, v, args=()):
     x, spec, traced, graph = _prepare(f, x, args)
     v = as_real_array(v, "v").reshape(-1, 1)
     if v.shape[0] != x.size:
-        raise ValueError(f"`v` has {v.shape[0]} elements, `x` has {x.size}.")
+        raise InputError(f"`v` has {v.shape[0]} elements, `x` has {x.size}.")
     plan = LanePlan(grad_graph(graph), 0, v, want_value=False)
     _, Bt = plan.run_t([x] + traced)
     return Bt.reshape(x.shape).copy()
