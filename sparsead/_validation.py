@@ -48,6 +48,7 @@ __all__ = [
     "check_out",
     "check_size",
     "as_real_array",
+    "check_args",
     "ArgSpec",
 ]
 
@@ -506,6 +507,15 @@ def as_real_array(x, name="x"):
     return np.ascontiguousarray(a, dtype=np.float64)
 
 
+def check_args(args, name="args") -> tuple:
+    """``args`` if it is a tuple (the extra arguments of ``f``), else a clear error."""
+    if not isinstance(args, tuple):
+        raise InputTypeError(
+            f"`{name}` must be a tuple of extra arguments of `f`, got {_describe(args)}; "
+            f"write {name}=(value,) for one argument.")
+    return args
+
+
 def _is_traced(a):
     return isinstance(a, np.ndarray) and np.issubdtype(a.dtype, np.floating)
 
@@ -664,10 +674,7 @@ class ArgSpec:
     """
 
     def __init__(self, args, name="args"):
-        if not isinstance(args, tuple):
-            raise InputTypeError(
-                f"`{name}` must be a tuple of extra arguments of `f`, got "
-                f"{_describe(args)}; write {name}=(value,) for one argument.")
+        check_args(args, name)
         for k, a in enumerate(args):
             if isinstance(a, np.ndarray) and np.iscomplexobj(a):
                 raise InputTypeError(f"`{name}[{k}]` is complex (dtype {a.dtype}); only real "
