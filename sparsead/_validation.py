@@ -76,18 +76,30 @@ _CHECK_MEMORY_ABOVE = 1 << 30
 
 
 def _available_memory():
-    """Bytes of memory available to this process (None if unknown)."""
+    """Bytes of memory available to this process (None if unknown): the system's
+    available memory, or the address-space limit (``ulimit -v``) if lower."""
+    avail = None
     try:
         with open("/proc/meminfo") as fh:
             for line in fh:
                 if line.startswith("MemAvailable:"):
-                    return int(line.split()[1]) * 1024
+                    avail = int(line.split()[1]) * 1024
+                    break
     except (OSError, ValueError, IndexError):
         pass
+    if avail is None:
+        try:
+            avail = os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+        except (ValueError, OSError, AttributeError):
+            pass
     try:
-        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
-    except (ValueError, OSError, AttributeError):
-        return None
+        import resource
+        limit = resource.getrlimit(resource.RLIMIT_AS)[0]
+        if limit != resource.RLIM_INFINITY and limit > 0:
+            avail = limit if avail is None else min(avail, limit)
+    except (ImportError, ValueError, OSError):
+        pass
+    return avail
 
 
 def check_size(shape, nnz, name="pattern", error=PatternError) -> None:
