@@ -118,7 +118,7 @@ def check_size(shape, nnz, name="pattern", error=PatternError) -> None:
     if avail is not None and need > avail:
         raise error(
             f"{_named(name)} of shape {tuple(shape)} with {nnz} stored entries needs about "
-            f"{need / 2**30:.1f} GiB to color (arrays per row, column and entry), more than "
+            f"{need / 2**30:.1f} GiB to store and color (arrays per row, column and entry), more than "
             f"the {avail / 2**30:.1f} GiB available; check the declared shape, or drop the "
             "empty rows and columns (e.g. A[rows][:, cols]).")
 
@@ -490,9 +490,10 @@ def as_compressed(b, shape, name: str = "B") -> np.ndarray:
             f"`{name}` must be a real 2-D array of shape {shape}, got {_describe(b)} ({exc})."
         ) from None
     if arr.shape != tuple(shape):
+        got = f"shape {arr.shape}" if isinstance(b, np.ndarray) else _describe(b)
         raise DecompressionError(
             f"`{name}` must have shape {tuple(shape)} (the compressed matrix of this "
-            f"coloring), got shape {arr.shape}."
+            f"coloring), got {got}."
         )
     return arr
 
@@ -738,6 +739,21 @@ class ArgSpec:
             raise InputError(f"the operator was prepared with {self.n} extra argument(s) in "
                              f"`{name}`, got {len(args)}; pass the same arguments (prepare "
                              "again for a different signature).")
+        out = self.traced_arrays(args)
+        for k, f in self.frozen.items():
+            diff = _difference(f, args[k], f"{name}[{k}]")
+            if diff:
+                raise InputError(
+                    f"`{name}[{k}]` differs from the value the operator was prepared with "
+                    f"({diff}). Only floating-point ndarray arguments may change between calls "
+                    "(they are traced as inputs); other arguments are baked into the traced "
+                    "structure. Pass it as a float ndarray (e.g. np.asarray(t, dtype=float)) "
+                    "or prepare again.")
+        return out
+
+    def traced_arrays(self, args):
+        """The traced arrays of ``args`` (float64), shapes checked; baked values not compared."""
+        name = self.name
         out = []
         for k in self.traced:
             a = as_real_array(args[k], f"{name}[{k}]") if not isinstance(args[k], np.ndarray) \
@@ -750,13 +766,4 @@ class ArgSpec:
                                  f"prepared with shape {self.shapes[k]}; shapes are part of "
                                  "the traced structure: prepare again for new shapes.")
             out.append(np.ascontiguousarray(a, dtype=np.float64))
-        for k, f in self.frozen.items():
-            diff = _difference(f, args[k], f"{name}[{k}]")
-            if diff:
-                raise InputError(
-                    f"`{name}[{k}]` differs from the value the operator was prepared with "
-                    f"({diff}). Only floating-point ndarray arguments may change between calls "
-                    "(they are traced as inputs); other arguments are baked into the traced "
-                    "structure. Pass it as a float ndarray (e.g. np.asarray(t, dtype=float)) "
-                    "or prepare again.")
         return out

@@ -110,37 +110,50 @@ for kind, setup in BREAK.items():
         _case(f"color/{kind}", f"{setup}\nsa.color(A)", "PatternError", "pattern", what,
               group="structure"),
     ]
+#: Every other boundary a malformed matrix can reach: the call, and what its message names.
+BOUNDARIES = {
+    "is_valid_coloring": ("sa.is_valid_coloring(A, np.zeros(4, int), 'column')", "pattern"),
+    "checker_star": ("sa.coloring.is_star_coloring(A, np.arange(4))", "pattern"),
+    "compress": ("sa.color(sp.eye_array(4)).compress(A)", "A"),
+    "sparsity=": ("sa.sparse_jacobian(lambda x: x ** 2, np.ones(4), sparsity=A)", "sparsity"),
+    "hessian_sparsity=": ("sa.sparse_hessian(lambda x: np.sum(x ** 3), np.ones(4), "
+                          "sparsity=A)", "sparsity"),
+    "traced_A@x": ("sa.jacobian_sparsity(lambda x: A @ x, np.ones(4))", "A @ x"),
+    "traced_x@A": ("sa.jacobian_sparsity(lambda x: x @ A, np.ones(4))", "x @ A"),
+    "args_sparse": ("sa.sparse_jacobian(lambda x, A: A @ x, np.ones(4), (A,))", "args[0]"),
+}
 for kind in ("col_out_of_range", "indptr_decreasing", "indices_float", "coo_out_of_range",
              "lil_out_of_range"):
-    setup, what = BREAK[kind], BROKEN_FIELD[kind]
-    STRUCTURE += [
-        _case(f"is_valid_coloring/{kind}",
-              f"{setup}\nsa.is_valid_coloring(A, np.zeros(4, int), 'column')",
-              "PatternError", "pattern", what, group="structure"),
-        _case(f"checker_star/{kind}",
-              f"{setup}\nsa.coloring.is_star_coloring(A, np.arange(4))",
-              "PatternError", "pattern", what, group="structure"),
-        _case(f"compress/{kind}",
-              f"{setup}\nsa.color(sp.eye_array(4)).compress(A)", "PatternError", "A", what,
-              group="structure"),
-        _case(f"sparsity=/{kind}",
-              f"{setup}\nsa.sparse_jacobian(lambda x: x ** 2, np.ones(4), sparsity=A)",
-              "PatternError", "sparsity", what, group="structure"),
-        _case(f"hessian_sparsity=/{kind}",
-              f"{setup}\nsa.sparse_hessian(lambda x: np.sum(x ** 3), np.ones(4), sparsity=A)",
-              "PatternError", "sparsity", what, group="structure"),
-        _case(f"traced_A@x/{kind}",
-              f"{setup}\nsa.jacobian_sparsity(lambda x: A @ x, np.ones(4))",
-              "PatternError", "A @ x", what, group="structure"),
-        _case(f"traced_x@A/{kind}",
-              f"{setup}\nsa.jacobian_sparsity(lambda x: x @ A, np.ones(4))",
-              "PatternError", "x @ A", what, group="structure"),
-        _case(f"args_sparse/{kind}",
-              f"{setup}\nsa.sparse_jacobian(lambda x, A: A @ x, np.ones(4), (A,))",
-              "PatternError", "args[0]", what, group="structure"),
-    ]
+    for where, (call, name) in BOUNDARIES.items():
+        STRUCTURE.append(_case(f"{where}/{kind}", f"{BREAK[kind]}\n{call}", "PatternError",
+                               name, BROKEN_FIELD[kind], group="structure"))
+
+#: Random corruptions of every format's internals: each must raise PatternError or, if
+#: the matrix is still valid, give a coloring the independent checker accepts.
+FUZZ = """
+rng = np.random.default_rng(16)
+refused = colored = 0
+for trial in range(400):
+    A = sp.random_array((6, 5), density=0.4, rng=rng, format="csr")
+    fmt = ("csr", "csc", "coo", "bsr")[trial % 4]
+    A = A.asformat(fmt) if fmt != "bsr" else sp.bsr_array(A, blocksize=(1, 1))
+    field = ("coords" if fmt == "coo" else rng.choice(["indices", "indptr"]))
+    arr = A.coords[rng.integers(2)] if fmt == "coo" else getattr(A, field)
+    if arr.size:
+        k = rng.integers(arr.size)
+        arr[k] = rng.choice([-1, -10**6, 2**31 - 1, arr[k] + 1, arr[k] - 1, 7, 0])
+    try:
+        c = sa.color(A, "column")
+    except sa.PatternError:
+        refused += 1
+        continue
+    assert sa.is_valid_coloring(A, c.colors, "column"), (trial, fmt, field)
+    colored += 1
+assert refused > 50 and colored > 50, (refused, colored)
+"""
 
 STRUCTURE += [
+    _case("color/fuzzed_internals", FUZZ, group="structure"),
     # valid but unusual inputs: the same answer as the canonical matrix
     _case("color/empty_0x0", "c = sa.color(sp.csr_array((0, 0)))\nassert c.n_colors == 0",
           group="structure"),
@@ -209,31 +222,22 @@ STRUCTURE += [
     _case("decompress_into/other_pattern",
           "c = sa.color(P); c.decompress_into(c.compress(P), sp.csr_array(np.eye(6)))",
           "DecompressionError", "out", group="structure"),
-    _case("out=/read_only",
-          "jac = sa.sparse_jacobian(lambda x: x ** 2, np.ones(3)); J = jac(np.ones(3))\n"
-          "J.data.flags.writeable = False\njac(np.ones(3), out=J)",
-          "DecompressionError", "out.data", "read-only", group="structure"),
-    _case("out=/short_data_after_first_use",
-          "jac = sa.sparse_jacobian(lambda x: x ** 2, np.ones(3)); J = jac(np.ones(3))\n"
-          "jac(np.ones(3), out=J)\nJ.data = J.data[:1]\njac(np.ones(3), out=J)",
-          "DecompressionError", "out", group="structure"),
-    _case("out=/strided_data",
-          "jac = sa.sparse_jacobian(lambda x: x ** 2, np.ones(3)); J = jac(np.ones(3))\n"
-          "J.data = np.zeros(6)[::2]\njac(np.ones(3), out=J)",
-          "DecompressionError", "out.data", "contiguous", group="structure"),
-    _case("out=/int_data",
-          "jac = sa.sparse_jacobian(lambda x: x ** 2, np.ones(3)); J = jac(np.ones(3))\n"
-          "J.data = np.zeros(3, dtype=np.int64)\njac(np.ones(3), out=J)",
-          "DecompressionError", "out.data", "float64", group="structure"),
-    _case("out=/other_pattern",
-          "jac = sa.sparse_jacobian(lambda x: x ** 2, np.ones(3))\n"
-          "jac(np.ones(3), out=sp.csr_array(np.ones((3, 3))))",
-          "DecompressionError", "out", group="structure"),
-    _case("out=/dense",
-          "jac = sa.sparse_jacobian(lambda x: x ** 2, np.ones(3))\n"
-          "jac(np.ones(3), out=np.zeros((3, 3)))", "DecompressionError", "out",
-          group="structure"),
 ]
+
+#: A prepared Jacobian's output, used once, then broken: the change and what is named.
+OUT_BREAK = {
+    "read_only": ("J.data.flags.writeable = False", "out.data", "read-only"),
+    "short_data_after_first_use": ("J.data = J.data[:1]", "out", "3"),
+    "strided_data": ("J.data = np.zeros(6)[::2]", "out.data", "contiguous"),
+    "int_data": ("J.data = np.zeros(3, dtype=np.int64)", "out.data", "float64"),
+    "other_pattern": ("J = sp.csr_array(np.ones((3, 3)))", "out", "pattern"),
+    "dense": ("J = np.zeros((3, 3))", "out", "csr_array"),
+}
+for kind, (change, *names) in OUT_BREAK.items():
+    STRUCTURE.append(_case(
+        f"out=/{kind}", "jac = sa.sparse_jacobian(lambda x: x ** 2, np.ones(3))\n"
+        f"J = jac(np.ones(3))\njac(np.ones(3), out=J)\n{change}\njac(np.ones(3), out=J)",
+        "DecompressionError", *names, group="structure"))
 
 # --- baked arguments changed in place: a clear error, or a fresh result -----------------
 
@@ -447,6 +451,17 @@ ARGUMENTS = [
           "_InputError", "hess"),
     _case("minimize_ipopt/method", "sa.minimize_ipopt(lambda x: np.sum(x ** 2), np.ones(2), "
           "method='BFGS')", "_InputError", "method"),
+    _case("patterns/banded_float", "sa.patterns.banded(5.5, 1)", "TypeError", "n"),
+    _case("patterns/banded_huge", "sa.patterns.banded(10**12, 1)", "PatternError", "banded",
+          "GiB"),
+    _case("patterns/laplacian_huge", "sa.patterns.laplacian((10**6, 10**6))", "PatternError",
+          "laplacian", "GiB"),
+    _case("patterns/random_huge", "sa.patterns.random_pattern(10**9, 10**9, density=1e-9)",
+          "PatternError", "random_pattern", "GiB"),
+    _case("patterns/random_seed_text", "sa.patterns.random_pattern(5, seed='abc')",
+          "PatternError", "seed"),
+    _case("decompress/B_none", "sa.color(P).decompress(None)", "DecompressionError", "B",
+          "None"),
     # empty inputs are valid: a 0-column Jacobian, a 0 x 0 Hessian, an empty gradient
     _case("empty/jacobian_all_modes",
           "for mode in ('auto', 'forward', 'reverse', 'bidirectional'):\n"
@@ -509,41 +524,19 @@ with open(path("binary.csv"), "wb") as fh:
 os.makedirs(path("folder"), exist_ok=True)
 write("a_file", "x")
 '''
-FILES = [
-    _case("read/npz_bad_indices", "read_matrix(path('bad_indices.npz'))", "PatternError",
-          "bad_indices.npz", "indices", "100"),
-    _case("read/npz_bad_indptr", "read_matrix(path('bad_indptr.npz'))", "PatternError",
-          "bad_indptr.npz", "indptr"),
-    _case("read/npz_float_indices", "read_matrix(path('float_indices.npz'))", "PatternError",
-          "float_indices.npz", "indices"),
-    _case("read/npz_huge_shape", "read_matrix(path('huge.npz'))", "PatternError", "huge.npz",
-          "GiB"),
-    _case("read/npz_not_sparse", "read_matrix(path('not_sparse.npz'))", "PatternError",
-          "not_sparse.npz"),
-    _case("read/npz_not_a_zip", "read_matrix(path('not_a_zip.npz'))", "PatternError",
-          "not_a_zip.npz"),
-    _case("read/mtx_symmetric_not_square", "read_matrix(path('symmetric_rect.mtx'))",
-          "PatternError", "symmetric_rect.mtx", "square"),
-    _case("read/mtx_out_of_range", "read_matrix(path('out_of_range.mtx'))", "PatternError",
-          "out_of_range.mtx", "1-based"),
-    _case("read/mtx_zero_index", "read_matrix(path('zero_index.mtx'))", "PatternError",
-          "zero_index.mtx", "1-based"),
-    _case("read/mtx_huge_coordinate", "read_matrix(path('huge_coordinate.mtx'))",
-          "PatternError", "huge_coordinate.mtx", "GiB"),
-    _case("read/mtx_huge_array", "read_matrix(path('huge_array.mtx'))", "PatternError",
-          "huge_array.mtx", "GiB"),
-    _case("read/mtx_huge_nnz", "read_matrix(path('huge_nnz.mtx'))", "PatternError",
-          "huge_nnz.mtx", "GiB"),
-    _case("read/mtx_junk", "read_matrix(path('junk.mtx'))", "PatternError", "junk.mtx",
-          "%%MatrixMarket"),
-    _case("read/mtx_empty", "read_matrix(path('empty.mtx'))", "PatternError", "empty.mtx"),
-    _case("read/mtx_bad_size_line", "read_matrix(path('bad_size.mtx'))", "PatternError",
-          "bad_size.mtx", "size line"),
-    _case("read/mtx_bad_field", "read_matrix(path('bad_field.mtx'))", "PatternError",
-          "bad_field.mtx", "quaternion"),
-    _case("read/mtx_gz_not_gzip", "read_matrix(path('not_gzip.mtx.gz'))", "PatternError",
-          "not_gzip.mtx.gz"),
-    _case("read/folder", "read_matrix(path('folder'))", "PatternError", "folder"),
+#: Malformed files for read_matrix: file -> what the PatternError must name besides it.
+BAD_FILES = {
+    "bad_indices.npz": ("indices", "100"), "bad_indptr.npz": ("indptr",),
+    "float_indices.npz": ("indices",), "huge.npz": ("GiB",), "not_sparse.npz": (),
+    "not_a_zip.npz": (), "symmetric_rect.mtx": ("square",), "out_of_range.mtx": ("1-based",),
+    "zero_index.mtx": ("1-based",), "huge_coordinate.mtx": ("GiB",),
+    "huge_array.mtx": ("GiB",), "huge_nnz.mtx": ("GiB",), "junk.mtx": ("%%MatrixMarket",),
+    "empty.mtx": (), "bad_size.mtx": ("size line",), "bad_field.mtx": ("quaternion",),
+    "not_gzip.mtx.gz": (), "folder": (),
+}
+FILES = [_case(f"read/{name}", f"read_matrix(path({name!r}))", "PatternError", name, *names)
+         for name, names in BAD_FILES.items()]
+FILES += [
     _case("read/missing", "read_matrix(path('missing.mtx'))", "FileNotFoundError",
           "missing.mtx"),
     _case("read/good_is_canonical_int64",

@@ -58,28 +58,30 @@ class _Gradient:
         if cache_size < 1:
             raise InputError(f"`cache_size` must be a positive integer, got {cache_size!r}.")
         self.f = f
-        self._cache = []          # [(signature, spec, gradient graph)], most recent last
+        self._cache = []          # [(signature, spec, gradient graph)], oldest first
         self._cache_size = int(cache_size)
         self.__doc__ = f"Gradient of {getattr(f, '__name__', 'f')} (sparsead.gradient)."
 
     def _lookup(self, xa, args):
         sig = _signature(xa, args)
-        for k, (s, spec, gg) in enumerate(self._cache):
+        for s, spec, gg in list(self._cache):      # a snapshot: other threads may append
             if s == sig and spec.matches(args):
-                if k != len(self._cache) - 1:
-                    self._cache.append(self._cache.pop(k))
                 return spec, gg
         _, spec, _, graph = _prepare(self.f, xa, args)
         gg = grad_graph(graph)
-        if len(self._cache) >= self._cache_size:
-            self._cache.pop(0)
-        self._cache.append((sig, spec, gg))
+        cache = self._cache
+        cache.append((sig, spec, gg))
+        while len(cache) > self._cache_size:       # oldest first
+            try:
+                cache.pop(0)
+            except IndexError:                     # emptied by another thread
+                break
         return spec, gg
 
     def __call__(self, x, *args):
         xa = as_real_array(x)
         spec, gg = self._lookup(xa, args)
-        traced = spec.traced_values(args)
+        traced = spec.traced_arrays(args)           # baked values matched in _lookup
         with np.errstate(all="ignore"):
             g = evaluate(gg, xa, tuple(traced))
         return np.array(g, dtype=np.float64).reshape(xa.shape)
