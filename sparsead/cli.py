@@ -27,6 +27,7 @@ import scipy.sparse as sp
 from . import __version__
 from ._errors import SparseadError
 from ._io import COLPACK_PROBLEMS, read_matrix, read_reference
+from ._validation.options import image_size, int_in
 
 #: Problems colored on the adjacency graph of a square pattern (ColPack uses A + Aᵀ).
 ADJACENCY_PROBLEMS = ("distance1", "distance2", "star", "acyclic")
@@ -47,7 +48,6 @@ NETWORKX_STRATEGIES = {
 MAX_REPEAT = 10_000
 REPEAT_BUDGET = 60.0   # seconds of repeated runs per coloring; fewer runs if exceeded
 DPI_RANGE = (10, 1000)
-SIZE_RANGE = (50, 8000)
 
 
 class UserError(Exception):
@@ -673,34 +673,6 @@ def _cmd_generate(args) -> int:
 
 # --------------------------------------------------------------------------- parser
 
-def _int_in(low, high=None):
-    """An argparse type: an integer in ``[low, high]`` (no upper bound if None)."""
-    def parse(text):
-        try:
-            value = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"must be an integer, got {text!r}") from None
-        if value < low or (high is not None and value > high):
-            span = f"from {low} to {high}" if high is not None else f"at least {low}"
-            raise argparse.ArgumentTypeError(f"must be an integer {span}, got {text!r}")
-        return value
-    parse.__name__ = "integer"
-    return parse
-
-
-def _image_size(text):
-    """An argparse type: ``WxH`` in pixels, each side within :data:`SIZE_RANGE`."""
-    low, high = SIZE_RANGE
-    try:
-        w, h = (int(v) for v in text.lower().split("x"))
-    except ValueError:
-        w = h = None
-    if w is None or not (low <= w <= high and low <= h <= high):
-        raise argparse.ArgumentTypeError(f"must look like 1200x600 (pixels, each side from "
-                                         f"{low} to {high}), got {text!r}")
-    return w, h
-
-
 class _Parser(argparse.ArgumentParser):
     """argparse with one-line usage errors (``sparsead: error: ...``, exit code 2)."""
 
@@ -713,7 +685,7 @@ def _build_parser() -> argparse.ArgumentParser:
     common.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
                         help="show the traceback of errors")
     coloring_opts = argparse.ArgumentParser(add_help=False)
-    coloring_opts.add_argument("--seed", type=_int_in(0), default=None,
+    coloring_opts.add_argument("--seed", type=int_in(0), default=None,
                                help="seed of the `random` order")
     zeros = coloring_opts.add_mutually_exclusive_group()
     zeros.add_argument("--keep-zeros", dest="zeros", action="store_const", const="keep",
@@ -739,7 +711,7 @@ def _build_parser() -> argparse.ArgumentParser:
     p.add_argument("file", help="matrix file (.mtx, .mtx.gz or scipy .npz)")
     p.add_argument("--problem", default="column", help="coloring problem (default: column)")
     p.add_argument("--order", default="natural", help="vertex order (default: natural)")
-    p.add_argument("--repeat", type=_int_in(1, MAX_REPEAT), default=1,
+    p.add_argument("--repeat", type=int_in(1, MAX_REPEAT), default=1,
                    help=f"time the median of this many runs (1..{MAX_REPEAT}; at most "
                         f"{REPEAT_BUDGET:.0f} s of repeats per coloring)")
     p.add_argument("--output", "-o", help="write the colors to a .txt, .npy or .json file")
@@ -757,7 +729,7 @@ def _build_parser() -> argparse.ArgumentParser:
     p.add_argument("--problems", help="comma list or `all` (default: all that apply)")
     p.add_argument("--orders", help="comma list or `all` (default: "
                                     + ",".join(DEFAULT_ORDERS) + ")")
-    p.add_argument("--repeat", type=_int_in(1, MAX_REPEAT), default=1,
+    p.add_argument("--repeat", type=int_in(1, MAX_REPEAT), default=1,
                    help=f"time the median of this many runs (1..{MAX_REPEAT}; at most "
                         f"{REPEAT_BUDGET:.0f} s of repeats per coloring)")
     p.add_argument("--csv", metavar="PATH", help="write the results as CSV (`-` = stdout)")
@@ -785,9 +757,9 @@ def _build_parser() -> argparse.ArgumentParser:
     p.add_argument("--problem", default="column", help="coloring problem (default: column)")
     p.add_argument("--order", default="natural", help="vertex order (default: natural)")
     p.add_argument("--output", "-o", help="image file (default: <matrix>_<problem>.png)")
-    p.add_argument("--size", type=_image_size, default=(1200, 600),
+    p.add_argument("--size", type=image_size, default=(1200, 600),
                    help="image size in pixels, WxH (default 1200x600)")
-    p.add_argument("--dpi", type=_int_in(*DPI_RANGE), default=100,
+    p.add_argument("--dpi", type=int_in(*DPI_RANGE), default=100,
                    help=f"resolution (text scale), {DPI_RANGE[0]}..{DPI_RANGE[1]}")
     p.set_defaults(func=_cmd_show)
 

@@ -12,7 +12,6 @@ this process, stderr captured). A code case that raises SystemExit is skipped
 import contextlib
 import io
 import json
-import os
 import resource
 import sys
 import traceback
