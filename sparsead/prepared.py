@@ -9,8 +9,9 @@ prepared pattern, so it drops into ``scipy.optimize`` as ``jac=``/``hess=``.
 
 Numeric (floating) ndarray ``args`` are graph inputs: they may change between
 calls and their values never enter the pattern (a pattern holds for every value,
-e.g. Lagrange multipliers). Every other argument is baked into the graph and
-must compare equal at call time.
+e.g. Lagrange multipliers). Every other argument is baked into the graph: copied
+at preparation and compared by value at every call
+(:class:`sparsead._validation.ArgSpec`), so a changed one raises, never goes stale.
 """
 
 from __future__ import annotations
@@ -458,8 +459,10 @@ def sparse_jacobian(f, x0, args=(), *, mode="auto", order=None, sparsity=None, b
     args : tuple, optional
         Extra arguments. Floating ndarrays are traced as inputs: they may take
         other values at call time (same shape), and the pattern holds for all
-        of them. Other arguments are baked in and must compare equal at call
-        time.
+        of them. Other arguments are baked in: copied here and compared by
+        value at every call (an argument changed since, even in place, raises
+        ``InputError``); functions are compared by identity, and objects
+        without value equality are refused (``InputTypeError``).
     mode : {"auto", "forward", "reverse", "bidirectional"}
         ``forward``: column coloring, JVP lanes (``B = J S``); ``reverse``: row
         coloring, VJP lanes (``B = S^T J``, for wide Jacobians);
@@ -493,11 +496,14 @@ def sparse_jacobian(f, x0, args=(), *, mode="auto", order=None, sparsity=None, b
         Unknown ``mode``/``backend``; at call time (``InputError``): ``x`` or a
         traced argument of another shape, a baked argument that changed.
     TypeError
-        Complex ``x``/``args`` (``InputTypeError``); see also the tracing errors.
+        Complex ``x``/``args``, ``args`` not a tuple, a baked argument that
+        cannot be compared (``InputTypeError``); see also the tracing errors.
     PatternError
-        ``sparsity`` of the wrong shape or missing detected entries.
+        ``sparsity`` of the wrong shape, missing detected entries, or malformed
+        (indices outside the shape, a non-monotone ``indptr``, ...).
     DecompressionError
-        ``out`` with another pattern.
+        ``out`` with another pattern, or whose ``data`` is read-only, strided
+        or not float64.
 
     Notes
     -----
