@@ -13,7 +13,8 @@ from a hang, and the rest of the group continues in a new process. Each case
 is then classified as
 
 - ``clear``: the expected error type with the argument named, or a correct result;
-- ``silent``: a wrong or stale result without an error (never acceptable);
+- ``silent``: no error where the case requires one (bad input accepted, giving a
+  stale or wrong result or a failure later and elsewhere), or a wrong result;
 - ``unclear``: another error type, or a message that does not name the argument;
 - ``crash`` / ``hang``: the process died / did not finish in time.
 
