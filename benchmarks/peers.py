@@ -33,8 +33,8 @@ from typing import Callable
 import numpy as np
 import scipy.sparse as sp
 
-__all__ = ["Problem", "Prepared", "Skip", "make_problem", "median_time", "PREPARE", "IMPORTS",
-           "STANDARD_PROBLEMS", "QUICK_PROBLEMS", "installed", "modules"]
+__all__ = ["Problem", "Prepared", "Skip", "make_problem", "median_time", "call_times", "PREPARE",
+           "IMPORTS", "STANDARD_PROBLEMS", "QUICK_PROBLEMS", "installed", "modules"]
 
 #: The standard problems and sizes (issue 15): Jacobians, then Hessians.
 STANDARD_PROBLEMS = [
@@ -150,9 +150,9 @@ def make_problem(name: str, size: int) -> Problem:
                      "minimal_surface, arwhead, rosenbrock")
 
 
-def median_time(fn: Callable, repeats: int = 20, min_seconds: float = 0.2,
-                max_seconds: float = 10.0) -> float:
-    """Median wall time of ``fn()`` over at least ``repeats`` calls (or ``min_seconds``), capped at ``max_seconds``."""
+def call_times(fn: Callable, repeats: int = 20, min_seconds: float = 0.2,
+               max_seconds: float = 10.0) -> np.ndarray:
+    """Wall times of ``fn()`` over at least ``repeats`` calls (or ``min_seconds``), capped at ``max_seconds``."""
     times = []
     start = time.perf_counter()
     while True:
@@ -162,7 +162,13 @@ def median_time(fn: Callable, repeats: int = 20, min_seconds: float = 0.2,
         elapsed = time.perf_counter() - start
         if (len(times) >= repeats and elapsed >= min_seconds) or elapsed >= max_seconds:
             break
-    return float(np.median(times))
+    return np.array(times)
+
+
+def median_time(fn: Callable, repeats: int = 20, min_seconds: float = 0.2,
+                max_seconds: float = 10.0) -> float:
+    """Median of :func:`call_times`."""
+    return float(np.median(call_times(fn, repeats, min_seconds, max_seconds)))
 
 
 def _timed(fn):
