@@ -1,4 +1,4 @@
-"""Benchmark harness: sparsead and its peers, each (tool, problem) measured in its own fresh process.
+"""Benchmark harness: sparsead and its peers, each (tool, problem) in its own fresh process.
 
 Usage::
 
@@ -104,7 +104,7 @@ def _n_values(B):
 
 
 def worker(tool, name, size, opts):
-    """Measure ``tool`` on problem (``name``, ``size``) in this process; returns a JSON-able dict."""
+    """Measure ``tool`` on problem (``name``, ``size``) in this process; a JSON-able dict."""
     t0 = time.perf_counter()
     problem = peers.make_problem(name, size)
     res = {"tool": tool, "problem": name, "size": size, "label": problem.label,
@@ -174,7 +174,7 @@ def bandwidth_worker(megabytes):
 # --- the parent: rounds of workers -----------------------------------------------------
 
 def run_worker(argv, timeout, env=None):
-    """Run ``harness.py *argv`` in a fresh process; its JSON plus ``status`` and wall ``process`` s."""
+    """Run ``harness.py *argv`` in a fresh process: its JSON, ``status`` and wall ``process`` s."""
     cmd = [sys.executable, os.path.abspath(__file__), *argv]
     t = time.perf_counter()
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,

@@ -117,7 +117,7 @@ def _jnp():
 
 
 def make_problem(name: str, size: int) -> Problem:
-    """Build a standard problem by name: brusselator (N), broyden (n), minimal_surface (N), arwhead (n), rosenbrock (n)."""
+    """A standard problem: brusselator (N), broyden, minimal_surface (N), arwhead, rosenbrock."""
     rng = np.random.default_rng(0)
     if name == "brusselator":
         N = size
@@ -152,7 +152,7 @@ def make_problem(name: str, size: int) -> Problem:
 
 def call_times(fn: Callable, repeats: int = 20, min_seconds: float = 0.2,
                max_seconds: float = 10.0) -> np.ndarray:
-    """Wall times of ``fn()`` over at least ``repeats`` calls (or ``min_seconds``), capped at ``max_seconds``."""
+    """Times of ``fn()``: at least ``repeats`` calls and ``min_seconds``; ``max_seconds`` at most."""
     times = []
     start = time.perf_counter()
     while True:
@@ -178,7 +178,7 @@ def _timed(fn):
 
 
 def _csr_permutation(rows, cols, shape):
-    """Return (pattern csr_array, perm) such that csr.data = values[perm] for values given in (rows, cols) order."""
+    """(pattern csr_array, perm) with csr.data = values[perm] for values in (rows, cols) order."""
     rows = np.asarray(rows, dtype=np.int64)
     cols = np.asarray(cols, dtype=np.int64)
     order = np.lexsort((cols, rows))
@@ -272,7 +272,7 @@ def prepare_sparsejac(problem: Problem, pattern=None) -> Prepared:
         return sp.csr_array((data[state["perm"]], csr.indices, csr.indptr), shape=shape)
 
     def evaluate_into(out):
-        np.take(values(), state["perm"], out=out.data)
+        np.take(values(), state["perm"], out=out.data, mode="wrap")  # valid indices: no buffering
 
     return Prepared(evaluate=evaluate, evaluate_into=evaluate_into,
                     native=lambda: op(x).data.block_until_ready())
@@ -362,7 +362,7 @@ def prepare_casadi(problem: Problem, pattern=None) -> Prepared:
 
     def evaluate_into(out):
         run()
-        np.take(values, perm, out=out.data)
+        np.take(values, perm, out=out.data, mode="wrap")  # valid indices: no buffering
 
     return Prepared(evaluate=evaluate, evaluate_into=evaluate_into, native=run)
 
@@ -402,6 +402,6 @@ IMPORTS = {"sparsead": ("sparsead",), "asdex": ("jax", "jax.numpy", "asdex"),
 
 
 def modules(tool: str, kind: str) -> tuple:
-    """The modules ``tool`` imports for a problem of ``kind`` (FD of Hessians uses sparsead's gradient)."""
+    """The modules ``tool`` imports for a ``kind`` of problem (FD of Hessians: sparsead too)."""
     extra = ("sparsead",) if tool == "fd" and kind == "hessian" else ()
     return IMPORTS[tool] + extra
