@@ -22,13 +22,15 @@ import numpy as np
 import scipy.sparse as sp
 
 from ._errors import DecompressionError, PatternError, SparseadError
-from ._kernels import decompress as _kd
+from ._kernels import lazy, readonly_flat
 from ._validation import as_pattern
 from .ad.forward import LanePlan, seed_from_colors
 from .ad.reverse import grad_graph, vjp_graph
 from .coloring import color as _color
 from .sparsity import graph_hessian_sparsity, graph_jacobian_sparsity
 from .tracing import trace
+
+_kd = lazy("decompress")  # Numba is imported at the first kernel call
 
 __all__ = ["sparse_jacobian", "sparse_hessian", "SparseJacobian", "SparseHessian"]
 
@@ -211,7 +213,7 @@ class _Decompressor:
         self.out = plan.out
 
     def __call__(self, b1, b2, data):
-        _kd.run_plan(b1.reshape(-1), b2.reshape(-1), *self.args, data)
+        _kd.run_plan(readonly_flat(b1), readonly_flat(b2), *self.args, data)
 
 
 # --- the common base ------------------------------------------------------------------
