@@ -611,8 +611,10 @@ def _cmd_show(args) -> int:
     try:
         from . import plot
     except ImportError as exc:
+        from ._extras import install_hint
+
         raise UserError(f"`show` needs matplotlib ({exc}); install it with: "
-                        f"pip install -e .[plot]") from None
+                        f"{install_hint('plot')}") from None
     sa = _api()
     problems, orders = _names()
     problem = _choice(args.problem, problems, "problem")
@@ -731,7 +733,7 @@ def _build_parser() -> argparse.ArgumentParser:
                        help="draw the colored pattern and the compressed matrix",
                        description="Draw the pattern with each nonzero colored by its color "
                                    "and the compressed matrix beside it (needs matplotlib: "
-                                   "pip install -e .[plot]). Big matrices are drawn as a "
+                                   "the `plot` extra). Big matrices are drawn as a "
                                    "downsampled density picture. " + convention)
     p.add_argument("file", help="matrix file (.mtx, .mtx.gz or scipy .npz)")
     p.add_argument("--problem", default="column", help="coloring problem (default: column)")

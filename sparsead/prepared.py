@@ -16,6 +16,8 @@ must compare equal at call time.
 from __future__ import annotations
 
 import importlib
+import pickle
+import sys
 import time
 
 import numpy as np
@@ -216,11 +218,46 @@ class _Decompressor:
         _kd.run_plan(readonly_flat(b1), readonly_flat(b2), *self.args, data)
 
 
+# --- pickling --------------------------------------------------------------------------
+
+def check_picklable(f, what):
+    """Refuse, with a clear message, a function that Python's standard pickle cannot store.
+
+    ``pickle`` stores a function by its importable name, so lambdas and functions
+    defined inside other functions fail (with a terse message from deep inside
+    pickle). When cloudpickle is loaded (joblib/loky, dask, or the caller's own
+    choice) the pickler may be one that can store them, so nothing is refused.
+    """
+    qualname = getattr(f, "__qualname__", None)
+    if not isinstance(qualname, str) or not ("<lambda>" in qualname or "<locals>" in qualname):
+        return
+    if any(name.endswith("cloudpickle") for name in list(sys.modules)):
+        return
+    raise pickle.PicklingError(
+        f"cannot pickle {what}: its function `{qualname}` is a lambda or is defined inside "
+        "another function, and Python's standard pickle stores functions by their importable "
+        "name. Define the function at module level (def f(x): ...) in a module the other "
+        "process can import; cloudpickle (not a sparsead dependency) can pickle lambdas.")
+
+
+def _rebuild(cls, f, x0, args, options):
+    """Unpickle a prepared operator by preparing it again (its kernels load from the cache)."""
+    return cls(f, x0, args, **options)
+
+
 # --- the common base ------------------------------------------------------------------
 
 class _Prepared:
+    def __reduce__(self):
+        """Pickle as the preparation call: the other process traces, detects and colors again
+        (deterministically: the same pattern and coloring) and loads the compiled lane
+        kernel from the on-disk cache instead of compiling it."""
+        check_picklable(self.f, f"this {type(self).__name__}")
+        return _rebuild, (type(self), self.f, self._x0, self._pickle_args, self._options)
+
     def _init_args(self, f, x0, args):
         self.f = f
+        self._pickle_args = tuple(args)
         self._x0 = as_real_array(x0, "x0")
         self.shape_x = self._x0.shape
         self._args = ArgSpec(args)
@@ -328,6 +365,16 @@ class SparseJacobian(_Prepared):
     timings : dict
         Preparation seconds: ``detect``, ``color``, ``compile``.
 
+    Notes
+    -----
+    Pickling (``pickle``, ``multiprocessing``, ``concurrent.futures``) stores
+    the preparation call (``f``, ``x0``, ``args`` and the options): the
+    receiving process prepares again, getting the same pattern and coloring,
+    and loads the compiled kernel from the on-disk cache. ``f`` must then be
+    a module-level function (standard pickle stores functions by name: a
+    lambda raises ``pickle.PicklingError``; cloudpickle, not a dependency,
+    can store lambdas).
+
     Examples
     --------
     >>> import numpy as np, sparsead as sa
@@ -345,6 +392,7 @@ class SparseJacobian(_Prepared):
                  backend="auto"):
         mode = _choice(mode, MODES, "mode")
         backend = _choice(backend, BACKENDS, "backend")
+        self._options = dict(mode=mode, order=order, sparsity=sparsity, backend=backend)
         traced, t0 = self._init_args(f, x0, args)
         g = self._graph
         detected = graph_jacobian_sparsity(g)
@@ -448,6 +496,16 @@ class SparseHessian(_Prepared):
     timings : dict
         Preparation seconds: ``detect``, ``color``, ``compile``.
 
+    Notes
+    -----
+    Pickling (``pickle``, ``multiprocessing``, ``concurrent.futures``) stores
+    the preparation call (``f``, ``x0``, ``args`` and the options): the
+    receiving process prepares again, getting the same pattern and coloring,
+    and loads the compiled kernel from the on-disk cache. ``f`` must then be
+    a module-level function (standard pickle stores functions by name: a
+    lambda raises ``pickle.PicklingError``; cloudpickle, not a dependency,
+    can store lambdas).
+
     Examples
     --------
     >>> import numpy as np, sparsead as sa
@@ -468,6 +526,8 @@ class SparseHessian(_Prepared):
         method = _choice(coloring, HESSIAN_COLORINGS, "coloring")
         backend = _choice(backend, BACKENDS, "backend")
         triangle = _choice(triangle, TRIANGLES, "triangle")
+        self._options = dict(coloring=coloring, order=order, sparsity=sparsity, backend=backend,
+                             triangle=triangle)
         traced, t0 = self._init_args(f, x0, args)
         g = self._graph
         out = g.nodes[g.outputs[0]]
