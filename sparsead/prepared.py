@@ -498,13 +498,8 @@ class SparseHessian(_Prepared):
 
     Notes
     -----
-    Pickling (``pickle``, ``multiprocessing``, ``concurrent.futures``) stores
-    the preparation call (``f``, ``x0``, ``args`` and the options): the
-    receiving process prepares again, getting the same pattern and coloring,
-    and loads the compiled kernel from the on-disk cache. ``f`` must then be
-    a module-level function (standard pickle stores functions by name: a
-    lambda raises ``pickle.PicklingError``; cloudpickle, not a dependency,
-    can store lambdas).
+    Pickles as :class:`SparseJacobian` does: the receiving process prepares
+    again (``f`` must be a module-level function).
 
     Examples
     --------
