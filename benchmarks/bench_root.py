@@ -27,17 +27,7 @@ import numpy as np
 from scipy.optimize import root
 
 import sparsead as sa
-from sparsead.examples import broyden_tridiagonal
-
-
-def bratu(u, lam=6.0):
-    """2-D Bratu on an N x N interior grid, zero Dirichlet boundary, h = 1 / (N + 1)."""
-    N = int(round(np.sqrt(u.size)))
-    h = 1.0 / (N + 1)
-    V = u.reshape(N, N)
-    P = np.pad(V, 1)
-    lap = P[2:, 1:-1] + P[:-2, 1:-1] + P[1:-1, 2:] + P[1:-1, :-2] - 4 * V
-    return (lap / h ** 2 + lam * np.exp(V)).reshape(-1)
+from sparsead.examples import bratu, broyden_tridiagonal
 
 
 def cases(quick):

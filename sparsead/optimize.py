@@ -22,11 +22,14 @@ passes, rearranges arguments and moves values between fixed index maps.
 from __future__ import annotations
 
 import numpy as np
-import scipy.sparse.linalg as _splinalg
 from scipy import optimize as _opt
 
 import sparsead as _sa  # late binding: the derivative API is looked up at call time
 
+from ._adapters import (BoundConstraint, ConstraintHessian, ConstraintJacobian, DenseHessian,
+                        DenseJacobian, JacobianLu, Lagrangian, Swapped, UserFunction)
+from ._adapters import InputError as _InputError
+from ._adapters import shape_text as _shape
 from ._errors import SparseadError
 from ._extras import install_hint
 
@@ -37,15 +40,6 @@ __all__ = [
     "ipopt_problem",
     "minimize_ipopt",
 ]
-
-
-class _InputError(SparseadError, ValueError):
-    """A solver-facing argument has the wrong shape or kind."""
-
-
-def _shape(a) -> str:
-    s = np.shape(a)
-    return f"shape {s}" if s else f"a scalar ({type(a).__name__})"
 
 
 def _as_point(x0, name: str = "x0") -> np.ndarray:
@@ -76,65 +70,6 @@ _ROOT = {
     "broyden1": None, "broyden2": None, "anderson": None, "linearmixing": None,
     "diagbroyden": None, "excitingmixing": None, "df-sane": None,
 }
-
-
-class _DenseHessian:
-    """``hess(x, *args)`` as an ndarray, for trust-exact and dogleg."""
-
-    def __init__(self, hessian):
-        self.hessian = hessian
-
-    def __call__(self, x, *args):
-        return self.hessian(x, *args).toarray()
-
-
-class _DenseJacobian:
-    """``jac(x, *args)`` as an ndarray, for root's MINPACK methods (hybr, lm)."""
-
-    def __init__(self, jacobian):
-        self.jacobian = jacobian
-        self.pattern = jacobian.pattern
-
-    def __call__(self, x, *args):
-        return self.jacobian(x, *args).toarray()
-
-
-class _JacobianLu(_splinalg.LinearOperator):
-    """``inner_M`` for ``root(method="krylov")``: ``J(x)^-1`` by a sparse LU of the exact Jacobian.
-
-    SciPy's Krylov solver calls ``setup`` once and ``update(x, f)`` after every
-    Newton step, so the factors always belong to the current iterate and the
-    inner Krylov solve needs one or two iterations. The price is one sparse LU
-    per Newton step (its fill-in grows with the bandwidth: cheap for 1-D and
-    2-D problems, heavy for 3-D ones). Where the Jacobian is exactly singular
-    that step runs unpreconditioned.
-    """
-
-    def __init__(self, jacobian, args):
-        super().__init__(np.float64, jacobian.shape)
-        self.jacobian = jacobian
-        self.args = args
-        self.n_factorizations = 0
-        self._solve = None
-
-    def setup(self, x, f, func):
-        self.update(x, f)
-
-    def update(self, x, f):
-        self.n_factorizations += 1
-        try:
-            self._solve = _splinalg.splu(self.jacobian(x, *self.args).tocsc()).solve
-        except RuntimeError:  # "Factor is exactly singular"
-            self._solve = None
-
-    def _matvec(self, v):
-        v = np.asarray(v, dtype=np.float64).reshape(-1)
-        return v.copy() if self._solve is None else self._solve(v)
-
-    def __getstate__(self):  # the factors do not pickle: the next update recomputes them
-        state = dict(self.__dict__)
-        state["_solve"] = None
-        return state
 
 
 def _method_key(method):
@@ -168,8 +103,8 @@ def _root_derivatives(fun, x0, args, method, hess):
                           f"`x0`) for root's method {method!r}, got {_shape(val)}.")
     J = _sa.sparse_jacobian(fun, x0, args)
     if form == "dense":
-        return {"jac": _DenseJacobian(J)}
-    return {"options": {"jac_options": {"inner_M": _JacobianLu(J, args)}}}
+        return {"jac": DenseJacobian(J)}
+    return {"options": {"jac_options": {"inner_M": JacobianLu(J, args)}}}
 
 
 def derivatives(fun, x0, args=(), *, method=None, hess=None) -> dict:
@@ -277,7 +212,7 @@ def derivatives(fun, x0, args=(), *, method=None, hess=None) -> dict:
     elif hess == "hessp":
         out["hessp"] = _sa.sparse_hessian(fun, x0, args).hessp
     elif hess == "dense":
-        out["hess"] = _DenseHessian(_sa.sparse_hessian(fun, x0, args))
+        out["hess"] = DenseHessian(_sa.sparse_hessian(fun, x0, args))
     return out
 
 
@@ -293,60 +228,6 @@ def _constraint_values(c, x0, args, name):
         raise _InputError(f"`{name}` must return a 1-D array, got {_shape(val)}; "
                           "return np.ravel(...) of it.")
     return val
-
-
-class _UserFunction:
-    """Base of the adapters that wrap a user function: pickled by value, with the clear
-    error of :func:`sparsead.prepared.check_picklable` for a lambda."""
-
-    def __getstate__(self):
-        from .prepared import check_picklable
-        check_picklable(self.fn, f"this {type(self).__name__.strip('_')} adapter")
-        return self.__dict__
-
-
-class _Lagrangian(_UserFunction):
-    """``(x, v, *args) -> sum(v * c(x, *args))``."""
-
-    def __init__(self, fn):
-        self.fn = fn
-
-    def __call__(self, x, v, *args):
-        return np.sum(v * self.fn(x, *args))
-
-
-class _BoundConstraint(_UserFunction):
-    """``x -> c(x, *args)`` (NonlinearConstraint calls ``fun(x)``)."""
-
-    def __init__(self, fn, args):
-        self.fn, self.args = fn, args
-
-    def __call__(self, x):
-        return self.fn(x, *self.args)
-
-
-class _ConstraintJacobian:
-    """``x -> J(x, *args)``, the sparse constraint Jacobian."""
-
-    def __init__(self, jacobian, args):
-        self.jacobian, self.args = jacobian, args
-
-    def __call__(self, x):
-        return self.jacobian(x, *self.args)
-
-
-class _ConstraintHessian:
-    """``(x, v) -> sum_i v_i nabla^2 c_i(x)``, the Lagrangian Hessian with checked ``v``."""
-
-    def __init__(self, hessian, m, args):
-        self.hessian, self.m, self.args = hessian, m, args
-
-    def __call__(self, x, v):
-        v = np.asarray(v, dtype=np.float64)
-        if v.shape != (self.m,):
-            raise _InputError(f"Lagrange multipliers `v` must have shape ({self.m},) (one per "
-                              f"constraint value), got {_shape(v)}.")
-        return self.hessian(x, v, *self.args)
 
 
 def nonlinear_constraint(c, x0, lb, ub, args=(), *, keep_feasible=False):
@@ -398,10 +279,10 @@ def nonlinear_constraint(c, x0, lb, ub, args=(), *, keep_feasible=False):
     x0 = _as_point(x0)
     m = _constraint_values(c, x0, args, "c").size
     J = _sa.sparse_jacobian(c, x0, args)
-    H = _sa.sparse_hessian(_Lagrangian(c), x0, (np.ones(m), *args))
-    con = _opt.NonlinearConstraint(_BoundConstraint(c, args), lb, ub,
-                                   jac=_ConstraintJacobian(J, args),
-                                   hess=_ConstraintHessian(H, m, args), keep_feasible=keep_feasible)
+    H = _sa.sparse_hessian(Lagrangian(c), x0, (np.ones(m), *args))
+    con = _opt.NonlinearConstraint(BoundConstraint(c, args), lb, ub,
+                                   jac=ConstraintJacobian(J, args),
+                                   hess=ConstraintHessian(H, m, args), keep_feasible=keep_feasible)
     con.jac_pattern = J.pattern
     con.hess_pattern = H.pattern
     return con
@@ -409,21 +290,11 @@ def nonlinear_constraint(c, x0, lb, ub, args=(), *, keep_feasible=False):
 
 # --- solve_ivp ---------------------------------------------------------------------
 
-class _Swapped(_UserFunction):
-    """``(y, t, *args) -> rhs(t, y, *args)``: solve_ivp's ``rhs`` with ``y`` first, for tracing."""
-
-    def __init__(self, fn):
-        self.fn = fn
-
-    def __call__(self, y, t, *args):
-        return self.fn(t, y, *args)
-
-
-class _OdeJacobian(_UserFunction):
+class _OdeJacobian(UserFunction):
     """``jac(t, y, *args)``: ``d rhs(t, y, *args) / d y``; see :func:`ode_jacobian`."""
 
     @property
-    def fn(self):  # the user function _UserFunction checks before pickling
+    def fn(self):  # the user function UserFunction checks before pickling
         return self.rhs
 
     def __init__(self, rhs, y0, t0, args, dense):
@@ -431,7 +302,7 @@ class _OdeJacobian(_UserFunction):
         self.args = args
         self.dense = bool(dense)
         self._n = y0.size
-        self._prepared = _sa.sparse_jacobian(_Swapped(rhs), y0,
+        self._prepared = _sa.sparse_jacobian(Swapped(rhs), y0,
                                              (np.asarray(t0, dtype=np.float64), *args))
         self.pattern = self._prepared.pattern
         self.shape = self._prepared.shape
