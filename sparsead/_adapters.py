@@ -16,7 +16,7 @@ import scipy.sparse.linalg as _splinalg
 from ._errors import SparseadError
 
 
-class InputError(SparseadError, ValueError):
+class _InputError(SparseadError, ValueError):
     """A solver-facing argument has the wrong shape or kind."""
 
 
@@ -134,7 +134,7 @@ class ConstraintHessian:
     def __call__(self, x, v):
         v = np.asarray(v, dtype=np.float64)
         if v.shape != (self.m,):
-            raise InputError(f"Lagrange multipliers `v` must have shape ({self.m},) (one per "
+            raise _InputError(f"Lagrange multipliers `v` must have shape ({self.m},) (one per "
                               f"constraint value), got {shape_text(v)}.")
         return self.hessian(x, v, *self.args)
 

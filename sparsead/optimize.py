@@ -28,7 +28,7 @@ import sparsead as _sa  # late binding: the derivative API is looked up at call 
 
 from ._adapters import (BoundConstraint, ConstraintHessian, ConstraintJacobian, DenseHessian,
                         DenseJacobian, JacobianLu, Lagrangian, Swapped, UserFunction)
-from ._adapters import InputError as _InputError
+from ._adapters import _InputError
 from ._adapters import shape_text as _shape
 from ._errors import SparseadError
 from ._extras import install_hint
@@ -230,6 +230,18 @@ def _constraint_values(c, x0, args, name):
     return val
 
 
+def _bound_values(b, name, m, dtype=np.float64):
+    """Bounds (or flags) broadcast to the ``m`` constraint values, else a clear error."""
+    try:
+        a = np.asarray(b, dtype=dtype)
+        if a.ndim <= 1:
+            return np.broadcast_to(a, (m,)).copy()
+    except (TypeError, ValueError):
+        pass
+    raise _InputError(f"`{name}` must be a scalar or an array of the {m} constraint values "
+                      f"(c(x0) has {m}), got {_shape(b)}.")
+
+
 def nonlinear_constraint(c, x0, lb, ub, args=(), *, keep_feasible=False):
     """A :class:`scipy.optimize.NonlinearConstraint` with exact sparse derivatives.
 
@@ -259,8 +271,9 @@ def nonlinear_constraint(c, x0, lb, ub, args=(), *, keep_feasible=False):
     Raises
     ------
     ValueError
-        ``c`` returns a scalar or a non-1-D array; ``hess`` called with
-        multipliers ``v`` of the wrong length.
+        ``c`` returns a scalar or a non-1-D array; ``lb``, ``ub`` or
+        ``keep_feasible`` do not broadcast to ``c``'s length; ``hess`` called
+        with multipliers ``v`` of the wrong length.
 
     Examples
     --------
@@ -278,6 +291,9 @@ def nonlinear_constraint(c, x0, lb, ub, args=(), *, keep_feasible=False):
     args = _as_args(args)
     x0 = _as_point(x0)
     m = _constraint_values(c, x0, args, "c").size
+    lb, ub = _bound_values(lb, "lb", m), _bound_values(ub, "ub", m)
+    if not isinstance(keep_feasible, (bool, np.bool_)):
+        keep_feasible = _bound_values(keep_feasible, "keep_feasible", m, dtype=bool)
     J = _sa.sparse_jacobian(c, x0, args)
     H = _sa.sparse_hessian(Lagrangian(c), x0, (np.ones(m), *args))
     con = _opt.NonlinearConstraint(BoundConstraint(c, args), lb, ub,
@@ -438,7 +454,11 @@ def _bounds_arrays(bounds, n):
 
 
 def _constraint_list(constraints, x0):
-    """``[(fun(x), lb, ub)]`` for dicts, NonlinearConstraint and LinearConstraint."""
+    """``[(fun, lb, ub, cargs)]`` for dicts, NonlinearConstraint and LinearConstraint.
+
+    ``fun(x, *cargs)``: the constraint's own arguments travel as arguments (not
+    closures), so that the prepared derivatives compare them at every call.
+    """
     if isinstance(constraints, (dict, _opt.NonlinearConstraint, _opt.LinearConstraint)):
         constraints = [constraints]
     out = []
@@ -449,13 +469,13 @@ def _constraint_list(constraints, x0):
             if kind not in ("eq", "ineq") or not callable(con.get("fun")):
                 raise _InputError(f"`{name}` must have 'type' 'eq' or 'ineq' and a callable "
                                   f"'fun', got type={kind!r}.")
-            f, cargs = con["fun"], _as_args(con.get("args", ()))
-            ckw = con.get("kwargs", {}) or {}
+            f = con["fun"]
+            cargs = (*_as_args(con.get("args", ())), con.get("kwargs", {}) or {})
 
-            def fun(x, f=f, cargs=cargs, ckw=ckw):
-                return np.reshape(f(x, *cargs, **ckw), -1)
+            def fun(x, *a, f=f):
+                return np.reshape(f(x, *a[:-1], **a[-1]), -1)
 
-            m = np.size(fun(x0))
+            m = np.size(fun(x0, *cargs))
             lb = np.zeros(m)
             ub = np.zeros(m) if kind == "eq" else np.full(m, np.inf)
         elif isinstance(con, _opt.NonlinearConstraint):
@@ -465,7 +485,7 @@ def _constraint_list(constraints, x0):
             def fun(x, f=con.fun):
                 return f(x)
 
-            lb, ub = con.lb, con.ub
+            lb, ub, cargs = con.lb, con.ub, ()
         elif isinstance(con, _opt.LinearConstraint):
             A = con.A.toarray() if hasattr(con.A, "toarray") else con.A
             A = np.atleast_2d(np.asarray(A, dtype=np.float64))
@@ -473,10 +493,10 @@ def _constraint_list(constraints, x0):
                 raise _InputError(f"`{name}.A` must have {x0.size} columns, got shape {A.shape}.")
             m = A.shape[0]
 
-            def fun(x, A=A):
-                return A @ x
+            def fun(x, boxed):
+                return boxed[0] @ x
 
-            lb, ub = con.lb, con.ub
+            lb, ub, cargs = con.lb, con.ub, ((A,),)  # boxed: baked and compared, not traced
         else:
             raise _InputError(f"`{name}` must be a dict, NonlinearConstraint or LinearConstraint, "
                               f"got {type(con).__name__}.")
@@ -486,12 +506,17 @@ def _constraint_list(constraints, x0):
         except ValueError:
             raise _InputError(f"`{name}` bounds must broadcast to the {m} constraint values, "
                               f"got lb {_shape(lb)}, ub {_shape(ub)}.") from None
-        out.append((fun, lb, ub))
+        out.append((fun, lb, ub, cargs))
     return out
 
 
 class _IpoptCallbacks:
-    """The callback object cyipopt calls, with index maps fixed at preparation."""
+    """The callback object cyipopt calls, with index maps fixed at preparation.
+
+    Every argument (``args`` of the objective, each constraint's own) is passed
+    to the prepared derivatives at each call, never closed over, so one changed
+    in place after preparation raises instead of giving stale derivatives.
+    """
 
     def __init__(self, fun, x0, args, constraints, hessian):
         self.fun, self.args = fun, args
@@ -503,16 +528,18 @@ class _IpoptCallbacks:
         funs = [c[0] for c in constraints]
         self.m = m = sum(int(np.size(c[1])) for c in constraints)
         self.nfev = self.njev = self.nhev = self.nit = 0
+        self._cargs = tuple(a for c in constraints for a in c[3])
+        ends = np.cumsum([0] + [len(c[3]) for c in constraints])
 
-        def cons(x):
-            return np.concatenate([f(x) for f in funs])
+        def cons(x, *cargs):
+            return np.concatenate([f(x, *cargs[a:b]) for f, a, b in zip(funs, ends, ends[1:])])
 
         self._cons = cons
         if m:
-            self._J = _sa.sparse_jacobian(cons, x0)
+            self._J = _sa.sparse_jacobian(cons, x0, self._cargs)
             P = self._J.pattern
             self._jac_structure = (np.repeat(np.arange(m), np.diff(P.indptr)), P.indices.copy())
-            J0 = self._J(x0)
+            J0 = self._J(x0, *self._cargs)
             if not (np.array_equal(J0.indptr, P.indptr) and np.array_equal(J0.indices, P.indices)):
                 raise SparseadError("internal: prepared Jacobian layout differs from its pattern")
             self._jbuf = J0
@@ -520,19 +547,21 @@ class _IpoptCallbacks:
             self._jac_structure = (np.zeros(0, np.int64), np.zeros(0, np.int64))
         self._H = None
         if hessian == "exact":
-            def lagrangian(x, w):
-                val = w[0] * fun(x, *args)
+            na = len(args)
+
+            def lagrangian(x, w, *rest):
+                val = w[0] * fun(x, *rest[:na])
                 if m:
-                    val = val + np.sum(w[1:] * cons(x))
+                    val = val + np.sum(w[1:] * cons(x, *rest[na:]))
                 return val
 
-            self._H = _sa.sparse_hessian(lagrangian, x0, (np.ones(m + 1),))
+            self._H = _sa.sparse_hessian(lagrangian, x0, (np.ones(m + 1), *args, *self._cargs))
             P = self._H.pattern
             rows = np.repeat(np.arange(n), np.diff(P.indptr))
             self._lower = np.flatnonzero(rows >= P.indices)
             self._hess_structure = (rows[self._lower], P.indices[self._lower].copy())
             self._w = np.ones(m + 1)
-            H0 = self._H(x0, self._w)
+            H0 = self._H(x0, self._w, *args, *self._cargs)
             if not np.array_equal(H0.indices, P.indices):
                 raise SparseadError("internal: prepared Hessian layout differs from its pattern")
             self._hbuf = H0
@@ -547,7 +576,7 @@ class _IpoptCallbacks:
         return self._grad(x, *self.args)
 
     def constraints(self, x):
-        return self._cons(x) if self.m else np.zeros(0)
+        return self._cons(x, *self._cargs) if self.m else np.zeros(0)
 
     def jacobianstructure(self):
         return self._jac_structure
@@ -555,7 +584,7 @@ class _IpoptCallbacks:
     def jacobian(self, x):
         if not self.m:
             return np.zeros(0)
-        return self._J(x, out=self._jbuf).data
+        return self._J(x, *self._cargs, out=self._jbuf).data
 
     def hessianstructure(self):
         if self._H is None:  # limited-memory: IPOPT never asks for values
@@ -566,7 +595,7 @@ class _IpoptCallbacks:
         self.nhev += 1
         self._w[0] = obj_factor
         self._w[1:] = lagrange
-        return self._H(x, self._w, out=self._hbuf).data[self._lower]
+        return self._H(x, self._w, *self.args, *self._cargs, out=self._hbuf).data[self._lower]
 
     def intermediate(self, alg_mod, iter_count, *rest):
         self.nit = int(iter_count)

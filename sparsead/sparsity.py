@@ -21,6 +21,7 @@ import scipy.sparse as sp
 
 from ._errors import TracingError
 from ._kernels import lazy
+from ._validation import as_real_array, check_args
 from .tracing import IDENTITY, REGISTRY, Pattern, RuleContext, trace
 from .tracing.registry import broadcast_map
 
@@ -295,7 +296,7 @@ def jacobian_sparsity(f, x, args=(), *, local=False) -> sp.csr_array:
            [1, 1, 1, 0],
            [1, 0, 1, 1]])
     """
-    graph = trace(f, x, args, local=local)
+    graph = trace(f, as_real_array(x), check_args(args), local=local)
     return graph_jacobian_sparsity(graph, local=local)
 
 
@@ -336,7 +337,7 @@ def hessian_sparsity(f, x, args=(), *, local=False) -> sp.csr_array:
            [0, 1, 1, 1],
            [0, 0, 1, 1]])
     """
-    graph = trace(f, x, args, local=local)
+    graph = trace(f, as_real_array(x), check_args(args), local=local)
     out = graph.nodes[graph.outputs[0]]
     if out.size != 1:
         raise TracingError(f"hessian_sparsity needs a scalar `f`; it returned shape "

@@ -11,7 +11,8 @@ from __future__ import annotations
 import numpy as np
 
 from .._errors import ColoringError
-from .._validation import as_pattern, check_choice, require_square, require_symmetric
+from .._validation import (as_pattern, check_bool, check_choice, check_seed, require_square,
+                           require_symmetric)
 from .checks import (
     is_acyclic_coloring,
     is_distance1_coloring,
@@ -129,9 +130,11 @@ def color(pattern, problem="column", order="natural", *, seed=None, keep_explici
     Raises
     ------
     ColoringError
-        Unknown ``problem``, ``order`` or ``method``.
+        Unknown ``problem``, ``order`` or ``method``; a ``seed`` that is not
+        None, a non-negative integer or a Generator; a flag that is not a bool.
     PatternError
-        Malformed pattern; a non-square pattern for a symmetric problem; a
+        Malformed pattern (for sparse input: indices outside the shape, a
+        non-monotone ``indptr``, non-integer indices, ...); a non-square pattern for a symmetric problem; a
         structurally nonsymmetric pattern for a symmetric problem (unless
         ``symmetrize=True``).
 
@@ -158,6 +161,10 @@ def color(pattern, problem="column", order="natural", *, seed=None, keep_explici
     problem = check_choice(problem, PROBLEMS, "problem")
     method = check_choice(method, ("star", "acyclic"), "method")
     orders = _orders(order)
+    seed = check_seed(seed)
+    keep_explicit_zeros = check_bool(keep_explicit_zeros, "keep_explicit_zeros")
+    symmetrize = check_bool(symmetrize, "symmetrize")
+    postprocess = check_bool(postprocess, "postprocess")
     p = as_pattern(pattern, keep_explicit_zeros=keep_explicit_zeros)
     if problem in SYMMETRIC_PROBLEMS:
         require_square(p, problem)
