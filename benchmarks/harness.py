@@ -584,7 +584,8 @@ def main(argv=None):
     if unknown or not tools:
         raise SystemExit(f"--tools: unknown {unknown}; choose from {TOOLS}")
     for t in [t for t in tools if not peers.installed(t)]:
-        _log(f"# {t}: not installed, skipped (pip install -e .[bench])")
+        from sparsead._extras import install_hint
+        _log(f"# {t}: not installed, skipped ({install_hint('bench')})")
         tools.remove(t)
     result = {"command": "python benchmarks/harness.py " + " ".join(sys.argv[1:] if argv is None
                                                                     else argv),

@@ -207,48 +207,32 @@ def _table(headers, rows, right=None) -> str:
 
 
 class _Progress:
-    """A one-line progress indicator on stderr; never writes to stdout.
+    """The progress line of long runs: a ``tqdm`` bar on stderr, never on stdout.
 
-    On a terminal the line is redrawn in place (after half a second, so quick
-    runs stay silent); otherwise a plain line is printed every few seconds once
-    the run has lasted more than two seconds. ``enabled=False`` silences it.
+    tqdm shows it only when stderr is a terminal (``disable=None``) and only
+    after half a second (``delay``), so quick runs, pipes and CI logs stay
+    silent; ``enabled=False`` (``--no-progress``) silences it everywhere.
+    ``update`` takes the number of items done so far and a note.
     """
 
     def __init__(self, total, label, enabled=True, stream=None):
-        self.total = max(total, 1)
-        self.label = label
-        self.stream = stream or sys.stderr
-        self.enabled = enabled
-        self.tty = enabled and hasattr(self.stream, "isatty") and self.stream.isatty()
-        self.start = time.perf_counter()
-        self.last = -1.0
-        self.width = 0
+        self.done = 0
+        self.bar = None
+        if enabled:
+            from tqdm import tqdm  # imported only by the commands that report progress
+
+            self.bar = tqdm(total=total, desc=label, file=stream or sys.stderr, disable=None,
+                            delay=0.5, leave=False, dynamic_ncols=True)
 
     def update(self, done, note=""):
-        if not self.enabled:
-            return
-        now = time.perf_counter()
-        elapsed = now - self.start
-        if self.tty:
-            if elapsed < 0.5 or (now - self.last < 0.1 and done < self.total):
-                return
-            filled = int(30 * done / self.total)
-            line = (f"{self.label} [{'#' * filled}{'.' * (30 - filled)}] "
-                    f"{done}/{self.total} {elapsed:.0f}s {note}")[:120]
-            self.stream.write("\r" + line.ljust(self.width))
-            self.width = len(line)
-        else:
-            if elapsed < 2.0 or now - self.last < 5.0:
-                return
-            self.stream.write(f"sparsead: {self.label} {done}/{self.total} "
-                              f"({100 * done // self.total}%) {elapsed:.0f}s {note}\n")
-        self.stream.flush()
-        self.last = now
+        if self.bar is not None:
+            self.bar.set_postfix_str(note, refresh=False)
+            self.bar.update(done - self.done)
+        self.done = done
 
     def close(self):
-        if self.tty and self.width:
-            self.stream.write("\r" + " " * self.width + "\r")
-            self.stream.flush()
+        if self.bar is not None:
+            self.bar.close()
 
 
 # --------------------------------------------------------------------------- color
@@ -626,8 +610,10 @@ def _cmd_show(args) -> int:
     try:
         from . import plot
     except ImportError as exc:
+        from ._extras import install_hint
+
         raise UserError(f"`show` needs matplotlib ({exc}); install it with: "
-                        f"pip install -e .[plot]") from None
+                        f"{install_hint('plot')}") from None
     sa = _api()
     problems, orders = _names()
     problem = _choice(args.problem, problems, "problem")
@@ -751,7 +737,7 @@ def _build_parser() -> argparse.ArgumentParser:
                        help="draw the colored pattern and the compressed matrix",
                        description="Draw the pattern with each nonzero colored by its color "
                                    "and the compressed matrix beside it (needs matplotlib: "
-                                   "pip install -e .[plot]). Big matrices are drawn as a "
+                                   "the `plot` extra). Big matrices are drawn as a "
                                    "downsampled density picture. " + convention)
     p.add_argument("file", help="matrix file (.mtx, .mtx.gz or scipy .npz)")
     p.add_argument("--problem", default="column", help="coloring problem (default: column)")

@@ -17,19 +17,23 @@ at preparation and compared by value at every call
 from __future__ import annotations
 
 import importlib
+import pickle
+import sys
 import time
 
 import numpy as np
 import scipy.sparse as sp
 
 from ._errors import DecompressionError, InputError, InputTypeError, PatternError  # noqa: F401
-from ._kernels import decompress as _kd
+from ._kernels import lazy, readonly_flat
 from ._validation import ArgSpec, as_pattern, as_real_array, check_out
 from .ad.forward import LanePlan, seed_from_colors
 from .ad.reverse import grad_graph, vjp_graph
 from .coloring import color as _color
 from .sparsity import graph_hessian_sparsity, graph_jacobian_sparsity
 from .tracing import trace
+
+_kd = lazy("decompress")  # Numba is imported at the first kernel call
 
 __all__ = ["sparse_jacobian", "sparse_hessian", "SparseJacobian", "SparseHessian"]
 
@@ -129,12 +133,46 @@ class _Decompressor:
         self.out = plan.out
 
     def __call__(self, b1, b2, data):
-        _kd.run_plan(b1.reshape(-1), b2.reshape(-1), *self.args, data)
+        _kd.run_plan(readonly_flat(b1), readonly_flat(b2), *self.args, data)
+
+
+# --- pickling --------------------------------------------------------------------------
+
+def check_picklable(f, what):
+    """Refuse, with a clear message, a function that Python's standard pickle cannot store.
+
+    ``pickle`` stores a function by its importable name, so lambdas and functions
+    defined inside other functions fail (with a terse message from deep inside
+    pickle). When cloudpickle is loaded (joblib/loky, dask, or the caller's own
+    choice) the pickler may be one that can store them, so nothing is refused.
+    """
+    qualname = getattr(f, "__qualname__", None)
+    if not isinstance(qualname, str) or not ("<lambda>" in qualname or "<locals>" in qualname):
+        return
+    if any(name.endswith("cloudpickle") for name in list(sys.modules)):
+        return
+    raise pickle.PicklingError(
+        f"cannot pickle {what}: its function `{qualname}` is a lambda or is defined inside "
+        "another function, and Python's standard pickle stores functions by their importable "
+        "name. Define the function at module level (def f(x): ...) in a module the other "
+        "process can import; cloudpickle (not a sparsead dependency) can pickle lambdas.")
+
+
+def _rebuild(cls, f, x0, args, options):
+    """Unpickle a prepared operator by preparing it again (its kernels load from the cache)."""
+    return cls(f, x0, args, **options)
 
 
 # --- the common base ------------------------------------------------------------------
 
 class _Prepared:
+    def __reduce__(self):
+        """Pickle as the preparation call: the other process traces, detects and colors again
+        (deterministically: the same pattern and coloring) and loads the compiled lane
+        kernel from the on-disk cache instead of compiling it."""
+        check_picklable(self.f, f"this {type(self).__name__}")
+        return _rebuild, (type(self), self.f, self._x0, self._pickle_args, self._options)
+
     def _init_args(self, f, x0, args):
         if not callable(f):
             raise InputTypeError(f"`f` must be a callable f(x, *args), got {type(f).__name__}.")
@@ -143,6 +181,10 @@ class _Prepared:
         self.shape_x = self._x0.shape
         self._args = ArgSpec(args)
         traced = [np.asarray(args[k], dtype=np.float64) for k in self._args.traced]
+        # what pickling re-prepares with: the baked snapshots and copies of the traced arrays
+        copies = dict(zip(self._args.traced, (np.array(a) for a in traced)))
+        self._pickle_args = tuple(copies[k] if k in copies else self._args.baked[k]
+                                  for k in range(self._args.n))
         t = time.perf_counter()
         self._graph = trace(self._args.wrap(f), self._x0, tuple(traced), args_as_inputs=True)
         return traced, t
@@ -242,6 +284,16 @@ class SparseJacobian(_Prepared):
     timings : dict
         Preparation seconds: ``detect``, ``color``, ``compile``.
 
+    Notes
+    -----
+    Pickling (``pickle``, ``multiprocessing``, ``concurrent.futures``) stores
+    the preparation call (``f``, ``x0``, ``args`` and the options): the
+    receiving process prepares again, getting the same pattern and coloring,
+    and loads the compiled kernel from the on-disk cache. ``f`` must then be
+    a module-level function (standard pickle stores functions by name: a
+    lambda raises ``pickle.PicklingError``; cloudpickle, not a dependency,
+    can store lambdas).
+
     Examples
     --------
     >>> import numpy as np, sparsead as sa
@@ -259,6 +311,7 @@ class SparseJacobian(_Prepared):
                  backend="auto"):
         mode = _choice(mode, MODES, "mode")
         backend = _choice(backend, BACKENDS, "backend")
+        self._options = dict(mode=mode, order=order, sparsity=sparsity, backend=backend)
         traced, t0 = self._init_args(f, x0, args)
         g = self._graph
         detected = graph_jacobian_sparsity(g)
@@ -365,6 +418,11 @@ class SparseHessian(_Prepared):
     timings : dict
         Preparation seconds: ``detect``, ``color``, ``compile``.
 
+    Notes
+    -----
+    Pickles as :class:`SparseJacobian` does: the receiving process prepares
+    again (``f`` must be a module-level function).
+
     Examples
     --------
     >>> import numpy as np, sparsead as sa
@@ -385,6 +443,8 @@ class SparseHessian(_Prepared):
         method = _choice(coloring, HESSIAN_COLORINGS, "coloring")
         backend = _choice(backend, BACKENDS, "backend")
         triangle = _choice(triangle, TRIANGLES, "triangle")
+        self._options = dict(coloring=coloring, order=order, sparsity=sparsity, backend=backend,
+                             triangle=triangle)
         traced, t0 = self._init_args(f, x0, args)
         g = self._graph
         out = g.nodes[g.outputs[0]]

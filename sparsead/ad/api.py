@@ -62,6 +62,11 @@ class _Gradient:
         self._cache_size = int(cache_size)
         self.__doc__ = f"Gradient of {getattr(f, '__name__', 'f')} (sparsead.gradient)."
 
+    def __reduce__(self):  # the traced graphs are not pickled: the other side traces again
+        from ..prepared import check_picklable
+        check_picklable(self.f, "this gradient")
+        return _Gradient, (self.f, self._cache_size)
+
     def _lookup(self, xa, args):
         sig = _signature(xa, args)
         for s, spec, gg in list(self._cache):      # a snapshot: other threads may append
@@ -104,7 +109,8 @@ def gradient(f, *, cache_size=8):
     -------
     callable
         ``g(x, *args) -> numpy.ndarray`` shaped like ``x`` (float64), usable as
-        ``jac=`` in ``scipy.optimize.minimize``.
+        ``jac=`` in ``scipy.optimize.minimize``. It pickles when ``f`` does (a
+        module-level function); the receiving process traces ``f`` again.
 
     Examples
     --------

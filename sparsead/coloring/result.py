@@ -17,9 +17,11 @@ import numpy as np
 import scipy.sparse as sp
 
 from .._errors import ColoringError, DecompressionError
-from .._kernels import decompress as kd
+from .._kernels import lazy, readonly_flat
 from .._validation import as_compressed, as_csr, check_out
 from . import graphs
+
+kd = lazy("decompress")  # Numba is imported at the first kernel call
 
 TRIANGLES = ("full", "lower", "upper")
 _E = np.zeros(0, dtype=np.int64)
@@ -347,8 +349,8 @@ class Coloring:
 
     @staticmethod
     def _run(plan, b1, b2, data):
-        kd.run_plan(b1, b2, plan.g_out, plan.g_src, plan.s_out, plan.s_src, plan.s_ptr,
-                    plan.s_sub, plan.c_dst, plan.c_src, data)
+        kd.run_plan(readonly_flat(b1), readonly_flat(b2), plan.g_out, plan.g_src, plan.s_out,
+                    plan.s_src, plan.s_ptr, plan.s_sub, plan.c_dst, plan.c_src, data)
 
     def decompress_into(self, B, out):
         """Decompress ``B`` into the ``data`` of a preallocated ``csr_array`` and return it.
