@@ -218,14 +218,23 @@ class _Region:
         return v
 
     def tangent(self, root, seed, target):
-        """Lines adding ``seed * d(root)/d(leaves)`` into the lanes ``target(lane)``."""
+        """Lines adding ``seed * d(root)/d(leaves)`` into the lanes ``target(lane)``.
+
+        A value discarded by a selection (the branch ``where`` does not take, the
+        source read of a filled map element) carries no derivative: its adjoint is
+        a *strong* zero, which stays zero when multiplied by an infinite or NaN
+        partial (``0 * inf`` would put NaN in the lanes). Adjoints downstream of a
+        selection are multiplied only when nonzero.
+        """
         src = self.cg.src
         adj = {root: seed}
+        strong = set()
         lines = []
         for out, contribs in reversed(self.tape):
             a = adj.get(out)
             if a is None:
                 continue
+            weak = a not in strong
             for iv, kind, e in contribs:
                 if kind == "cond":
                     term = f"({a} if {e} else 0.0)"
@@ -233,8 +242,10 @@ class _Region:
                     term = a
                 elif e == "-1":
                     term = f"(-{a})"
-                else:
+                elif weak:
                     term = f"{a} * {e}"
+                else:
+                    term = f"({a} * {e} if {a} != 0.0 else 0.0)"
                 if iv in adj and adj[iv] != seed:
                     lines.append(f"{adj[iv]} += {term}")
                 else:
@@ -243,6 +254,8 @@ class _Region:
                         term = f"{adj[iv]} + {term}"
                     lines.append(f"{name} = {term}")
                     adj[iv] = name
+                if kind == "cond" or not weak:
+                    strong.add(adj[iv])
         for v, k, ix in self.leaves:
             a = adj.get(v)
             if a is None:
@@ -255,8 +268,10 @@ class _Region:
                 lines.append(f"if {c} >= 0:")
                 lines.append(f"    {target(c)} += {a}")
             else:
-                lines.append("for l in range(p):")
-                lines.append(f"    {target('l')} += {a} * tan{k}[{ix}, l]")
+                guard = [] if a not in strong else [f"if {a} != 0.0:"]
+                pad = "    " * len(guard)
+                lines += guard + [f"{pad}for l in range(p):",
+                                  f"{pad}    {target('l')} += {a} * tan{k}[{ix}, l]"]
         return lines
 
 
@@ -418,14 +433,15 @@ class _Codegen:
         self.alloc(k, False)
         axis = nd.params["axis"]
         lead = int(np.prod(nd.shape[:axis], dtype=np.int64))
+        post = int(np.prod(nd.shape[axis + 1:], dtype=np.int64))
         offset = 0
         pos = np.arange(nd.size, dtype=np.int64).reshape(nd.shape)
         for piece in nd.ins:
             p = self.nodes[piece]
             n = self.src.dim(p.size)
             self.put([f"for i in range({n}):"], 1)
-            if lead == 1:
-                off = self.src.dim(offset)
+            if lead == 1:       # the piece is one contiguous run of the output
+                off = self.src.dim(offset * post)
                 dest, prelude = "dd", [f"dd = {off} + i"]
             else:
                 sl = [slice(None)] * len(nd.shape)
@@ -490,26 +506,41 @@ class _Codegen:
                       "+ ((tacc[4, l] + tacc[5, l]) + (tacc[6, l] + tacc[7, l]))"], 1)
 
     def _w_reduce_max(self, k, cmp=">"):
+        """Max (min) per group; NaN wins, as in numpy. The lane row is the mean of the lane
+        rows of the elements equal to the result (the tied extremes, or the NaNs)."""
         nd = self.nodes[k]
         d = self.alloc(k, False)
         x = nd.ins[0]
         n = self.src.dim(self.nodes[x].size)
         group = nd.params["group"]
-        self.put([f"arg = np.full({d}, -1, np.int64)", f"for i in range({n}):"], 1)
-        r = _Region(self)
-        v = r.val(x, "i")
         g = "0" if group is None else "g"
         pre = [] if group is None else [f"g = {self.src.array(group, 'm')}[i]"]
-        self.put(pre + r.lines + [
-            f"if arg[{g}] < 0 or {v} {cmp} val{k}[{g}] or ({v} != {v} and val{k}[{g}] == val{k}[{g}]):",
-            f"    val{k}[{g}] = {v}",
-            f"    arg[{g}] = i"], 2)
+        self.put([f"seen = np.zeros({d}, np.bool_)"], 1)
         if nd.active:
-            self.put([f"for g in range({d}):", "    i = arg[g]"], 1)
-            r = _Region(self)
-            v = r.val(x, "i")
-            self.put(r.lines + self.zero_row(f"tan{k}", "g")
-                     + r.tangent(v, "1.0", lambda lane: f"tan{k}[g, {lane}]"), 2)
+            self.put([f"xv = np.empty({n}, {_dtype_expr(nd.dtype)})"], 1)
+        self.put([f"for i in range({n}):"], 1)
+        r = _Region(self)
+        v = r.val(x, "i")
+        keep = [f"xv[i] = {v}"] if nd.active else []
+        self.put(pre + r.lines + keep + [
+            f"if not seen[{g}] or {v} {cmp} val{k}[{g}] "
+            f"or ({v} != {v} and val{k}[{g}] == val{k}[{g}]):",
+            f"    val{k}[{g}] = {v}",
+            f"    seen[{g}] = True"], 2)
+        if not nd.active:
+            return
+        self.put([f"ties = np.zeros({d}, np.float64)", f"for g in range({d}):"], 1)
+        self.put(self.zero_row(f"tan{k}", "g"), 2)
+        self.put([f"for i in range({n}):"], 1)
+        r = _Region(self)
+        v = r.val(x, "i")
+        body = r.lines + r.tangent(v, "1.0", lambda lane: f"tan{k}[{g}, {lane}]")
+        self.put(pre + [f"w = xv[i]", f"m = val{k}[{g}]",
+                        "if w == m or (w != w and m != m):",
+                        f"    ties[{g}] += 1.0"], 2)
+        self.put(body, 3)
+        self.put([f"for g in range({d}):", "    if ties[g] > 1.0:",
+                  "        for l in range(p):", f"            tan{k}[g, l] /= ties[g]"], 1)
 
     def _w_reduce_min(self, k):
         self._w_reduce_max(k, "<")

@@ -109,6 +109,8 @@ class _Lowering:
         dtype = s.dtype
         if not has_neg:
             fill = None
+        elif np.ndim(fill):     # per element, in the order of idx (whatever shape it came in)
+            fill = np.asarray(fill).reshape(-1)
         if s.size == 0 or self.is_const(src):
             flat = self.value(src).reshape(-1)
             out = flat[np.maximum(idx, 0)] if flat.size else np.zeros(idx.size, dtype)
@@ -259,26 +261,22 @@ class _Lowering:
         return self._scaled(nd, ca * cb, m)
 
     def _power(self, nd, ins):
+        """``x ** e``: the numpy rule's special cases for a scalar ``e``, float exponents only.
+
+        Exponents are float literals or float casts: Numba computes ``float ** int``
+        by repeated multiplication and raises ``ZeroDivisionError`` for a negative
+        ``int`` at 0, where numpy gives ``inf``. The partials are those of
+        ``rules._power_dx``/``_power_dy`` (``x ** 0`` is constant, ``d/dy`` is 0 for
+        ``x <= 0``).
+        """
+        if not np.issubdtype(nd.dtype, np.inexact):
+            return self._elementwise(nd, ins, NUMBA_RULES["power"])
         e = self.nodes[ins[1]]
         if e.op == "scalar":
-            v = float(e.params["value"])
-            rule = None
-            if v == 2.0:
-                rule = ScalarRule("{0} * {0}", ("(2.0 * {0})", None))
-            elif v == 1.0:
-                rule = ScalarRule("{0} * 1.0", ("1", None))
-            elif v == 3.0:
-                rule = ScalarRule("{0} * {0} * {0}", ("(3.0 * {0} * {0})", None))
-            elif v == 0.5:
-                rule = ScalarRule("np.sqrt({0})", ("(0.5 / {r})", None))
-            elif v == -1.0:
-                rule = ScalarRule("1.0 / {0}", ("(-{r} * {r})", None))
-            elif v.is_integer() and abs(v) < 64:
-                n = int(v)
-                rule = ScalarRule(f"{{0}} ** {n}", (f"({n}.0 * {{0}} ** {n - 1})", None))
-            if rule is not None and np.issubdtype(nd.dtype, np.inexact):
+            rule = _scalar_power(float(e.params["value"]))
+            if rule is not None:
                 return self._elementwise(nd, ins, rule)
-        return self._elementwise(nd, ins, NUMBA_RULES["power"])
+        return self._elementwise(nd, ins, _FLOAT_POWER)
 
     def _divide(self, nd, ins):
         d = self.nodes[ins[1]]
@@ -406,6 +404,32 @@ class _Lowering:
         active = any(self.nodes[k].active for k in ins)
         return self.add(KNode("einsum", ins, nd.shape, nd.dtype, active,
                               {"subscripts": nd.params["subscripts"]}))
+
+
+#: ``x ** y`` with a float result: the exponent cast to float (see ``_Lowering._power``)
+_FLOAT_POWER = ScalarRule("{0} ** np.float64({1})", (
+    "({1} * {0} ** (np.float64({1}) - 1.0))",
+    "(np.log({0}) * {r} if {0} > 0 else 0.0)"))
+
+
+def _scalar_power(v):
+    """The rule of ``x ** v`` for a constant ``v`` (``None``: the general one)."""
+    if v == 0.0:
+        return ScalarRule("{0} ** 0.0", (None, None))
+    if v == 1.0:
+        return ScalarRule("{0} * 1.0", ("1", None))
+    if v == 2.0:
+        return ScalarRule("{0} * {0}", ("(2.0 * {0})", None))
+    if v == 3.0:
+        return ScalarRule("{0} * {0} * {0}", ("(3.0 * ({0} * {0}))", None))
+    if v == 0.5:
+        return ScalarRule("np.sqrt({0})", ("(0.5 / {r})", None))
+    if v == -1.0:
+        return ScalarRule("1.0 / {0}", ("(-{r} * {r})", None))
+    if v.is_integer() and abs(v) < 64:
+        n = int(v)
+        return ScalarRule(f"{{0}} ** {n}.0", (f"({n}.0 * {{0}} ** {n - 1}.0)", None))
+    return None
 
 
 def lower(graph, wrt):

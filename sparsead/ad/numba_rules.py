@@ -33,6 +33,18 @@ def _r(value, *partials):
     return ScalarRule(value, tuple(partials))
 
 
+def _extreme(cmp, nan_wins):
+    """Partials of maximum/minimum (``nan_wins``: a NaN argument is the result) and fmax/fmin
+    (a NaN argument is ignored): 1 to the argument numpy returns, 0.5 each on a tie (equal
+    values, or both NaN)."""
+    parts = []
+    for a, b in (("{0}", "{1}"), ("{1}", "{0}")):
+        odd = f"{a} != {a} and {b} == {b}" if nan_wins else f"{b} != {b} and {a} == {a}"
+        parts.append(f"(1.0 if ({a} {cmp} {b} or ({odd})) else "
+                     f"(0.5 if ({a} == {b} or ({a} != {a} and {b} != {b})) else 0.0))")
+    return parts
+
+
 _LN2 = "0.6931471805599453"
 _LN10 = "2.302585092994046"
 _SQRT_PI_2 = "1.1283791670955126"   # 2 / sqrt(pi)
@@ -80,19 +92,13 @@ NUMBA_RULES = {
     "subtract": _r("{0} - {1}", "1", "-1"),
     "multiply": _r("{0} * {1}", "{1}", "{0}"),
     "divide": _r("{0} / {1}", "(1.0 / {1})", "(-{r} / {1})"),
-    "power": _r("{0} ** {1}", "({1} * {0} ** ({1} - 1))", "({r} * np.log({0}))"),
-    "maximum": _r("np.maximum({0}, {1})",
-                  "(1.0 if {0} > {1} else (0.5 if {0} == {1} else 0.0))",
-                  "(1.0 if {1} > {0} else (0.5 if {0} == {1} else 0.0))"),
-    "minimum": _r("np.minimum({0}, {1})",
-                  "(1.0 if {0} < {1} else (0.5 if {0} == {1} else 0.0))",
-                  "(1.0 if {1} < {0} else (0.5 if {0} == {1} else 0.0))"),
-    "fmax": _r("np.fmax({0}, {1})",
-               "(1.0 if ({0} > {1} or {1} != {1}) else (0.5 if {0} == {1} else 0.0))",
-               "(1.0 if ({1} > {0} or {0} != {0}) else (0.5 if {0} == {1} else 0.0))"),
-    "fmin": _r("np.fmin({0}, {1})",
-               "(1.0 if ({0} < {1} or {1} != {1}) else (0.5 if {0} == {1} else 0.0))",
-               "(1.0 if ({1} < {0} or {0} != {0}) else (0.5 if {0} == {1} else 0.0))"),
+    # (integer results; float results use numba_lower's float-exponent rules)
+    "power": _r("{0} ** {1}", "({1} * {0} ** ({1} - 1))",
+                "(np.log({0}) * {r} if {0} > 0 else 0.0)"),
+    "maximum": _r("np.maximum({0}, {1})", *_extreme(">", nan_wins=True)),
+    "minimum": _r("np.minimum({0}, {1})", *_extreme("<", nan_wins=True)),
+    "fmax": _r("np.fmax({0}, {1})", *_extreme(">", nan_wins=False)),
+    "fmin": _r("np.fmin({0}, {1})", *_extreme("<", nan_wins=False)),
     "hypot": _r("np.hypot({0}, {1})", "({0} / {r})", "({1} / {r})"),
     "arctan2": _r("np.arctan2({0}, {1})", "({1} / ({0} * {0} + {1} * {1}))",
                   "(-{0} / ({0} * {0} + {1} * {1}))"),
