@@ -32,6 +32,7 @@ import re
 import numpy as np
 
 from .numba_lower import INLINE_OPS
+from .numba_rules import HELPERS
 
 __all__ = ["generate"]
 
@@ -649,8 +650,12 @@ class _Codegen:
         self.put(tail, 1)
         params = [f"x{i}" for i in range(self.n_inputs)] + ["colors", "dims"] \
             + self.src.arg_names
-        head = ["import math", "import numpy as np", "from numba import njit", "", "",
-                "@njit(cache=True, error_model='numpy', nogil=True)",
+        head = ["import math", "import numpy as np", "from numba import njit", ""]
+        text = "\n".join(self.body)
+        for name, helper in HELPERS.items():
+            if name + "(" in text:
+                head += helper.strip("\n").split("\n") + [""]
+        head += ["", "@njit(cache=True, error_model='numpy', nogil=True)",
                 f"def kernel({', '.join(params)}):"]
         head += [f"    p = {self.n_lanes}"]   # a literal: the lane loops unroll
         head += [f"    d{i} = dims[{i}]" for i in range(len(self.src.dims))]

@@ -280,10 +280,18 @@ class _Lowering:
 
     def _divide(self, nd, ins):
         d = self.nodes[ins[1]]
-        if d.op == "scalar" and np.issubdtype(nd.dtype, np.floating) and d.params["value"] != 0:
-            # x / c -> x * (1/c): a multiply instead of a division (agrees to rounding)
+        inv = None
+        if d.op == "scalar" and np.issubdtype(nd.dtype, np.floating):
+            c = float(d.params["value"])
+            with np.errstate(all="ignore"):
+                inv = np.float64(1.0) / np.float64(c)
+            if not (np.isfinite(inv) and abs(inv) >= np.finfo(np.float64).tiny):
+                inv = None
+        if inv is not None:
+            # x / c -> x * (1/c): a multiply instead of a division (agrees to rounding while
+            # 1/c is a normal number)
             inv = self.add(KNode("scalar", [], d.shape, np.dtype(np.float64),
-                                 params={"value": 1.0 / float(d.params["value"])}))
+                                 params={"value": float(inv)}))
             return self._elementwise(nd, [ins[0], inv], NUMBA_RULES["multiply"])
         return self._elementwise(nd, ins, NUMBA_RULES["divide"])
 
@@ -422,8 +430,8 @@ def _scalar_power(v):
         return ScalarRule("{0} * {0}", ("(2.0 * {0})", None))
     if v == 3.0:
         return ScalarRule("{0} * {0} * {0}", ("(3.0 * ({0} * {0}))", None))
-    if v == 0.5:
-        return ScalarRule("np.sqrt({0})", ("(0.5 / {r})", None))
+    if v == 0.5:      # numpy: sqrt for the value, 0.5 * x ** -0.5 for the slope (-0.0, -inf)
+        return ScalarRule("np.sqrt({0})", ("(0.5 * {0} ** -0.5)", None))
     if v == -1.0:
         return ScalarRule("1.0 / {0}", ("(-{r} * {r})", None))
     if v.is_integer() and abs(v) < 64:

@@ -104,10 +104,11 @@ NUMBA_RULES = {
                   "(-{0} / ({0} * {0} + {1} * {1}))"),
     "logaddexp": _r("np.logaddexp({0}, {1})", "np.exp({0} - {r})", "np.exp({1} - {r})"),
     "logaddexp2": _r("np.logaddexp2({0}, {1})", "np.exp2({0} - {r})", "np.exp2({1} - {r})"),
-    "remainder": _r("np.remainder({0}, {1})", "1", "(-np.floor({0} / {1}))"),
+    "remainder": _r("np.remainder({0}, {1})", "1", "(-_sa_floordiv({0}, {1}))"),
     "fmod": _r("np.fmod({0}, {1})", "1", "(-np.trunc({0} / {1}))"),
-    "copysign": _r("np.copysign({0}, {1})", "(np.sign({0}) * np.copysign(1.0, {1}))", None),
-    "floor_divide": _r("np.floor_divide({0}, {1})", None, None),
+    "copysign": _r("np.copysign({0}, {1})", "(1.0 if np.signbit({0}) == np.signbit({r}) else -1.0)",
+                   None),
+    "floor_divide": _r("_sa_floordiv({0}, {1})", None, None),
     # piecewise constant
     "greater": _r("{0} > {1}", None, None),
     "greater_equal": _r("{0} >= {1}", None, None),
@@ -129,6 +130,30 @@ NUMBA_RULES = {
     "invert": _r("np.invert({0})", None),
     # where(cond, a, b): handled by the generator (branch-selected adjoints)
     "where": _r("({1} if {0} else {2})", None, "1", "1"),
+}
+
+
+#: scalar helper functions a template may call, by name: defined in the kernel's own source
+#: when used (so the source hash, hence the cache entry, covers them)
+HELPERS = {
+    # numpy's floor division of floats (npy_divmod): Numba's np.floor_divide differs at
+    # infinite divisors (1 // -inf is -1 in numpy, -0 in Numba)
+    "_sa_floordiv": """
+@njit(error_model='numpy', inline='always')
+def _sa_floordiv(a, b):
+    if b == 0:
+        return a / b
+    mod = np.fmod(a, b)
+    div = (a - mod) / b
+    if mod != 0 and (b < 0) != (mod < 0):
+        div -= 1.0
+    if div == 0:
+        return np.copysign(0.0, a / b)
+    fl = np.floor(div)
+    if div - fl > 0.5:
+        fl += 1.0
+    return fl
+""",
 }
 
 
