@@ -31,10 +31,13 @@ import re
 
 import numpy as np
 
-from .numba_lower import INLINE_OPS
+from .numba_lower import INLINE_OPS, NumbaBackendError
 from .numba_rules import HELPERS
 
-__all__ = ["generate"]
+#: one loop costs as much compile time as this many lines (measured: benchmarks/bench_compile.py)
+LOOP_WEIGHT = 40
+
+__all__ = ["generate", "LOOP_WEIGHT"]
 
 
 class _Source:
@@ -546,6 +549,61 @@ class _Codegen:
     def _w_reduce_min(self, k):
         self._w_reduce_max(k, "<")
 
+    def _w_reduce_prod(self, k):
+        """Product per group; the lane row adds each element's lanes times the product of
+        the others (prefix times suffix, as numpy's rule: no division, zero-safe)."""
+        nd = self.nodes[k]
+        d = self.alloc(k, False)
+        x = nd.ins[0]
+        n = self.src.dim(self.nodes[x].size)
+        group = nd.params["group"]
+        g = "0" if group is None else "g"
+        pre = [] if group is None else [f"g = {self.src.array(group, 'm')}[i]"]
+        one = "1.0" if nd.dtype.kind == "f" else "1"
+        self.put([f"for g in range({d}):", f"    val{k}[g] = {one}"], 1)
+        if nd.active:
+            self.put([f"xv = np.empty({n}, {_dtype_expr(nd.dtype)})",
+                      f"left = np.empty({n}, {_dtype_expr(nd.dtype)})"], 1)
+        self.put([f"for i in range({n}):"], 1)
+        r = _Region(self)
+        v = r.val(x, "i")
+        keep = [f"xv[i] = {v}", f"left[i] = val{k}[{g}]"] if nd.active else []
+        self.put(pre + r.lines + keep + [f"val{k}[{g}] *= {v}"], 2)
+        if not nd.active:
+            return
+        self.put([f"right = np.ones({d}, {_dtype_expr(nd.dtype)})", f"for g in range({d}):"], 1)
+        self.put(self.zero_row(f"tan{k}", "g"), 2)
+        self.put([f"for i in range({n} - 1, -1, -1):"], 1)
+        r = _Region(self)
+        v = r.val(x, "i")
+        self.put(pre + ["w = left[i] * right[" + g + "]", f"right[{g}] *= xv[i]"] + r.lines
+                 + r.tangent(v, "w", lambda lane: f"tan{k}[{g}, {lane}]"), 2)
+
+    def _w_cumprod(self, k):
+        """Running products; lanes by the product rule ``t_i = t_{i-1} x_i + y_{i-1} t(x_i)``."""
+        nd = self.nodes[k]
+        self.alloc(k, False)
+        pr = nd.params
+        pre, ln, post = (self.src.dim(pr[s]) for s in ("pre", "len", "post"))
+        x = nd.ins[0]
+        one = "1.0" if nd.dtype.kind == "f" else "1"
+        self.put(["run = np.zeros(p, np.float64)", f"for a in range({pre}):",
+                  f"    for q in range({post}):",
+                  f"        acc = {_dtype_expr(nd.dtype)}({one})",
+                  "        for l in range(p):", "            run[l] = 0.0",
+                  f"        for r in range({ln}):",
+                  f"            ix = (a * {ln} + r) * {post} + q"], 1)
+        r = _Region(self)
+        v = r.val(x, "ix")
+        lines = list(r.lines)
+        if nd.active:
+            lines += ["for l in range(p):", f"    run[l] *= {v}"]
+            if self.nodes[x].active:
+                lines += r.tangent(v, "acc", lambda lane: f"run[{lane}]")
+            lines += ["for l in range(p):", f"    tan{k}[ix, l] = run[l]"]
+        lines += [f"acc *= {v}", f"val{k}[ix] = acc"]
+        self.put(lines, 4)
+
     def _w_cumsum(self, k):
         nd = self.nodes[k]
         self.alloc(k, False)
@@ -635,11 +693,26 @@ class _Codegen:
         self.put(lines, depth)
 
     # -- whole kernel ------------------------------------------------------
-    def generate(self):
+    def weight(self):
+        """The kernel's size in the units of :data:`LOOP_WEIGHT` (compile time grows with it)."""
+        loops = sum(1 for ln in self.body if ln.lstrip().startswith("for "))
+        return len(self.body) + LOOP_WEIGHT * loops
+
+    def generate(self, budget=None):
         order = [k for k in range(len(self.nodes)) if self.live[k] and self.material[k]
                  and self.nodes[k].op not in ("input", "const", "scalar")]
+        start = 0
+        loops = 0
         for k in order:
             self.write(k)
+            if budget is not None:
+                loops += sum(1 for ln in self.body[start:] if ln.lstrip().startswith("for "))
+                start = len(self.body)
+                if start + LOOP_WEIGHT * loops > budget:
+                    raise NumbaBackendError(
+                        "size", f"its kernel ({len(order)} arrays written by loops) would "
+                        f"exceed the compile budget of {budget} size units; compiling it could "
+                        "take minutes")
         out = self.nodes[self.out]
         ret_t = f"tan{self.out}"
         tail = []
@@ -662,12 +735,14 @@ class _Codegen:
         return "\n".join(head + self.body) + "\n"
 
 
-def generate(nodes, out, live, material, n_inputs, n_lanes, push=None):
+def generate(nodes, out, live, material, n_inputs, n_lanes, push=None, budget=None):
     """Source of ``kernel(x0, ..., colors, dims, *args) -> (values, lanes)`` for ``n_lanes`` lanes.
 
-    Returns ``(source, dims, args)``: the int64 ``dims`` array and the list of
-    argument values to pass after ``dims``.
+    Returns ``(source, dims, args, weight)``: the int64 ``dims`` array, the list
+    of argument values to pass after ``dims`` and the kernel's size (lines plus
+    :data:`LOOP_WEIGHT` per loop). Raises :class:`NumbaBackendError` (stage
+    ``"size"``) as soon as the size exceeds ``budget``.
     """
     cg = _Codegen(nodes, out, live, material, n_inputs, n_lanes, push)
-    source = cg.generate()
-    return source, np.array(cg.src.dims, dtype=np.int64), cg.src.arg_values
+    source = cg.generate(budget)
+    return source, np.array(cg.src.dims, dtype=np.int64), cg.src.arg_values, cg.weight()

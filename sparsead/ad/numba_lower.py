@@ -13,8 +13,9 @@ Fed by a :class:`~sparsead.tracing.Graph`; feeds the source generator in
   broadcasting and concatenations of pieces read from one source all become
   maps, and a map of a map is composed into one, so index arithmetic costs one
   indirection;
-* ``concat``, ``reduce_sum``, ``reduce_max``, ``reduce_min``, ``cumsum``,
-  ``scatter``, ``spmatmul``, ``einsum`` -- always materialised.
+* ``concat``, ``reduce_sum``, ``reduce_prod``, ``reduce_max``, ``reduce_min``,
+  ``cumsum``, ``cumprod``, ``scatter``, ``spmatmul``, ``einsum`` -- always
+  materialised.
 
 Constants are folded (any node whose inputs are all constant is evaluated with
 numpy here). Activity (whether a node carries tangent lanes) is propagated from
@@ -35,17 +36,31 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .._errors import SparseadError
 from ..tracing.registry import REGISTRY, broadcast_map, IDENTITY
 from .numba_rules import NUMBA_RULES, ScalarRule
 
-__all__ = ["KNode", "lower", "plan", "plan_push", "INLINE_OPS", "LEAF_OPS"]
+__all__ = ["KNode", "lower", "plan", "plan_push", "INLINE_OPS", "LEAF_OPS", "NumbaBackendError"]
+
+
+class NumbaBackendError(SparseadError, NotImplementedError):
+    """The Numba backend cannot serve a graph; ``stage`` (lowering, size, codegen, load,
+    compile, check), the ``primitive`` at fault if known, and the ``reason``."""
+
+    def __init__(self, stage, reason, primitive=None):
+        self.stage, self.reason, self.primitive = stage, reason, primitive
+        where = f"primitive {primitive!r}" if primitive else f"{stage} stage"
+        super().__init__(f"{where}: {reason}")
 
 INLINE_OPS = ("ew", "map")
 LEAF_OPS = ("input", "const", "scalar")
-_MATERIAL_OPS = ("concat", "reduce_sum", "reduce_max", "reduce_min", "cumsum", "scatter",
-                 "spmatmul", "einsum")
+_MATERIAL_OPS = ("concat", "reduce_sum", "reduce_prod", "reduce_max", "reduce_min", "cumsum",
+                 "cumprod", "scatter", "spmatmul", "einsum")
 #: recomputing a node used by several consumers is allowed up to this cost (see _own_cost)
 RECOMPUTE_LIMIT = 1000
+#: an inlined expression nests at most this deep (deeper: the node is materialised), which
+#: bounds the code generator's recursion and the size of one loop body
+INLINE_DEPTH = 48
 
 
 @dataclass(eq=False)
@@ -151,7 +166,15 @@ class _Lowering:
         for gid, nd in enumerate(g.nodes):
             if not live[gid]:
                 continue
-            self.of[gid] = self.lower_node(nd)
+            try:
+                self.of[gid] = self.lower_node(nd)
+            except NumbaBackendError:
+                raise
+            except NotImplementedError as exc:
+                raise NumbaBackendError("lowering", str(exc), nd.prim) from exc
+            except Exception as exc:   # a lowering bug: reported, the interpreter takes over
+                raise NumbaBackendError("lowering", f"{type(exc).__name__}: {exc}",
+                                        nd.prim) from exc
         out = self.of[g.outputs[0]]
         if self.nodes[out].op in LEAF_OPS:
             o = self.nodes[out]
@@ -177,7 +200,7 @@ class _Lowering:
             return handler(nd, ins)
         if prim in NUMBA_RULES:
             return self._elementwise(nd, ins, NUMBA_RULES[prim])
-        raise NotImplementedError(f"the Numba backend has no rule for primitive {prim!r}")
+        raise NumbaBackendError("lowering", "the Numba backend has no rule for it", prim)
 
     def _broadcast_in(self, k, shape):
         nd = self.nodes[k]
@@ -352,7 +375,8 @@ class _Lowering:
     def _reduction(self, nd, ins, op):
         x = self.nodes[ins[0]]
         axes = tuple(a % max(len(x.shape), 1) for a in nd.params["axes"])
-        if x.size == 1 and nd.size == 1 and op == "reduce_sum" and x.dtype == nd.dtype:
+        if x.size == 1 and nd.size == 1 and op in ("reduce_sum", "reduce_prod") \
+                and x.dtype == nd.dtype:
             return self.make_map(ins[0], np.zeros(1, np.int64), nd.shape)
         group = None
         if nd.size != 1:
@@ -371,7 +395,16 @@ class _Lowering:
     def _reduce_min(self, nd, ins):
         return self._reduction(nd, ins, "reduce_min")
 
+    def _reduce_prod(self, nd, ins):
+        return self._reduction(nd, ins, "reduce_prod")
+
+    def _cumprod(self, nd, ins):
+        return self._cumulative(nd, ins, "cumprod")
+
     def _cumsum(self, nd, ins):
+        return self._cumulative(nd, ins, "cumsum")
+
+    def _cumulative(self, nd, ins, op):
         x = self.nodes[ins[0]]
         axis = nd.params["axis"]
         if axis is None:
@@ -382,7 +415,7 @@ class _Lowering:
             axis = axis % len(shape)
         pre = int(np.prod(shape[:axis], dtype=np.int64))
         post = int(np.prod(shape[axis + 1:], dtype=np.int64))
-        return self.add(KNode("cumsum", ins, nd.shape, nd.dtype, x.active,
+        return self.add(KNode(op, ins, nd.shape, nd.dtype, x.active,
                               {"pre": pre, "len": shape[axis], "post": post}))
 
     def _scatter(self, nd, ins):
@@ -483,15 +516,18 @@ def plan(nodes, out):
                 if nodes[src].op in INLINE_OPS:
                     material[src] = True
     cost = [0] * n
+    depth = [0] * n
     for k in range(n):
         nd = nodes[k]
         if not live[k] or nd.op not in INLINE_OPS:
             continue
-        c = _own_cost(nd) + sum(cost[i] for i in set(nd.ins)
-                                if nodes[i].op in INLINE_OPS and not material[i])
+        inlined = [i for i in set(nd.ins) if nodes[i].op in INLINE_OPS and not material[i]]
+        c = _own_cost(nd) + sum(cost[i] for i in inlined)
         cost[k] = c
-        if uses[k] >= 2 and c > RECOMPUTE_LIMIT:
+        depth[k] = 1 + max((depth[i] for i in inlined), default=0)
+        if (uses[k] >= 2 and c > RECOMPUTE_LIMIT) or depth[k] >= INLINE_DEPTH:
             material[k] = True
+            cost[k] = depth[k] = 0
     return live, material
 
 
