@@ -47,9 +47,10 @@ __all__ = ["compile_forward", "kernel_cache_dir", "kernel_source", "check_lanes"
 
 numba_rules.install()
 
-#: the largest kernel ``backend="auto"`` compiles, in lines plus ``LOOP_WEIGHT`` per loop
-#: (``numba_codegen``): about 3 s of compiling (benchmarks/bench_compile.py); above it the
-#: numpy interpreter runs. ``backend="numba"`` compiles whatever the size.
+#: the largest kernel ``backend="auto"`` compiles, in lines plus ``LOOP_WEIGHT`` per loop and
+#: ``BRANCH_WEIGHT`` per branch (``numba_codegen``): 1-3 s of compiling on a quiet 2-core
+#: machine (benchmarks/bench_compile.py); above it the numpy interpreter runs.
+#: ``backend="numba"`` compiles whatever the size.
 COMPILE_BUDGET = 3000
 #: check the compiled lanes against the interpreter at the preparation point (prepared.py)
 CHECK_LANES = True
@@ -217,8 +218,8 @@ def compile_forward(graph, wrt: int, colors: np.ndarray, n_lanes: int, budget=No
     n_lanes : int
         Number of lanes ``p``.
     budget : int, optional
-        Refuse kernels larger than this (lines plus ``LOOP_WEIGHT`` per loop,
-        see :data:`COMPILE_BUDGET`); ``None``: no limit.
+        Refuse kernels larger than this (in the units of :data:`COMPILE_BUDGET`);
+        ``None``: no limit.
 
     Returns
     -------

@@ -34,10 +34,19 @@ import numpy as np
 from .numba_lower import INLINE_OPS, NumbaBackendError
 from .numba_rules import HELPERS
 
-#: one loop costs as much compile time as this many lines (measured: benchmarks/bench_compile.py)
-LOOP_WEIGHT = 40
+#: a loop, a branch cost as much compile time as this many lines (fitted to measured compile
+#: times: benchmarks/bench_compile.py, table 1)
+LOOP_WEIGHT = 20
+BRANCH_WEIGHT = 20
 
-__all__ = ["generate", "LOOP_WEIGHT"]
+
+def _size(lines):
+    """Compile-cost units of source lines: lines, plus the weights of loops and branches."""
+    loops = sum(1 for ln in lines if ln.lstrip().startswith("for "))
+    branches = sum(ln.count("if ") for ln in lines)
+    return len(lines) + LOOP_WEIGHT * loops + BRANCH_WEIGHT * branches
+
+__all__ = ["generate", "LOOP_WEIGHT", "BRANCH_WEIGHT"]
 
 
 class _Source:
@@ -693,26 +702,20 @@ class _Codegen:
         self.put(lines, depth)
 
     # -- whole kernel ------------------------------------------------------
-    def weight(self):
-        """The kernel's size in the units of :data:`LOOP_WEIGHT` (compile time grows with it)."""
-        loops = sum(1 for ln in self.body if ln.lstrip().startswith("for "))
-        return len(self.body) + LOOP_WEIGHT * loops
-
     def generate(self, budget=None):
         order = [k for k in range(len(self.nodes)) if self.live[k] and self.material[k]
                  and self.nodes[k].op not in ("input", "const", "scalar")]
         start = 0
-        loops = 0
+        self.weight = 0
         for k in order:
             self.write(k)
-            if budget is not None:
-                loops += sum(1 for ln in self.body[start:] if ln.lstrip().startswith("for "))
-                start = len(self.body)
-                if start + LOOP_WEIGHT * loops > budget:
-                    raise NumbaBackendError(
-                        "size", f"its kernel ({len(order)} arrays written by loops) would "
-                        f"exceed the compile budget of {budget} size units; compiling it could "
-                        "take minutes")
+            self.weight += _size(self.body[start:])
+            start = len(self.body)
+            if budget is not None and self.weight > budget:
+                raise NumbaBackendError(
+                    "size", f"its kernel ({len(order)} arrays written by loops) would exceed "
+                    f"the compile budget of {budget} size units; compiling it could take "
+                    "minutes")
         out = self.nodes[self.out]
         ret_t = f"tan{self.out}"
         tail = []
@@ -721,6 +724,7 @@ class _Codegen:
             ret_t = "tout"
         tail.append(f"return val{self.out}, {ret_t}")
         self.put(tail, 1)
+        self.weight += _size(self.body[start:])
         params = [f"x{i}" for i in range(self.n_inputs)] + ["colors", "dims"] \
             + self.src.arg_names
         head = ["import math", "import numpy as np", "from numba import njit", ""]
@@ -740,9 +744,9 @@ def generate(nodes, out, live, material, n_inputs, n_lanes, push=None, budget=No
 
     Returns ``(source, dims, args, weight)``: the int64 ``dims`` array, the list
     of argument values to pass after ``dims`` and the kernel's size (lines plus
-    :data:`LOOP_WEIGHT` per loop). Raises :class:`NumbaBackendError` (stage
+    :data:`LOOP_WEIGHT` per loop and :data:`BRANCH_WEIGHT` per branch). Raises :class:`NumbaBackendError` (stage
     ``"size"``) as soon as the size exceeds ``budget``.
     """
     cg = _Codegen(nodes, out, live, material, n_inputs, n_lanes, push)
     source = cg.generate(budget)
-    return source, np.array(cg.src.dims, dtype=np.int64), cg.src.arg_values, cg.weight()
+    return source, np.array(cg.src.dims, dtype=np.int64), cg.src.arg_values, cg.weight
