@@ -31,9 +31,13 @@ import re
 
 import numpy as np
 
-from .numba_lower import INLINE_OPS
+from .numba_lower import INLINE_OPS, NumbaBackendError
+from .numba_rules import HELPERS
 
-__all__ = ["generate"]
+#: one loop costs as much compile time as this many lines (measured: benchmarks/bench_compile.py)
+LOOP_WEIGHT = 40
+
+__all__ = ["generate", "LOOP_WEIGHT"]
 
 
 class _Source:
@@ -218,14 +222,23 @@ class _Region:
         return v
 
     def tangent(self, root, seed, target):
-        """Lines adding ``seed * d(root)/d(leaves)`` into the lanes ``target(lane)``."""
+        """Lines adding ``seed * d(root)/d(leaves)`` into the lanes ``target(lane)``.
+
+        A value discarded by a selection (the branch ``where`` does not take, the
+        source read of a filled map element) carries no derivative: its adjoint is
+        a *strong* zero, which stays zero when multiplied by an infinite or NaN
+        partial (``0 * inf`` would put NaN in the lanes). Adjoints downstream of a
+        selection are multiplied only when nonzero.
+        """
         src = self.cg.src
         adj = {root: seed}
+        strong = set()
         lines = []
         for out, contribs in reversed(self.tape):
             a = adj.get(out)
             if a is None:
                 continue
+            weak = a not in strong
             for iv, kind, e in contribs:
                 if kind == "cond":
                     term = f"({a} if {e} else 0.0)"
@@ -233,8 +246,10 @@ class _Region:
                     term = a
                 elif e == "-1":
                     term = f"(-{a})"
-                else:
+                elif weak:
                     term = f"{a} * {e}"
+                else:
+                    term = f"({a} * {e} if {a} != 0.0 else 0.0)"
                 if iv in adj and adj[iv] != seed:
                     lines.append(f"{adj[iv]} += {term}")
                 else:
@@ -243,6 +258,8 @@ class _Region:
                         term = f"{adj[iv]} + {term}"
                     lines.append(f"{name} = {term}")
                     adj[iv] = name
+                if kind == "cond" or not weak:
+                    strong.add(adj[iv])
         for v, k, ix in self.leaves:
             a = adj.get(v)
             if a is None:
@@ -255,8 +272,10 @@ class _Region:
                 lines.append(f"if {c} >= 0:")
                 lines.append(f"    {target(c)} += {a}")
             else:
-                lines.append("for l in range(p):")
-                lines.append(f"    {target('l')} += {a} * tan{k}[{ix}, l]")
+                guard = [] if a not in strong else [f"if {a} != 0.0:"]
+                pad = "    " * len(guard)
+                lines += guard + [f"{pad}for l in range(p):",
+                                  f"{pad}    {target('l')} += {a} * tan{k}[{ix}, l]"]
         return lines
 
 
@@ -418,14 +437,15 @@ class _Codegen:
         self.alloc(k, False)
         axis = nd.params["axis"]
         lead = int(np.prod(nd.shape[:axis], dtype=np.int64))
+        post = int(np.prod(nd.shape[axis + 1:], dtype=np.int64))
         offset = 0
         pos = np.arange(nd.size, dtype=np.int64).reshape(nd.shape)
         for piece in nd.ins:
             p = self.nodes[piece]
             n = self.src.dim(p.size)
             self.put([f"for i in range({n}):"], 1)
-            if lead == 1:
-                off = self.src.dim(offset)
+            if lead == 1:       # the piece is one contiguous run of the output
+                off = self.src.dim(offset * post)
                 dest, prelude = "dd", [f"dd = {off} + i"]
             else:
                 sl = [slice(None)] * len(nd.shape)
@@ -490,29 +510,99 @@ class _Codegen:
                       "+ ((tacc[4, l] + tacc[5, l]) + (tacc[6, l] + tacc[7, l]))"], 1)
 
     def _w_reduce_max(self, k, cmp=">"):
+        """Max (min) per group; NaN wins, as in numpy. The lane row is the mean of the lane
+        rows of the elements equal to the result (the tied extremes, or the NaNs)."""
         nd = self.nodes[k]
         d = self.alloc(k, False)
         x = nd.ins[0]
         n = self.src.dim(self.nodes[x].size)
         group = nd.params["group"]
-        self.put([f"arg = np.full({d}, -1, np.int64)", f"for i in range({n}):"], 1)
-        r = _Region(self)
-        v = r.val(x, "i")
         g = "0" if group is None else "g"
         pre = [] if group is None else [f"g = {self.src.array(group, 'm')}[i]"]
-        self.put(pre + r.lines + [
-            f"if arg[{g}] < 0 or {v} {cmp} val{k}[{g}] or ({v} != {v} and val{k}[{g}] == val{k}[{g}]):",
-            f"    val{k}[{g}] = {v}",
-            f"    arg[{g}] = i"], 2)
+        self.put([f"seen = np.zeros({d}, np.bool_)"], 1)
         if nd.active:
-            self.put([f"for g in range({d}):", "    i = arg[g]"], 1)
-            r = _Region(self)
-            v = r.val(x, "i")
-            self.put(r.lines + self.zero_row(f"tan{k}", "g")
-                     + r.tangent(v, "1.0", lambda lane: f"tan{k}[g, {lane}]"), 2)
+            self.put([f"xv = np.empty({n}, {_dtype_expr(nd.dtype)})"], 1)
+        self.put([f"for i in range({n}):"], 1)
+        r = _Region(self)
+        v = r.val(x, "i")
+        keep = [f"xv[i] = {v}"] if nd.active else []
+        self.put(pre + r.lines + keep + [
+            f"if not seen[{g}] or {v} {cmp} val{k}[{g}] "
+            f"or ({v} != {v} and val{k}[{g}] == val{k}[{g}]):",
+            f"    val{k}[{g}] = {v}",
+            f"    seen[{g}] = True"], 2)
+        if not nd.active:
+            return
+        self.put([f"ties = np.zeros({d}, np.float64)", f"for g in range({d}):"], 1)
+        self.put(self.zero_row(f"tan{k}", "g"), 2)
+        self.put([f"for i in range({n}):"], 1)
+        r = _Region(self)
+        v = r.val(x, "i")
+        body = r.lines + r.tangent(v, "1.0", lambda lane: f"tan{k}[{g}, {lane}]")
+        self.put(pre + [f"w = xv[i]", f"m = val{k}[{g}]",
+                        "if w == m or (w != w and m != m):",
+                        f"    ties[{g}] += 1.0"], 2)
+        self.put(body, 3)
+        self.put([f"for g in range({d}):", "    if ties[g] > 1.0:",
+                  "        for l in range(p):", f"            tan{k}[g, l] /= ties[g]"], 1)
 
     def _w_reduce_min(self, k):
         self._w_reduce_max(k, "<")
+
+    def _w_reduce_prod(self, k):
+        """Product per group; the lane row adds each element's lanes times the product of
+        the others (prefix times suffix, as numpy's rule: no division, zero-safe)."""
+        nd = self.nodes[k]
+        d = self.alloc(k, False)
+        x = nd.ins[0]
+        n = self.src.dim(self.nodes[x].size)
+        group = nd.params["group"]
+        g = "0" if group is None else "g"
+        pre = [] if group is None else [f"g = {self.src.array(group, 'm')}[i]"]
+        one = "1.0" if nd.dtype.kind == "f" else "1"
+        self.put([f"for g in range({d}):", f"    val{k}[g] = {one}"], 1)
+        if nd.active:
+            self.put([f"xv = np.empty({n}, {_dtype_expr(nd.dtype)})",
+                      f"left = np.empty({n}, {_dtype_expr(nd.dtype)})"], 1)
+        self.put([f"for i in range({n}):"], 1)
+        r = _Region(self)
+        v = r.val(x, "i")
+        keep = [f"xv[i] = {v}", f"left[i] = val{k}[{g}]"] if nd.active else []
+        self.put(pre + r.lines + keep + [f"val{k}[{g}] *= {v}"], 2)
+        if not nd.active:
+            return
+        self.put([f"right = np.ones({d}, {_dtype_expr(nd.dtype)})", f"for g in range({d}):"], 1)
+        self.put(self.zero_row(f"tan{k}", "g"), 2)
+        self.put([f"for i in range({n} - 1, -1, -1):"], 1)
+        r = _Region(self)
+        v = r.val(x, "i")
+        self.put(pre + ["w = left[i] * right[" + g + "]", f"right[{g}] *= xv[i]"] + r.lines
+                 + r.tangent(v, "w", lambda lane: f"tan{k}[{g}, {lane}]"), 2)
+
+    def _w_cumprod(self, k):
+        """Running products; lanes by the product rule ``t_i = t_{i-1} x_i + y_{i-1} t(x_i)``."""
+        nd = self.nodes[k]
+        self.alloc(k, False)
+        pr = nd.params
+        pre, ln, post = (self.src.dim(pr[s]) for s in ("pre", "len", "post"))
+        x = nd.ins[0]
+        one = "1.0" if nd.dtype.kind == "f" else "1"
+        self.put(["run = np.zeros(p, np.float64)", f"for a in range({pre}):",
+                  f"    for q in range({post}):",
+                  f"        acc = {_dtype_expr(nd.dtype)}({one})",
+                  "        for l in range(p):", "            run[l] = 0.0",
+                  f"        for r in range({ln}):",
+                  f"            ix = (a * {ln} + r) * {post} + q"], 1)
+        r = _Region(self)
+        v = r.val(x, "ix")
+        lines = list(r.lines)
+        if nd.active:
+            lines += ["for l in range(p):", f"    run[l] *= {v}"]
+            if self.nodes[x].active:
+                lines += r.tangent(v, "acc", lambda lane: f"run[{lane}]")
+            lines += ["for l in range(p):", f"    tan{k}[ix, l] = run[l]"]
+        lines += [f"acc *= {v}", f"val{k}[ix] = acc"]
+        self.put(lines, 4)
 
     def _w_cumsum(self, k):
         nd = self.nodes[k]
@@ -603,11 +693,26 @@ class _Codegen:
         self.put(lines, depth)
 
     # -- whole kernel ------------------------------------------------------
-    def generate(self):
+    def weight(self):
+        """The kernel's size in the units of :data:`LOOP_WEIGHT` (compile time grows with it)."""
+        loops = sum(1 for ln in self.body if ln.lstrip().startswith("for "))
+        return len(self.body) + LOOP_WEIGHT * loops
+
+    def generate(self, budget=None):
         order = [k for k in range(len(self.nodes)) if self.live[k] and self.material[k]
                  and self.nodes[k].op not in ("input", "const", "scalar")]
+        start = 0
+        loops = 0
         for k in order:
             self.write(k)
+            if budget is not None:
+                loops += sum(1 for ln in self.body[start:] if ln.lstrip().startswith("for "))
+                start = len(self.body)
+                if start + LOOP_WEIGHT * loops > budget:
+                    raise NumbaBackendError(
+                        "size", f"its kernel ({len(order)} arrays written by loops) would "
+                        f"exceed the compile budget of {budget} size units; compiling it could "
+                        "take minutes")
         out = self.nodes[self.out]
         ret_t = f"tan{self.out}"
         tail = []
@@ -618,20 +723,26 @@ class _Codegen:
         self.put(tail, 1)
         params = [f"x{i}" for i in range(self.n_inputs)] + ["colors", "dims"] \
             + self.src.arg_names
-        head = ["import math", "import numpy as np", "from numba import njit", "", "",
-                "@njit(cache=True, error_model='numpy', nogil=True)",
+        head = ["import math", "import numpy as np", "from numba import njit", ""]
+        text = "\n".join(self.body)
+        for name, helper in HELPERS.items():
+            if name + "(" in text:
+                head += helper.strip("\n").split("\n") + [""]
+        head += ["", "@njit(cache=True, error_model='numpy', nogil=True)",
                 f"def kernel({', '.join(params)}):"]
         head += [f"    p = {self.n_lanes}"]   # a literal: the lane loops unroll
         head += [f"    d{i} = dims[{i}]" for i in range(len(self.src.dims))]
         return "\n".join(head + self.body) + "\n"
 
 
-def generate(nodes, out, live, material, n_inputs, n_lanes, push=None):
+def generate(nodes, out, live, material, n_inputs, n_lanes, push=None, budget=None):
     """Source of ``kernel(x0, ..., colors, dims, *args) -> (values, lanes)`` for ``n_lanes`` lanes.
 
-    Returns ``(source, dims, args)``: the int64 ``dims`` array and the list of
-    argument values to pass after ``dims``.
+    Returns ``(source, dims, args, weight)``: the int64 ``dims`` array, the list
+    of argument values to pass after ``dims`` and the kernel's size (lines plus
+    :data:`LOOP_WEIGHT` per loop). Raises :class:`NumbaBackendError` (stage
+    ``"size"``) as soon as the size exceeds ``budget``.
     """
     cg = _Codegen(nodes, out, live, material, n_inputs, n_lanes, push)
-    source = cg.generate()
-    return source, np.array(cg.src.dims, dtype=np.int64), cg.src.arg_values
+    source = cg.generate(budget)
+    return source, np.array(cg.src.dims, dtype=np.int64), cg.src.arg_values, cg.weight()
