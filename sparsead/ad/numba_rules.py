@@ -91,6 +91,7 @@ NUMBA_RULES = {
     "add": _r("{0} + {1}", "1", "1"),
     "subtract": _r("{0} - {1}", "1", "-1"),
     "multiply": _r("{0} * {1}", "{1}", "{0}"),
+    "strong_multiply": _r("(0.0 if ({0} == 0.0 or {1} == 0.0) else {0} * {1})", "{1}", "{0}"),
     "divide": _r("{0} / {1}", "(1.0 / {1})", "(-{r} / {1})"),
     # (integer results; float results use numba_lower's float-exponent rules)
     "power": _r("{0} ** {1}", "({1} * {0} ** ({1} - 1))",
