@@ -88,6 +88,38 @@ class _Source:
 _SIMPLE = re.compile(r"-?[\w.]+")
 
 
+def _literal(e):
+    """Whether ``e`` is a nonzero finite number literal (a product with it is already strong)."""
+    try:
+        v = float(e.strip("()"))
+    except ValueError:
+        return False
+    return v != 0.0 and np.isfinite(v)
+
+
+def smul(a, b, safe=()):
+    """The chain-rule product ``a * b`` with the strong zero (README, "Derivatives"): exactly 0
+    when either factor is 0, even if the other is inf or NaN (a plain product when a factor
+    is a nonzero finite literal or a name in ``safe``, where the two are the same)."""
+    if a == "1" or a == "1.0":
+        return b
+    if b == "1" or b == "1.0":
+        return a
+    if _literal(a) or _literal(b) or a in safe or b in safe:
+        return f"{a} * {b}"
+    return f"(0.0 if ({a} == 0.0 or {b} == 0.0) else {a} * {b})"
+
+
+def _product(factors, strong):
+    """``f1 * f2 * ...`` (``1.0`` if none); ``strong``: 0 when any factor is 0."""
+    if not factors:
+        return "1.0"
+    plain = " * ".join(factors)
+    if not strong or len(factors) == 1:
+        return plain
+    return f"(0.0 if ({' or '.join(f'{v} == 0.0' for v in factors)}) else {plain})"
+
+
 def _dtype_expr(dt):
     dt = np.dtype(dt)
     return "np.bool_" if dt.kind == "b" else f"np.{dt.name}"
@@ -166,7 +198,8 @@ class _Region:
                 while kind == "mul" and uses.get(iv) == 1 and iv in single:
                     iv, e2 = single[iv]
                     e = e2 if e == "1" else e if e2 == "1" else self.partial(
-                        f"(-{e2})" if e == "-1" else f"(-{e})" if e2 == "-1" else f"({e} * {e2})")
+                        f"(-{e2})" if e == "-1" else f"(-{e})" if e2 == "-1"
+                        else smul(e, e2, self.cg.safe))
                 new.append((iv, kind, e))
             if len(new) == 1 and new[0][1] == "mul":
                 single[out] = (new[0][0], new[0][2])
@@ -233,21 +266,19 @@ class _Region:
     def tangent(self, root, seed, target):
         """Lines adding ``seed * d(root)/d(leaves)`` into the lanes ``target(lane)``.
 
-        A value discarded by a selection (the branch ``where`` does not take, the
-        source read of a filled map element) carries no derivative: its adjoint is
-        a *strong* zero, which stays zero when multiplied by an infinite or NaN
-        partial (``0 * inf`` would put NaN in the lanes). Adjoints downstream of a
-        selection are multiplied only when nonzero.
+        Every product of the chain rule is strong (:func:`smul`): a zero adjoint
+        or partial gives 0 even times inf or NaN, so a value discarded by a
+        selection (the branch ``where`` does not take, the source read of a filled
+        map element, an overwritten element) or a zero factor never puts NaN in
+        the lanes -- the convention of the interpreter (``sparsead.ad.rules``).
         """
         src = self.cg.src
         adj = {root: seed}
-        strong = set()
         lines = []
         for out, contribs in reversed(self.tape):
             a = adj.get(out)
             if a is None:
                 continue
-            weak = a not in strong
             for iv, kind, e in contribs:
                 if kind == "cond":
                     term = f"({a} if {e} else 0.0)"
@@ -255,10 +286,8 @@ class _Region:
                     term = a
                 elif e == "-1":
                     term = f"(-{a})"
-                elif weak:
-                    term = f"{a} * {e}"
                 else:
-                    term = f"({a} * {e} if {a} != 0.0 else 0.0)"
+                    term = smul(a, e, self.cg.safe)
                 if iv in adj and adj[iv] != seed:
                     lines.append(f"{adj[iv]} += {term}")
                 else:
@@ -267,8 +296,6 @@ class _Region:
                         term = f"{adj[iv]} + {term}"
                     lines.append(f"{name} = {term}")
                     adj[iv] = name
-                if kind == "cond" or not weak:
-                    strong.add(adj[iv])
         for v, k, ix in self.leaves:
             a = adj.get(v)
             if a is None:
@@ -281,15 +308,15 @@ class _Region:
                 lines.append(f"if {c} >= 0:")
                 lines.append(f"    {target(c)} += {a}")
             else:
-                guard = [] if a not in strong else [f"if {a} != 0.0:"]
-                pad = "    " * len(guard)
-                lines += guard + [f"{pad}for l in range(p):",
-                                  f"{pad}    {target('l')} += {a} * tan{k}[{ix}, l]"]
+                lines += ["for l in range(p):",
+                          f"    {target('l')} += "
+                          f"{smul(a, f'tan{k}[{ix}, l]', self.cg.safe)}"]
         return lines
 
 
 class _Codegen:
     def __init__(self, nodes, out, live, material, n_inputs, n_lanes, push=None):
+        self.safe = set()
         self.push = push or {}
         self.n_lanes = int(n_lanes)
         self.nodes = nodes
@@ -320,7 +347,10 @@ class _Codegen:
     def scalar_name(self, k):
         if k not in self._scalars:
             nd = self.nodes[k]
-            self._scalars[k] = self.src.scalar(nd.params["value"], nd.dtype)
+            name = self._scalars[k] = self.src.scalar(nd.params["value"], nd.dtype)
+            v = nd.params["value"]
+            if nd.dtype.kind in "fiu" and np.isfinite(v) and v != 0:
+                self.safe.add(name)     # a product with it is already strong
         return self._scalars[k]
 
     def map_name(self, k):
@@ -606,7 +636,7 @@ class _Codegen:
         v = r.val(x, "ix")
         lines = list(r.lines)
         if nd.active:
-            lines += ["for l in range(p):", f"    run[l] *= {v}"]
+            lines += ["for l in range(p):", f"    run[l] = {smul('run[l]', v, self.safe)}"]
             if self.nodes[x].active:
                 lines += r.tangent(v, "acc", lambda lane: f"run[{lane}]")
             lines += ["for l in range(p):", f"    tan{k}[ix, l] = run[l]"]
@@ -690,12 +720,15 @@ class _Codegen:
         for t, (spec, i) in enumerate(zip(specs, nd.ins)):
             lines.append(f"ix{t} = {flat(spec, self.nodes[i].shape)}")
             vals.append(r.val(i, f"ix{t}"))
-        lines += r.lines + [f"val{k}[o] += {' * '.join(vals)}"]
+        strong = nd.params.get("strong", False)
+        term = _product(vals, strong)
+        lines += r.lines + [f"val{k}[o] += {term}"]
         if nd.active:
             for t, i in enumerate(nd.ins):
                 if not self.nodes[i].active:
                     continue
-                coef = " * ".join(v for s, v in enumerate(vals) if s != t) or "1.0"
+                # the other factors of the term: a zero among them annihilates the tangent
+                coef = _product([v for s, v in enumerate(vals) if s != t], True)
                 sub = _Region(self)
                 sub.memo, sub.tape, sub.leaves = r.memo, r.tape, r.leaves
                 lines += sub.tangent(vals[t], f"({coef})", lambda lane: f"tan{k}[o, {lane}]")
@@ -733,7 +766,7 @@ class _Codegen:
             if name + "(" in text:
                 head += helper.strip("\n").split("\n") + [""]
         head += ["", "@njit(cache=True, error_model='numpy', nogil=True)",
-                f"def kernel({', '.join(params)}):"]
+                 f"def kernel({', '.join(params)}):"]
         head += [f"    p = {self.n_lanes}"]   # a literal: the lane loops unroll
         head += [f"    d{i} = dims[{i}]" for i in range(len(self.src.dims))]
         return "\n".join(head + self.body) + "\n"
@@ -744,8 +777,9 @@ def generate(nodes, out, live, material, n_inputs, n_lanes, push=None, budget=No
 
     Returns ``(source, dims, args, weight)``: the int64 ``dims`` array, the list
     of argument values to pass after ``dims`` and the kernel's size (lines plus
-    :data:`LOOP_WEIGHT` per loop and :data:`BRANCH_WEIGHT` per branch). Raises :class:`NumbaBackendError` (stage
-    ``"size"``) as soon as the size exceeds ``budget``.
+    :data:`LOOP_WEIGHT` per loop and :data:`BRANCH_WEIGHT` per branch). Raises
+    :class:`NumbaBackendError` (stage ``"size"``) as soon as the size exceeds
+    ``budget``.
     """
     cg = _Codegen(nodes, out, live, material, n_inputs, n_lanes, push)
     source = cg.generate(budget)
