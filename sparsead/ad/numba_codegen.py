@@ -13,16 +13,18 @@ reverse, in the loop body: the adjoints of the leaves it read are the local
 partial derivatives, which are added into the lanes of the row -- into lane
 ``colors[j]`` for element ``j`` of the seeded input (one-hot seeds cost one add,
 whatever the number of lanes), or times the leaf's own lane row for a
-materialised intermediate. There are no temporaries per operation.
+materialised intermediate. There are no temporaries per operation. Every
+product of the chain rule is strong (``0 * inf = 0``: discarded values carry no
+derivative, README "Derivatives"), plain only with a nonzero finite constant.
 A pushed sum (``plan_push``) loops over cells instead: the cell's expression is
 evaluated once, its local partials are computed once in the forward pass (and
 one-operand chains folded into one partial), and one reverse sweep per
 destination adds each term's value and lane row into the element it lands on.
 
-The source depends only on the structure of the graph: sizes, offsets and
-strides come in the ``dims`` array, index maps, constant arrays and scalar
-constants are kernel arguments. Identical structure gives identical source,
-hence one cache entry.
+The source depends only on the structure of the graph (and on which scalar
+constants are nonzero and finite): sizes, offsets and strides come in the
+``dims`` array, index maps, constant arrays and scalar constants are kernel
+arguments. Identical structure gives identical source, hence one cache entry.
 """
 
 from __future__ import annotations
