@@ -16,16 +16,9 @@ import pytest
 
 import sparsead as sa
 
+from test_numba_backend import _fd_jacobian
+
 MODES = ("forward", "reverse", "bidirectional", "auto")
-
-
-def _fd_jacobian(f, x, eps=1e-6):
-    cols = []
-    for j in range(x.size):
-        e = np.zeros_like(x)
-        e[j] = eps
-        cols.append((np.ravel(f(x + e)) - np.ravel(f(x - e))) / (2 * eps))
-    return np.stack(cols, axis=1)
 
 
 def _fd_hessian(f, x, eps=1e-6):

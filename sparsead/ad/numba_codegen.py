@@ -620,17 +620,24 @@ class _Codegen:
         self.put(pre + ["w = left[i] * right[" + g + "]", f"right[{g}] *= xv[i]"] + r.lines
                  + r.tangent(v, "w", lambda lane: f"tan{k}[{g}, {lane}]"), 2)
 
+    def _w_cumsum(self, k):
+        self._cumulative(k, False)
+
     def _w_cumprod(self, k):
-        """Running products; lanes by the product rule ``t_i = t_{i-1} x_i + y_{i-1} t(x_i)``."""
+        self._cumulative(k, True)
+
+    def _cumulative(self, k, prod):
+        """Running sums (products) along one axis; the lanes of a product by the product rule
+        ``t_i = t_{i-1} x_i + y_{i-1} t(x_i)``."""
         nd = self.nodes[k]
         self.alloc(k, False)
         pr = nd.params
         pre, ln, post = (self.src.dim(pr[s]) for s in ("pre", "len", "post"))
         x = nd.ins[0]
-        one = "1.0" if nd.dtype.kind == "f" else "1"
+        start = ("1.0" if prod else "0.0") if nd.dtype.kind == "f" else ("1" if prod else "0")
         self.put(["run = np.zeros(p, np.float64)", f"for a in range({pre}):",
                   f"    for q in range({post}):",
-                  f"        acc = {_dtype_expr(nd.dtype)}({one})",
+                  f"        acc = {_dtype_expr(nd.dtype)}({start})",
                   "        for l in range(p):", "            run[l] = 0.0",
                   f"        for r in range({ln}):",
                   f"            ix = (a * {ln} + r) * {post} + q"], 1)
@@ -638,33 +645,12 @@ class _Codegen:
         v = r.val(x, "ix")
         lines = list(r.lines)
         if nd.active:
-            lines += ["for l in range(p):", f"    run[l] = {smul('run[l]', v, self.safe)}"]
+            if prod:
+                lines += ["for l in range(p):", f"    run[l] = {smul('run[l]', v, self.safe)}"]
             if self.nodes[x].active:
-                lines += r.tangent(v, "acc", lambda lane: f"run[{lane}]")
+                lines += r.tangent(v, "acc" if prod else "1.0", lambda lane: f"run[{lane}]")
             lines += ["for l in range(p):", f"    tan{k}[ix, l] = run[l]"]
-        lines += [f"acc *= {v}", f"val{k}[ix] = acc"]
-        self.put(lines, 4)
-
-    def _w_cumsum(self, k):
-        nd = self.nodes[k]
-        self.alloc(k, False)
-        pr = nd.params
-        pre, ln, post = (self.src.dim(pr[s]) for s in ("pre", "len", "post"))
-        x = nd.ins[0]
-        zero = "0.0" if nd.dtype.kind == "f" else "0"
-        self.put(["run = np.zeros(p, np.float64)", f"for a in range({pre}):",
-                  f"    for q in range({post}):",
-                  f"        acc = {_dtype_expr(nd.dtype)}({zero})",
-                  "        for l in range(p):", "            run[l] = 0.0",
-                  f"        for r in range({ln}):",
-                  f"            ix = (a * {ln} + r) * {post} + q"], 1)
-        r = _Region(self)
-        v = r.val(x, "ix")
-        lines = r.lines + ["acc += " + v, f"val{k}[ix] = acc"]
-        if nd.active:
-            if self.nodes[x].active:
-                lines += r.tangent(v, "1.0", lambda lane: f"run[{lane}]")
-            lines += ["for l in range(p):", f"    tan{k}[ix, l] = run[l]"]
+        lines += [f"acc {'*' if prod else '+'}= {v}", f"val{k}[ix] = acc"]
         self.put(lines, 4)
 
     def _w_spmatmul(self, k):
