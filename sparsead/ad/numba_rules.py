@@ -91,10 +91,12 @@ NUMBA_RULES = {
     "add": _r("{0} + {1}", "1", "1"),
     "subtract": _r("{0} - {1}", "1", "-1"),
     "multiply": _r("{0} * {1}", "{1}", "{0}"),
-    "strong_multiply": _r("(0.0 if ({0} == 0.0 or {1} == 0.0) else {0} * {1})", "{1}", "{0}"),
+    # a * b, but 0 where a factor is 0 (inf/NaN in the other); the common case first
+    "strong_multiply": _r("({0} * {1} if ({0} * {1} == {0} * {1} or ({0} != 0.0 and {1} != 0.0))"
+                          " else 0.0)", "{1}", "{0}"),
     "divide": _r("{0} / {1}", "(1.0 / {1})", "(-{r} / {1})"),
     # (integer results; float results use numba_lower's float-exponent rules)
-    "power": _r("{0} ** {1}", "({1} * {0} ** ({1} - 1))",
+    "power": _r("{0} ** {1}", "(0.0 if ({1} == 0 or {0} ** ({1} - 1) == 0) else {1} * {0} ** ({1} - 1))",
                 "(np.log({0}) * {r} if {0} > 0 else 0.0)"),
     "maximum": _r("np.maximum({0}, {1})", *_extreme(">", nan_wins=True)),
     "minimum": _r("np.minimum({0}, {1})", *_extreme("<", nan_wins=True)),
@@ -107,8 +109,7 @@ NUMBA_RULES = {
     "logaddexp2": _r("np.logaddexp2({0}, {1})", "np.exp2({0} - {r})", "np.exp2({1} - {r})"),
     "remainder": _r("np.remainder({0}, {1})", "1", "(-_sa_floordiv({0}, {1}))"),
     "fmod": _r("np.fmod({0}, {1})", "1", "(-np.trunc({0} / {1}))"),
-    "copysign": _r("np.copysign({0}, {1})", "(1.0 if np.signbit({0}) == np.signbit({r}) else -1.0)",
-                   None),
+    "copysign": _r("np.copysign({0}, {1})", "(np.sign({0}) * np.copysign(1.0, {1}))", None),
     "floor_divide": _r("_sa_floordiv({0}, {1})", None, None),
     # piecewise constant
     "greater": _r("{0} > {1}", None, None),

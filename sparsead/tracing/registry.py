@@ -19,7 +19,11 @@ interpreter of the graph looks the primitive up here. An entry holds
   ``vjp(c, vals, out, ct)`` recording cotangents as graph nodes) -- both
   documented in :mod:`sparsead.ad.rules` -- and ``numba`` (scalar value and
   partial-derivative templates for the fused lane kernels,
-  :mod:`sparsead.ad.numba_rules`).
+  :mod:`sparsead.ad.numba_rules`);
+* ``fast_impl`` (optional) -- a cheaper evaluation that may give NaN where
+  ``impl``'s strong zero gives 0 (``strong_multiply``, strong einsums);
+  evaluators that check their result for NaN and then rerun with ``impl``
+  use it (:func:`sparsead.tracing.evaluate`, the lane interpreter).
 
 Local Jacobian patterns (one per input, ``out.size`` rows, ``in.size`` columns):
 ``None`` (no derivative flows), :data:`IDENTITY` (same shape, element ``i``
@@ -96,17 +100,19 @@ class Primitive:
     vjp: Callable | None = None    # slot: reverse rule for the gradient transform
     numba: Callable | None = None  # slot: Numba code generation
     doc: str = ""
+    fast_impl: Callable | None = None
 
 
 REGISTRY: dict[str, Primitive] = {}
 
 
 def register(name, *, impl, shape, deps, hess=None, elementwise=None, jvp=None, vjp=None,
-             numba=None, doc=""):
+             numba=None, doc="", fast_impl=None):
     """Add a primitive to :data:`REGISTRY` (names are unique), with all its rules."""
     if name in REGISTRY:
         raise ValueError(f"primitive {name!r} is already registered")
-    REGISTRY[name] = Primitive(name, impl, shape, deps, hess, elementwise, jvp, vjp, numba, doc)
+    REGISTRY[name] = Primitive(name, impl, shape, deps, hess, elementwise, jvp, vjp, numba, doc,
+                               fast_impl)
     return REGISTRY[name]
 
 
@@ -325,9 +331,8 @@ def strong_product(a, b):
     for v in (a, b):
         if hasattr(v, "_tc"):       # a tracer (tracing imports this module, not vice versa)
             return v._tc.add("strong_multiply", [a, b])
-    with np.errstate(all="ignore"):
-        r = np.multiply(a, b)
-    if isinstance(r, np.ndarray):
+    r = np.multiply(a, b)           # callers silence floating-point warnings (np.errstate)
+    if type(r) is np.ndarray:
         bad = np.isnan(r)
         if bad.any():
             zero = np.broadcast_to((np.asarray(a) == 0) | (np.asarray(b) == 0), r.shape)
@@ -359,6 +364,7 @@ def _build_elementwise():
                  deps=_known_zero_drops(_ew_deps_from(info)),
                  doc="a * b, exactly 0 where a factor is 0 (inf/NaN in the other included): "
                      "the chain-rule products the gradient transform records")
+    REGISTRY["strong_multiply"].fast_impl = REGISTRY["multiply"].impl
     for name, fn, nargs in _ZERO:
         dom = "bool" if name.startswith(("bitwise", "invert")) else "real"
         _elementwise(name, fn, (F,) * nargs, ((F,) * nargs,) * nargs, (dom,) * nargs)

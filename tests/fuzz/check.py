@@ -134,7 +134,12 @@ class _Prepared:
                     warnings.simplefilter("ignore")
                     self.cache[check] = build()
             except NotImplementedError as exc:
-                if check.endswith(":numba") and not isinstance(exc, sa.UnsupportedOperationError):
+                if check.endswith(":numba") and "disagree" in str(exc):
+                    # the compiled lanes were wrong at x0 and the preparation check caught it
+                    self.findings.append(Finding("refused", check, "-", str(exc)[:300]))
+                    self.cache[check] = "unsupported"
+                elif check.endswith(":numba") and not isinstance(
+                        exc, sa.UnsupportedOperationError):
                     self.cache[check] = "unsupported"
                 else:
                     _error(self.findings, check, "-", exc)
@@ -259,8 +264,12 @@ def check_program(prog, pts, *, backends=("numpy",), detection=True, extra_modes
             check = f"jacobian:{mode}:{backend}"
             op = prepared.get(check, lambda: sa.sparse_jacobian(f, x0, mode=mode,
                                                                 backend=backend))
-            if op is None or op == "unsupported":
-                counts[check + ":unsupported"] += op == "unsupported"
+            if op == "unsupported":     # numba may refuse; auto must then work (numpy lanes)
+                counts[check + ":unsupported"] += 1
+                check = f"jacobian:{mode}:auto"
+                op = prepared.get(check, lambda: sa.sparse_jacobian(f, x0, mode=mode,
+                                                                    backend="auto"))
+            if op is None:
                 continue
             for kind, x, y, J, H, fJ, fH, aJ, aH in refs:
                 try:
@@ -277,8 +286,12 @@ def check_program(prog, pts, *, backends=("numpy",), detection=True, extra_modes
             check = f"hessian:{method}:{backend}"
             op = prepared.get(check, lambda: sa.sparse_hessian(f, x0, coloring=method,
                                                                backend=backend))
-            if op is None or op == "unsupported":
-                counts[check + ":unsupported"] += op == "unsupported"
+            if op == "unsupported":
+                counts[check + ":unsupported"] += 1
+                check = f"hessian:{method}:auto"
+                op = prepared.get(check, lambda: sa.sparse_hessian(f, x0, coloring=method,
+                                                                   backend="auto"))
+            if op is None:
                 continue
             for kind, x, y, J, H, fJ, fH, aJ, aH in refs:
                 try:
@@ -289,7 +302,7 @@ def check_program(prog, pts, *, backends=("numpy",), detection=True, extra_modes
                     _error(findings, check, kind, exc, x)
                     continue
                 _compare(findings, counts, check, kind, x, Hl, H, free=fH, alt=aH)
-                if method == "star" and extra_modes:
+                if method == "star" and extra_modes and backend == "numpy":
                     p = np.linspace(-1.0, 1.5, x.size) + 0.125
                     try:
                         hp = op.hessp(x, p)
@@ -348,8 +361,38 @@ def _api_checks(prog, f, refs, findings, counts):
 
 # --- known, not yet fixed disagreement classes ------------------------------------------
 
-#: reason -> predicate(program, finding); a finding matching one is expected (xfail)
-KNOWN = {}
+def _compiled_nan(prog, f):
+    """The compiled lanes give NaN where the interpreter (and the reference) give a number."""
+    return f.kind == "disagree" and f.check.endswith(":numba") and "sparsead np.float64(nan)" \
+        in f.detail and "vs reference np.float64(nan)" not in f.detail
+
+
+def _refused_nan(prog, f):
+    return f.kind == "refused" and "nan) instead" in f.detail
+
+
+def _refused_roundoff(prog, f):
+    """Refused over entries at roundoff level (the check's tolerance has no absolute floor)."""
+    if f.kind != "refused" or "nan) instead" in f.detail:
+        return False
+    got = f.detail.split("(e.g. row")[-1].split("instead of")
+    try:
+        vals = [float(part.split("np.float64(")[1].split(")")[0]) for part in got]
+    except (IndexError, ValueError):
+        return False
+    return max(abs(v) for v in vals) < 1e-10
+
+
+#: reason -> predicate(program, finding); a finding matching one is a known, open Numba-side
+#: disagreement (reported by the fuzzer script and marked expected by the tests)
+KNOWN = {
+    "numba: no strong zero in compiled lane products (0 * inf = NaN where the interpreter "
+    "gives 0)": _compiled_nan,
+    "numba: the preparation check refused compiled lanes that give NaN at x0 (no strong "
+    "zero)": _refused_nan,
+    "numba: the preparation check refused lanes over roundoff-size entries (no absolute "
+    "tolerance)": _refused_roundoff,
+}
 
 
 def known_reason(prog, finding):
