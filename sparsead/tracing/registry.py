@@ -228,6 +228,8 @@ _BINARY = [
     ("multiply", np.multiply, (T, T), ((F, T), (T, F)), ("real", "real")),
     ("divide", np.divide, (T, T), ((F, T), (T, T)), ("real", "nonzero")),
     ("power", np.power, (T, T), ((T, T), (T, T)), ("pos", "real")),
+    # C pow: differs from np.power at -inf and -0.0 (np.power takes x**0.5 as sqrt)
+    ("float_power", np.float_power, (T, T), ((T, T), (T, T)), ("pos", "real")),
     ("maximum", np.maximum, (T, T), ((F, F), (F, F)), ("real", "real")),
     ("minimum", np.minimum, (T, T), ((F, F), (F, F)), ("real", "real")),
     ("fmax", np.fmax, (T, T), ((F, F), (F, F)), ("real", "real")),
@@ -353,7 +355,7 @@ def _build_elementwise():
         deps = hess = None
         if name == "multiply":
             deps = _known_zero_drops(_ew_deps_from(info))
-        elif name == "power":
+        elif name in ("power", "float_power"):
             deps, hess = _power_rules(info)
         elif name in ("maximum", "fmax", "minimum", "fmin"):
             deps = _choice_deps(info, name)
@@ -384,7 +386,7 @@ _build_elementwise()
 UFUNC_PRIMITIVES = {}
 for _name, _fn, *_ in _UNARY + _BINARY + _ZERO:
     UFUNC_PRIMITIVES[_fn] = _name
-UFUNC_PRIMITIVES.update({np.fabs: "abs", np.float_power: "power", np.radians: "deg2rad",
+UFUNC_PRIMITIVES.update({np.fabs: "abs", np.radians: "deg2rad",
                          np.degrees: "rad2deg", np.conjugate: "positive"})
 try:
     import scipy.special as _sc

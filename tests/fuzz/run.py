@@ -112,7 +112,10 @@ def main(argv=None):
     ap.add_argument("--programs", type=int, default=20000)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--minutes", type=float, default=30.0)
-    ap.add_argument("--workers", type=int, default=2, help="processes per pool (JIT, no-JIT)")
+    ap.add_argument("--jit-workers", type=int, default=2,
+                    help="processes with Numba's JIT (numpy backend, compiled subset)")
+    ap.add_argument("--nojit-workers", type=int, default=1,
+                    help="processes with NUMBA_DISABLE_JIT=1 (un-jitted Numba kernels)")
     ap.add_argument("--jit-every", type=int, default=100,
                     help="check every k-th program with compiled Numba kernels (0: none)")
     ap.add_argument("--out", default=None, help="folder for reproducers (default: a temp dir)")
@@ -129,8 +132,8 @@ def main(argv=None):
     ctx = get_context("spawn")
     base = {"SPARSEAD_CACHE_DIR": cache, "OMP_NUM_THREADS": "1"}
     pools = {
-        "jit": ProcessPoolExecutor(args.workers, ctx, _init, (dict(base),)),
-        "nojit": ProcessPoolExecutor(args.workers, ctx, _init,
+        "jit": ProcessPoolExecutor(args.jit_workers, ctx, _init, (dict(base),)),
+        "nojit": ProcessPoolExecutor(args.nojit_workers, ctx, _init,
                                      (dict(base, NUMBA_DISABLE_JIT="1"),)),
     }
     futures = {}
