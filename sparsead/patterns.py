@@ -14,6 +14,9 @@ import numpy as np
 import scipy.io
 import scipy.sparse as sp
 
+from ._errors import PatternError
+from ._validation import check_seed, check_size
+
 __all__ = [
     "laplacian",
     "banded",
@@ -22,6 +25,18 @@ __all__ = [
     "brusselator_pattern",
     "write_bundled_data",
 ]
+
+
+def _sizes(**sizes) -> None:
+    """Refuse sizes that are not integers (bools included) with a message naming them."""
+    for name, value in sizes.items():
+        if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
+            raise TypeError(f"`{name}` must be an integer, got {value!r}.")
+
+
+def _fits(shape, nnz, what) -> None:
+    """A generated pattern must fit in memory (else a PatternError, not the OOM killer)."""
+    check_size(shape, int(nnz), what)
 
 
 def _as_bool_csr(a) -> sp.csr_array:
@@ -72,9 +87,13 @@ def laplacian(shape, periodic: bool = False) -> sp.csr_array:
     >>> laplacian((3, 3)).nnz
     33
     """
-    shape = (int(shape),) if np.isscalar(shape) else tuple(int(s) for s in shape)
+    shape = (shape,) if np.isscalar(shape) else tuple(shape)
+    _sizes(**{f"shape[{k}]": s for k, s in enumerate(shape)})
+    shape = tuple(int(s) for s in shape)
     if any(s < 1 for s in shape):
         raise ValueError(f"`shape` must hold positive sizes, got {shape}.")
+    N = int(np.prod(shape, dtype=object))
+    _fits((N, N), N * (2 * len(shape) + 1) * len(shape), f"laplacian({shape})")
     total = None
     for axis, size in enumerate(shape):
         factors = [sp.eye_array(s, dtype=bool, format="csr") for s in shape]
@@ -97,11 +116,13 @@ def banded(n: int, half_bandwidth: int) -> sp.csr_array:
     >>> banded(5, 1).nnz
     13
     """
+    _sizes(n=n, half_bandwidth=half_bandwidth)
     if n < 0 or half_bandwidth < 0:
         raise ValueError(
             f"`n` and `half_bandwidth` must be non-negative, got n={n}, "
             f"half_bandwidth={half_bandwidth}."
         )
+    _fits((n, n), n * (2 * min(half_bandwidth, n) + 1), f"banded({n}, {half_bandwidth})")
     offsets = list(range(-half_bandwidth, half_bandwidth + 1))
     offsets = [k for k in offsets if abs(k) < max(n, 1)]
     if n == 0:
@@ -119,8 +140,10 @@ def arrowhead(n: int) -> sp.csr_array:
     >>> arrowhead(5).nnz
     13
     """
+    _sizes(n=n)
     if n < 1:
         raise ValueError(f"`n` must be positive, got {n}.")
+    _fits((n, n), 3 * n, f"arrowhead({n})")
     idx = np.arange(n)
     r = np.concatenate([idx, np.zeros(n - 1, dtype=idx.dtype), idx[1:]])
     c = np.concatenate([idx, idx[1:], np.zeros(n - 1, dtype=idx.dtype)])
@@ -142,11 +165,15 @@ def random_pattern(m: int, n: int | None = None, density: float = 0.01, *,
     True
     """
     n = m if n is None else n
+    _sizes(m=m, n=n)
+    if m < 0 or n < 0:
+        raise ValueError(f"`m` and `n` must be non-negative, got ({m}, {n}).")
     if symmetric and n != m:
         raise ValueError(f"`symmetric=True` needs a square shape, got ({m}, {n}).")
     if not 0.0 <= density <= 1.0:
         raise ValueError(f"`density` must lie in [0, 1], got {density}.")
-    rng = np.random.default_rng(seed)
+    _fits((m, n), 3 * density * m * n + m, f"random_pattern({m}, {n}, density={density})")
+    rng = np.random.default_rng(check_seed(seed, error=PatternError))
     a = sp.random_array((m, n), density=density, format="csr", rng=rng, dtype=np.float64)
     a = _as_bool_csr(a)
     if symmetric:
@@ -168,8 +195,10 @@ def brusselator_pattern(N: int) -> sp.csr_array:
     >>> brusselator_pattern(6).nnz
     432
     """
+    _sizes(N=N)
     if N < 1:
         raise ValueError(f"`N` must be positive, got {N}.")
+    _fits((2 * N * N, 2 * N * N), 12 * N * N, f"brusselator_pattern({N})")
     lap = laplacian((N, N), periodic=True)
     eye = sp.eye_array(N * N, dtype=bool, format="csr")
     block = sp.block_array([[lap, eye], [eye, lap]], format="csr")

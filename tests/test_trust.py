@@ -17,7 +17,7 @@ import sparsead as sa
 BACKENDS = ["numpy", "numba"]
 JAC_MODES = ["forward", "reverse", "bidirectional", "auto"]
 
-#: Numba-side disagreements still open on this branch (fixed on branch trust-numba): test
+#: Numba-side disagreements still open (branch trust-numba fixes the compiled backend): test
 #: id -> reason; these cases are expected failures (strict: a fix must remove its entry)
 NUMBA_OPEN = {}
 
@@ -157,7 +157,7 @@ def test_nan_arguments_follow_numpy(backend):
 
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_tied_max_reduction_consistent_everywhere(backend):
-    """np.max with a tied maximum: 1/2 each, in the gradient, every Jacobian mode and the Hessian."""
+    """np.max with a tied maximum: 1/2 each in the gradient, every Jacobian mode, the Hessian."""
     f = lambda x: np.max(x) ** 2 + np.sum(x)   # noqa: E731
     x = np.array([2.0, 1.0, 2.0])
     expect = np.array([3.0, 1.0, 3.0])       # 2 * max * 1/2 + 1
@@ -316,3 +316,59 @@ def test_valid_programs_prepare_and_evaluate(name, backend):
     hp = sa.sparse_hessian(s, x, backend=backend).hessp(x, np.ones(4))
     np.testing.assert_allclose(hp, Hs[0] @ np.ones(4), atol=1e-9)
     np.testing.assert_allclose(sa.hvp(s, x, np.ones(4)), Hs[0] @ np.ones(4), atol=1e-9)
+
+
+# --- families the fuzzer found (each fixed at the root) -------------------------------------
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_power_with_traced_exponent_at_zero_exponent(backend):
+    """d2(a**y)/da dy at y = 0 is 1/a: the guard for x**0 must not cut the derivative in y."""
+    f = lambda x: np.sum(np.float_power(x[:2] * x[:2] + 0.25, x[2] * 0.5))   # noqa: E731
+    x = np.array([0.5, -1.0, 0.0])
+    a = x[:2] ** 2 + 0.25
+    H = _hess(f, x, "star", backend)
+    np.testing.assert_allclose(H[2, :2], 0.5 * (2 * x[:2]) / a, rtol=1e-12)
+    np.testing.assert_allclose(H[:2, 2], H[2, :2], rtol=1e-12)
+
+
+def test_clip_keeps_the_sign_of_zero():
+    f = lambda x: 1.0 / np.clip(-x, 0.0, 2.0)   # noqa: E731
+    x = np.array([0.0, 0.5])
+    value, _ = sa.jvp(f, x, np.ones(2))
+    with np.errstate(divide="ignore"):
+        np.testing.assert_array_equal(value, f(x))     # -inf: np.clip(-0.0, 0, 2) is -0.0
+
+
+@pytest.mark.parametrize("backend", ["numpy", "auto"])     # numba has no solve rule
+@pytest.mark.parametrize("mode", ["reverse", "bidirectional"])
+def test_linear_solve_with_nan_matrix_leaves_other_rows_alone(mode, backend):
+    """A NaN in the matrix of np.linalg.solve: the rows that do not read the solve stay exact."""
+    def f(x):
+        M = 0.25 * np.tanh(np.reshape(x[:4], (2, 2))) + 3.0 * np.eye(2)
+        return np.concatenate([np.linalg.solve(M, np.ones(2)), x])
+    x = np.array([0.1, 0.2, 0.3, np.nan, 1.5])
+    J = _jac(f, x, mode, backend)
+    np.testing.assert_array_equal(J[2:], np.eye(5))
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_cbrt_second_derivative_at_zero_is_infinite(backend):
+    H = _hess(lambda x: np.sum(np.cbrt(x)), np.array([0.0, 1.0]), "star", backend)
+    assert np.isinf(H[0, 0]) and H[0, 0] < 0
+    np.testing.assert_allclose(H[1, 1], -2.0 / 9.0)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_max_reduction_with_nan_gives_it_the_derivative(backend):
+    x = np.array([1.0, np.nan, 3.0])
+    for mode in JAC_MODES:
+        np.testing.assert_array_equal(_jac(lambda y: np.max(y), x, mode, backend)[0],
+                                      [0.0, 1.0, 0.0])
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_copysign_and_abs_at_zero(backend):
+    x = np.array([0.0, -2.0, 3.0])
+    for f in (lambda y: np.copysign(y, -1.0), lambda y: -np.abs(y)):
+        for mode in JAC_MODES:
+            np.testing.assert_array_equal(np.diag(_jac(f, x, mode, backend)), [0.0, 1.0, -1.0])

@@ -238,7 +238,8 @@ class LanePlan:
                 tan_ins = tuple(j if flows[k] else -1 for k, j in enumerate(ins))
             else:
                 tan_ins = ()
-            steps.append((i, ins, entry.impl if do_val else None, nd.params,
+            impls = (entry.fast_impl or entry.impl, entry.impl) if do_val else None
+            steps.append((i, ins, impls, nd.params,
                           entry.jvp if do_tan else None, call, tan_ins, tuple(free)))
         self._steps = steps
         self._input_ids = input_ids
@@ -275,7 +276,7 @@ class LanePlan:
         with np.errstate(all="ignore"):
             for i, ins, impl, params, jvp, call, tan_ins, free in self._steps:
                 if impl is not None:
-                    vals[i] = impl(*[vals[j] for j in ins], **params)
+                    vals[i] = impl[strong](*[vals[j] for j in ins], **params)
                 if jvp is not None:
                     tans[i] = jvp(call[strong], [vals[j] for j in ins], vals[i],
                                   [tans[j] if j >= 0 else None for j in tan_ins])

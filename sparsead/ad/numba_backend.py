@@ -192,13 +192,13 @@ def _prepare(graph, wrt, n_lanes, budget=None):
                                     f"would exceed the compile budget of {budget} size units "
                                     "by far")
     nodes, out = lower(graph, wrt)
-    live, material = plan(nodes, out)
-    push = plan_push(nodes, out, live, material)
     try:
+        live, material = plan(nodes, out)
+        push = plan_push(nodes, out, live, material)
         return generate(nodes, out, live, material, len(graph.inputs), n_lanes, push, budget)
     except NumbaBackendError:
         raise
-    except Exception as exc:   # a generator bug: reported, the interpreter takes over
+    except Exception as exc:   # a planner or generator bug: reported, the interpreter runs
         raise NumbaBackendError("codegen", f"{type(exc).__name__}: {exc}") from exc
 
 
@@ -320,9 +320,18 @@ def check_lanes(run, graph, wrt, colors, n_lanes, inputs, rtol=1e-7):
         return None
     try:
         with np.errstate(all="ignore"):
-            B = np.asarray(run(inputs)[1]).reshape(ref.size, n_lanes)
+            B = np.asarray(run(inputs)[1])
     except Exception as exc:   # noqa: BLE001
         return f"the compiled kernel raised {type(exc).__name__}: {exc}"
+    if B.shape != (ref.size, n_lanes):
+        return f"the compiled lanes have shape {B.shape}, expected {(ref.size, n_lanes)}"
+    try:
+        return _compare(B, ref, r, rtol)
+    except Exception as exc:   # noqa: BLE001  (a bug of the check: do not trust the kernel)
+        return f"the lane check failed ({type(exc).__name__}: {exc})"
+
+
+def _compare(B, ref, r, rtol):
     with np.errstate(all="ignore"):
         got = B @ r
         scale = np.abs(B) @ r

@@ -460,9 +460,9 @@ class _Lowering:
 
 #: ``x ** y`` with a float result: the exponent cast to float (see ``_Lowering._power``)
 _FLOAT_POWER = ScalarRule("{0} ** np.float64({1})", (
-    # y * x ** (y - 1) with the strong zero (0 where either factor is 0: x**0 is constant)
-    "(0.0 if ({1} == 0 or {0} ** (np.float64({1}) - 1.0) == 0.0) "
-    "else {1} * {0} ** (np.float64({1}) - 1.0))",
+    # y * x**(y-1) with the strong zero, as rules._power_dx (x**0: 0, also at x = 0)
+    "(0.0 if ({1} == 0 or {0} ** (np.float64({1}) - 1.0) == 0)"
+    " else {1} * {0} ** (np.float64({1}) - 1.0))",
     "(np.log({0}) * {r} if {0} > 0 else 0.0)"))
 
 

@@ -91,10 +91,18 @@ NUMBA_RULES = {
     "add": _r("{0} + {1}", "1", "1"),
     "subtract": _r("{0} - {1}", "1", "-1"),
     "multiply": _r("{0} * {1}", "{1}", "{0}"),
-    "strong_multiply": _r("(0.0 if ({0} == 0.0 or {1} == 0.0) else {0} * {1})", "{1}", "{0}"),
+    # a * b, but 0 where a factor is 0 (inf/NaN in the other); the common case first
+    "strong_multiply": _r("({0} * {1} if ({0} * {1} == {0} * {1} or ({0} != 0.0 and {1} != 0.0))"
+                          " else 0.0)", "{1}", "{0}"),
     "divide": _r("{0} / {1}", "(1.0 / {1})", "(-{r} / {1})"),
+    # C pow (np.float_power); a float exponent: Numba's float ** int raises at 0
+    "float_power": _r("{0} ** np.float64({1})",
+                      "(0.0 if ({1} == 0 or {0} ** np.float64({1} - 1) == 0)"
+                      " else {1} * {0} ** np.float64({1} - 1))",
+                      "(np.log({0}) * {r} if {0} > 0 else 0.0)"),
     # (integer results; float results use numba_lower's float-exponent rules)
-    "power": _r("{0} ** {1}", "(0.0 if {1} == 0 else {1} * {0} ** ({1} - 1))",
+    "power": _r("{0} ** {1}",   # y * x**(y-1) with the strong zero (x**0: 0 also at x = 0)
+                "(0.0 if ({1} == 0 or {0} ** ({1} - 1) == 0) else {1} * {0} ** ({1} - 1))",
                 "(np.log({0}) * {r} if {0} > 0 else 0.0)"),
     "maximum": _r("np.maximum({0}, {1})", *_extreme(">", nan_wins=True)),
     "minimum": _r("np.minimum({0}, {1})", *_extreme("<", nan_wins=True)),

@@ -52,6 +52,7 @@ from ..tracing import REGISTRY
 from ..tracing.registry import choice_weight, strong_product
 from ..tracing.structural import einsum_parse, strong_einsum
 from ..tracing.tracer import Tracer
+from .lanes import expand_block, full_block, lincomb, strong_lincomb
 
 __all__ = ["PARTIALS", "LINEAR", "Call", "jvp_needs", "passes", "tangent_is_static",
            "strong_product", "strong_einsum"]
@@ -135,12 +136,13 @@ PARTIALS = {
     "expm1": (lambda x, out: out + 1.0,),
     "log": (lambda x, out: 1.0 / x,), "log2": (lambda x, out: 1.0 / (_LN2 * x),),
     "log10": (lambda x, out: 1.0 / (_LN10 * x),), "log1p": (lambda x, out: 1.0 / (1.0 + x),),
-    "sqrt": (lambda x, out: 0.5 / out,), "cbrt": (lambda x, out: out ** -2.0 / 3.0,),   # not 1/(3 out out): its derivative at 0 is -inf
+    # cbrt: not 1/(3 out out), whose derivative at 0 meets 0 * inf (strong zero: 0, not -inf)
+    "sqrt": (lambda x, out: 0.5 / out,), "cbrt": (lambda x, out: out ** -2.0 / 3.0,),
     "square": (lambda x, out: 2.0 * x,), "reciprocal": (lambda x, out: -(out * out),),
     "add": (_one, _one), "subtract": (_one, _minus_one),
     "multiply": (lambda a, b, out: b, lambda a, b, out: a),
     "divide": (lambda a, b, out: 1.0 / b, lambda a, b, out: -out / b),
-    "power": (_power_dx, _power_dy),
+    "power": (_power_dx, _power_dy), "float_power": (_power_dx, _power_dy),
     "maximum": _pick("maximum"), "minimum": _pick("minimum"),
     "fmax": _pick("fmax"), "fmin": _pick("fmin"),
     "hypot": (lambda a, b, out: a / out, lambda a, b, out: b / out),
@@ -211,88 +213,6 @@ def tangent_is_static(prim, tan_static, has_tan, varying):
 
 def _size(shape):
     return int(np.prod(shape, dtype=np.int64))
-
-
-def _lanes(t, in_shape, shape):
-    """A lane block of an input broadcast to ``shape``: ones inserted after the lane axis."""
-    d = len(shape) - len(in_shape)
-    return t.reshape((t.shape[0],) + (1,) * d + tuple(in_shape)) if d > 0 else t
-
-
-def _full(t, shape):
-    if t.shape == shape:
-        return t
-    return np.array(np.broadcast_to(t, shape))
-
-
-def _unit(s):
-    return isinstance(s, (int, float)) and abs(s) == 1.0
-
-
-def lincomb(terms, shape):
-    """``sum_k s_k * t_k`` over lane blocks; ``terms`` = ``[(scale, block, donatable), ...]``.
-
-    Blocks are lanes-first, already reshaped to broadcast against ``shape``;
-    scales broadcast against the value shape (``shape[1:]``).
-    """
-    if not terms:
-        return None
-    if len(terms) == 1:
-        s, t, d = terms[0]
-        if isinstance(s, (int, float)) and s == 1.0:
-            return _full(t, shape)
-        if d and t.shape == shape:
-            return np.multiply(t, s, out=t)
-        return _full(np.multiply(t, s), shape)
-    (s1, t1, d1), (s2, t2, d2) = terms[0], terms[1]
-    if len(terms) == 2 and _unit(s1) and _unit(s2):
-        buf = t1 if d1 and t1.shape == shape else (t2 if d2 and t2.shape == shape else None)
-        if s1 == 1.0 and s2 == 1.0:
-            r = np.add(t1, t2, out=buf)
-        elif s1 == 1.0:
-            r = np.subtract(t1, t2, out=buf)
-        elif s2 == 1.0:
-            r = np.subtract(t2, t1, out=buf)
-        else:
-            r = np.add(t1, t2, out=buf)
-            r = np.negative(r, out=r)
-        return _full(r, shape)
-    # general: accumulate into a donated block when one fits, else into a fresh one
-    order = sorted(range(len(terms)),
-                   key=lambda k: not (terms[k][2] and terms[k][1].shape == shape))
-    s, t, d = terms[order[0]]
-    if d and t.shape == shape:
-        acc = t if (isinstance(s, (int, float)) and s == 1.0) else np.multiply(t, s, out=t)
-    else:
-        acc = np.multiply(t, s)
-        acc = np.array(np.broadcast_to(acc, shape)) if acc.shape != shape else acc
-    tmp = None
-    for k in order[1:]:
-        s, t, _ = terms[k]
-        if isinstance(s, (int, float)) and s == 1.0:
-            acc += t
-        elif isinstance(s, (int, float)) and s == -1.0:
-            acc -= t
-        else:
-            if tmp is None or tmp.shape != np.broadcast_shapes(t.shape, np.shape(s)):
-                tmp = np.multiply(t, s)
-            else:
-                np.multiply(t, s, out=tmp)
-            acc += tmp
-    return acc
-
-
-def strong_lincomb(terms, shape):
-    """:func:`lincomb` with the strong zero: a zero scale or a zero tangent entry gives 0."""
-    acc = None
-    for s, t, _ in terms:
-        if isinstance(s, (int, float)) and s == 0.0:
-            continue
-        r = strong_product(t, s)
-        acc = r if acc is None else acc + r
-    if acc is None:
-        return np.zeros(shape)
-    return _full(acc, shape)
 
 
 def _tc(ct):
@@ -398,7 +318,7 @@ def _ew_rules(fns):
                 terms.append([s, t, k in c.donate])
         for term in terms:
             k = next(k for k, t in enumerate(tans) if t is term[1])
-            term[1] = _lanes(term[1], c.in_shapes[k], c.shape)
+            term[1] = expand_block(term[1], c.in_shapes[k], c.shape)
         if c.strong:
             return strong_lincomb(terms, shape)
         return lincomb([tuple(t) for t in terms], shape)
@@ -485,7 +405,7 @@ def _jvp_scatter(c, vals, out, tans):
     if tv is None:
         block = 0.0
     else:
-        tv = _lanes(tv, c.in_shapes[1], index.shape)
+        tv = expand_block(tv, c.in_shapes[1], index.shape)
         block = np.broadcast_to(tv, (c.p,) + index.shape).reshape(c.p, index.size)
     r.reshape(c.p, _size(c.shape))[:, index.reshape(-1)] = block
     return r
@@ -590,9 +510,9 @@ def _jvp_cast(c, vals, out, tans):
 
 def _jvp_where(c, vals, out, tans):
     cond = np.asarray(vals[0], dtype=bool)
-    a = 0.0 if tans[1] is None else _lanes(tans[1], c.in_shapes[1], c.shape)
-    b = 0.0 if tans[2] is None else _lanes(tans[2], c.in_shapes[2], c.shape)
-    return _full(np.where(cond, a, b), (c.p,) + c.shape)
+    a = 0.0 if tans[1] is None else expand_block(tans[1], c.in_shapes[1], c.shape)
+    b = 0.0 if tans[2] is None else expand_block(tans[2], c.in_shapes[2], c.shape)
+    return full_block(np.where(cond, a, b), (c.p,) + c.shape)
 
 
 def _einsum_mode(c, spec, *ops):

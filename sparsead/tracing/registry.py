@@ -19,7 +19,11 @@ interpreter of the graph looks the primitive up here. An entry holds
   ``vjp(c, vals, out, ct)`` recording cotangents as graph nodes) -- both
   documented in :mod:`sparsead.ad.rules` -- and ``numba`` (scalar value and
   partial-derivative templates for the fused lane kernels,
-  :mod:`sparsead.ad.numba_rules`).
+  :mod:`sparsead.ad.numba_rules`);
+* ``fast_impl`` (optional) -- a cheaper evaluation that may give NaN where
+  ``impl``'s strong zero gives 0 (``strong_multiply``, strong einsums);
+  evaluators that check their result for NaN and then rerun with ``impl``
+  use it (:func:`sparsead.tracing.evaluate`, the lane interpreter).
 
 Local Jacobian patterns (one per input, ``out.size`` rows, ``in.size`` columns):
 ``None`` (no derivative flows), :data:`IDENTITY` (same shape, element ``i``
@@ -96,17 +100,19 @@ class Primitive:
     vjp: Callable | None = None    # slot: reverse rule for the gradient transform
     numba: Callable | None = None  # slot: Numba code generation
     doc: str = ""
+    fast_impl: Callable | None = None
 
 
 REGISTRY: dict[str, Primitive] = {}
 
 
 def register(name, *, impl, shape, deps, hess=None, elementwise=None, jvp=None, vjp=None,
-             numba=None, doc=""):
+             numba=None, doc="", fast_impl=None):
     """Add a primitive to :data:`REGISTRY` (names are unique), with all its rules."""
     if name in REGISTRY:
         raise ValueError(f"primitive {name!r} is already registered")
-    REGISTRY[name] = Primitive(name, impl, shape, deps, hess, elementwise, jvp, vjp, numba, doc)
+    REGISTRY[name] = Primitive(name, impl, shape, deps, hess, elementwise, jvp, vjp, numba, doc,
+                               fast_impl)
     return REGISTRY[name]
 
 
@@ -222,6 +228,8 @@ _BINARY = [
     ("multiply", np.multiply, (T, T), ((F, T), (T, F)), ("real", "real")),
     ("divide", np.divide, (T, T), ((F, T), (T, T)), ("real", "nonzero")),
     ("power", np.power, (T, T), ((T, T), (T, T)), ("pos", "real")),
+    # C pow: differs from np.power at -inf and -0.0 (np.power takes x**0.5 as sqrt)
+    ("float_power", np.float_power, (T, T), ((T, T), (T, T)), ("pos", "real")),
     ("maximum", np.maximum, (T, T), ((F, F), (F, F)), ("real", "real")),
     ("minimum", np.minimum, (T, T), ((F, F), (F, F)), ("real", "real")),
     ("fmax", np.fmax, (T, T), ((F, F), (F, F)), ("real", "real")),
@@ -325,9 +333,8 @@ def strong_product(a, b):
     for v in (a, b):
         if hasattr(v, "_tc"):       # a tracer (tracing imports this module, not vice versa)
             return v._tc.add("strong_multiply", [a, b])
-    with np.errstate(all="ignore"):
-        r = np.multiply(a, b)
-    if isinstance(r, np.ndarray):
+    r = np.multiply(a, b)           # callers silence floating-point warnings (np.errstate)
+    if type(r) is np.ndarray:
         bad = np.isnan(r)
         if bad.any():
             zero = np.broadcast_to((np.asarray(a) == 0) | (np.asarray(b) == 0), r.shape)
@@ -348,7 +355,7 @@ def _build_elementwise():
         deps = hess = None
         if name == "multiply":
             deps = _known_zero_drops(_ew_deps_from(info))
-        elif name == "power":
+        elif name in ("power", "float_power"):
             deps, hess = _power_rules(info)
         elif name in ("maximum", "fmax", "minimum", "fmin"):
             deps = _choice_deps(info, name)
@@ -359,6 +366,7 @@ def _build_elementwise():
                  deps=_known_zero_drops(_ew_deps_from(info)),
                  doc="a * b, exactly 0 where a factor is 0 (inf/NaN in the other included): "
                      "the chain-rule products the gradient transform records")
+    REGISTRY["strong_multiply"].fast_impl = REGISTRY["multiply"].impl
     for name, fn, nargs in _ZERO:
         dom = "bool" if name.startswith(("bitwise", "invert")) else "real"
         _elementwise(name, fn, (F,) * nargs, ((F,) * nargs,) * nargs, (dom,) * nargs)
@@ -378,7 +386,7 @@ _build_elementwise()
 UFUNC_PRIMITIVES = {}
 for _name, _fn, *_ in _UNARY + _BINARY + _ZERO:
     UFUNC_PRIMITIVES[_fn] = _name
-UFUNC_PRIMITIVES.update({np.fabs: "abs", np.float_power: "power", np.radians: "deg2rad",
+UFUNC_PRIMITIVES.update({np.fabs: "abs", np.radians: "deg2rad",
                          np.degrees: "rad2deg", np.conjugate: "positive"})
 try:
     import scipy.special as _sc

@@ -352,6 +352,7 @@ def _einsum_hess(ctx):
 
 
 register("einsum", impl=_einsum_impl,
+         fast_impl=lambda *ops, subscripts, strong=False: np.einsum(subscripts, *ops),
          shape=_einsum_shape, deps=_einsum_deps, hess=_einsum_hess,
          doc="explicit-output einsum (dot, matmul, @, outer, inner, tensordot); constant "
              "operands' zeros are used, traced operands count as dense; exact cross terms; "

@@ -1,4 +1,4 @@
-"""Independent dense reference for the fuzzer's programs: every value carries its Jacobian and Hessian.
+"""Independent dense reference of the fuzzer's programs: values carry their Jacobian and Hessian.
 
 Written plainly and on purpose without sparsead's rules: a :class:`Dual` holds a
 value ``v`` (shape ``s``), its dense Jacobian ``J`` (``s + (n,)``) and, for
@@ -205,7 +205,7 @@ def _binary_partials(fn, a, b):
         if fn == "divide":
             return a / b, 1 / b, -a / (b * b), None, -1 / (b * b), 2 * a / (b * b * b)
         if fn in ("power", "float_power"):
-            v = np.power(a, b)
+            v = getattr(np, fn)(a, b)
             zero, one = b == 0, (b == 0) | (b == 1)
             ga = np.where(zero, 0.0, b * np.power(a, b - 1))
             gaa = np.where(one, 0.0, b * (b - 1) * np.power(a, b - 2))
@@ -318,7 +318,8 @@ def _axes(axis, nd):
 
 
 def _groups(d, axes):
-    """Move ``axes`` last and flatten them: value ``(G, L)``, J ``(G, L, n)``, H ``(G, L, n, n)``."""
+    """Move ``axes`` last and flatten them: value ``(G, L)``, J ``(G, L, n)``, H ``(G, L, n, n)``.
+    """
     nd = d.v.ndim
     rest = [i for i in range(nd) if i not in axes]
     perm = rest + list(axes)

@@ -107,6 +107,15 @@ def reproducer(prog, x, finding):
     xs = "np.array([" + ", ".join(
         "np.nan" if np.isnan(v) else ("np.inf" if v == np.inf else "-np.inf" if v == -np.inf
                                        else repr(float(v))) for v in np.ravel(x)) + "])"
+    check = getattr(finding, "check", "")
+    what, mode, backend = (check.split(":") + ["", "", ""])[:3]
+    call = {
+        "jacobian": f"sa.sparse_jacobian(f, x, mode={mode!r}, backend={backend!r})(x).toarray()",
+        "hessian": f"sa.sparse_hessian(f, x, coloring={mode!r}, backend={backend!r})(x)"
+                   ".toarray()",
+        "gradient": "sa.gradient(f)(x)",
+    }.get(what)
+    show = f"print({call})\n" if call else ""
     return (f"# {finding}\nimport numpy as np\nimport scipy.sparse as sp\n"
             f"import scipy.special as sc\nimport sparsead as sa\n\n{prog.source()}\n"
-            f"x = {xs}\n")
+            f"x = {xs}\n{show}")
