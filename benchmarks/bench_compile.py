@@ -83,7 +83,8 @@ else:
     t = time.perf_counter()
     with warnings.catch_warnings(record=True) as w:
         warnings.simplefilter("always")
-        op = (sa.sparse_jacobian if kind == "jacobian" else sa.sparse_hessian)(f, x, backend=backend)
+        prepare = sa.sparse_jacobian if kind == "jacobian" else sa.sparse_hessian
+        op = prepare(f, x, backend=backend)
     prep = time.perf_counter() - t
     op(x)
     reps = []
@@ -110,7 +111,6 @@ def loop_rhs(n):
 
 def problem(case, n):
     """``(f, x0, kind)`` of a case: ``loop`` (the loop-written rhs) or a standard example."""
-    from sparsead import examples
     if case == "loop":
         return loop_rhs(n), np.linspace(0.0, 1.0, n), "jacobian"
     if case == "loop_energy":       # its Hessian: the loop's gradient graph, branchier code
@@ -169,7 +169,8 @@ def table_loop(sizes):
 
 def table_examples():
     print("\n## 3. standard examples, backend='auto': compile and the lane check at preparation")
-    print(f"{'problem':<22}{'backend':>8}{'weight':>7}{'cold prep s':>12}{'compile s':>10}{'check s':>9}"
+    print(f"{'problem':<22}{'backend':>8}{'weight':>7}{'cold prep s':>12}{'compile s':>10}"
+          f"{'check s':>9}"
           f"{'check/cold':>11}{'warm prep s':>12}{'check/warm':>11}{'no-check warm s':>16}")
     for case, n in EXAMPLES:
         with tempfile.TemporaryDirectory() as cache:
@@ -179,7 +180,8 @@ def table_examples():
         wp = float(np.median([w["prep"] for w in warm]))
         wc = float(np.median([w["check"] for w in warm]))
         pp = float(np.median([p["prep"] for p in plain]))
-        print(f"{case + ' ' + str(n):<22}{cold['backend']:>8}{cold['weight']:>7}{cold['prep']:>12.2f}"
+        print(f"{case + ' ' + str(n):<22}{cold['backend']:>8}{cold['weight']:>7}"
+              f"{cold['prep']:>12.2f}"
               f"{cold['timings']['compile']:>10.2f}{cold['check']:>9.3f}"
               f"{cold['check'] / cold['prep']:>11.1%}{wp:>12.2f}{wc / wp:>11.1%}{pp:>16.2f}",
               flush=True)

@@ -25,7 +25,8 @@ import warnings
 import numpy as np
 import scipy.sparse as sp
 
-from ._errors import DecompressionError, InputError, InputTypeError, PatternError, SparseadWarning  # noqa: F401
+from ._errors import (DecompressionError, InputError, InputTypeError, PatternError,  # noqa: F401
+                      SparseadWarning)
 from ._kernels import lazy, readonly_flat
 from ._validation import ArgSpec, as_pattern, as_real_array, check_out
 from .ad.forward import LanePlan, seed_from_colors
@@ -74,7 +75,8 @@ def _lanes(graph, wrt, colors, n_lanes, backend, inputs=None, notes=None):
     ``inputs`` (the preparation point) are given, checks the compiled lanes
     against the interpreter there; on any failure it uses the numpy
     interpreter and appends the reason to ``notes`` (the caller warns once).
-    ``backend="numba"`` raises instead, with the reason. No lanes (an empty pattern, e.g. an empty ``x``): nothing is compiled or run, name None.
+    ``backend="numba"`` raises instead, with the reason. No lanes (an empty
+    pattern, e.g. an empty ``x``): nothing is compiled or run, name None.
     """
     if n_lanes == 0:
         return _no_lanes, "rows", None

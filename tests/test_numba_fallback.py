@@ -1,4 +1,4 @@
-"""``backend="auto"`` never raises where ``backend="numpy"`` works, and always says why it falls back.
+"""``backend="auto"`` never raises where ``backend="numpy"`` works, and says why it falls back.
 
 Failures are injected at every stage of the Numba backend (a primitive without
 a rule, a lowering bug, a generator bug, a kernel file that cannot be written,

@@ -185,7 +185,8 @@ def test_power_with_a_constant(side, c):
     _assert_same(lane, d, f"d(power {side} {c})/dx", [x])
 
 
-@pytest.mark.parametrize("exponent", [np.array([-2, 0, 1, 3, -1]), np.array([0.0, -0.5, 2.5, 1.0, 3.0])])
+@pytest.mark.parametrize("exponent", [np.array([-2, 0, 1, 3, -1]),
+                                      np.array([0.0, -0.5, 2.5, 1.0, 3.0])])
 def test_power_with_constant_array_exponent(exponent):
     e = np.tile(exponent, 20)
     x = np.resize(_points(1, 5)[0], e.size)
