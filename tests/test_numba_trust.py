@@ -236,3 +236,32 @@ def test_discarded_branch_carries_no_derivative_in_kernels():
     ref[:, 0] = 1.0
     ref[2, 1], ref[3, 2], ref[4, 3] = np.inf, 1.0, 0.5
     np.testing.assert_array_equal(J, ref)
+
+
+def test_one_operand_in_several_slots_cancels_before_the_chain_rule():
+    """``x - x`` has tangent exactly 0 (forward lanes): 0 times an infinite partial is 0.
+
+    Fused expressions are differentiated in reverse; an operand read by several slots of one
+    operation gets the sum of its partials first (1 + -1 = 0), as forward lanes would.
+    """
+    x = np.linspace(0.5, 1.5, 5)
+    for f in (lambda x: np.reciprocal(np.fmod(x, x)) + x, lambda x: np.sqrt(x - x) + x):
+        for mode in MODES:
+            J = sa.sparse_jacobian(f, x, mode=mode, backend="numba")(x).toarray()
+            np.testing.assert_array_equal(J, np.eye(5), err_msg=mode)
+
+
+def test_cancellation_across_reads_falls_back_at_preparation():
+    """The known limit of reverse accumulation inside a fused kernel: two reads of one element
+    by different maps (``x[:, None] - x`` on the diagonal) whose tangents cancel, under an
+    infinite partial, give inf - inf = NaN where forward lanes give 0. The check at the
+    preparation point sees it and ``auto`` uses the interpreter."""
+    def f(x):           # the fuzzer's shrunk program (seed 936)
+        d = x[:, None] - x
+        return np.sum(np.concatenate([(d ** 2.0) ** -0.5, (d ** 2.0) ** -0.5, d], axis=1))
+    x = np.array([0.5, 1.0])
+    ref = sa.sparse_hessian(f, x, backend="numpy")(x).toarray()
+    with pytest.warns(sa.SparseadWarning, match="disagree with the numpy interpreter"):
+        op = sa.sparse_hessian(f, x)
+    assert op.backend == "numpy"
+    np.testing.assert_array_equal(op(x).toarray(), ref)

@@ -254,11 +254,14 @@ class _Region:
                         if cg.nodes[nd.ins[slot]].active:
                             contribs.append((args[slot], "cond", cond))
                 else:
+                    by_arg = {}     # one operand in several slots (x - x): partials summed
                     for slot, i in enumerate(nd.ins):
                         part = rule.partials[slot]
                         if part is not None and cg.nodes[i].active:
-                            contribs.append((args[slot], "mul",
-                                             self.partial(part.format(*args, r=v))))
+                            by_arg.setdefault(args[slot], []).append(part.format(*args, r=v))
+                    for arg, parts in by_arg.items():
+                        e = parts[0] if len(parts) == 1 else f"({' + '.join(parts)})"
+                        contribs.append((arg, "mul", self.partial(e)))
                 self.tape.append((v, contribs))
         else:  # pragma: no cover
             raise AssertionError(f"node {k} ({nd.op}) cannot be inlined")
