@@ -20,11 +20,13 @@ import importlib
 import pickle
 import sys
 import time
+import warnings
 
 import numpy as np
 import scipy.sparse as sp
 
-from ._errors import DecompressionError, InputError, InputTypeError, PatternError  # noqa: F401
+from ._errors import (DecompressionError, InputError, InputTypeError, PatternError,  # noqa: F401
+                      SparseadWarning)
 from ._kernels import lazy, readonly_flat
 from ._validation import ArgSpec, as_pattern, as_real_array, check_out
 from .ad.forward import LanePlan, seed_from_colors
@@ -66,26 +68,50 @@ def _numba_module():
     return importlib.import_module("sparsead.ad.numba_backend")
 
 
-def _lanes(graph, wrt, colors, n_lanes, backend):
+def _lanes(graph, wrt, colors, n_lanes, backend, inputs=None, notes=None):
     """``(run, layout, name)``: ``run(inputs) -> B`` with B as (m, p) ("rows") or (p, m) ("lanes").
 
-    No lanes (an empty pattern, e.g. an empty ``x``): nothing is compiled or run, name None.
+    ``backend="auto"`` compiles with Numba within the compile budget and, when
+    ``inputs`` (the preparation point) are given, checks the compiled lanes
+    against the interpreter there; on any failure it uses the numpy
+    interpreter and appends the reason to ``notes`` (the caller warns once).
+    ``backend="numba"`` raises instead, with the reason. No lanes (an empty
+    pattern, e.g. an empty ``x``): nothing is compiled or run, name None.
     """
     if n_lanes == 0:
         return _no_lanes, "rows", None
+    colors = np.asarray(colors, dtype=np.int64)
     if backend in ("auto", "numba"):
         try:
             mod = _numba_module()
-            fn = mod.compile_forward(graph, wrt, np.asarray(colors, dtype=np.int64), int(n_lanes))
-        except (ImportError, NotImplementedError) as exc:
-            if backend == "numba":
-                raise NotImplementedError(
-                    f"backend='numba' is not available for this function ({exc}); use "
-                    "backend='numpy' or 'auto'.") from exc
-        else:
+            fn = mod.compile_forward(graph, wrt, colors, int(n_lanes),
+                                     budget=mod.COMPILE_BUDGET if backend == "auto" else None)
+            reason = None
+            if inputs is not None and mod.CHECK_LANES:
+                reason = mod.check_lanes(fn, graph, wrt, colors, int(n_lanes), inputs)
+        except ImportError as exc:
+            reason = f"Numba cannot be imported ({exc})"
+        except NotImplementedError as exc:      # NumbaBackendError: stage, primitive, why
+            reason = str(exc)
+        if reason is None:
             return (lambda inputs: fn(inputs)[1]), "rows", "numba"
+        if backend == "numba":
+            raise NotImplementedError(f"backend='numba' cannot evaluate this function: {reason}. "
+                                      "Use backend='numpy' or 'auto'.")
+        if notes is not None:
+            notes.append(reason)
     plan = LanePlan(graph, wrt, seed_from_colors(colors, n_lanes), want_value=False)
     return (lambda inputs: plan.run_t(inputs)[1]), "lanes", "numpy"
+
+
+def _warn_fallback(notes):
+    """One warning per prepared operator that fell back to the numpy interpreter."""
+    if notes:
+        reasons = "; ".join(dict.fromkeys(notes))
+        warnings.warn(f"the Numba backend cannot evaluate this function ({reasons}); the numpy "
+                      "interpreter is used instead (same results, slower evaluation). Pass "
+                      "backend='numpy' to choose it without this warning.", SparseadWarning,
+                      stacklevel=4)
 
 
 def _no_lanes(inputs):
@@ -337,9 +363,11 @@ class SparseJacobian(_Prepared):
         t2 = time.perf_counter()
         m, n = self.shape
         c = self.coloring
-        runs, backends = [], []
+        runs, backends, notes = [], [], []
+        point = [self._x0] + traced
+        back = [self._x0, np.zeros(m)] + traced
         if self.mode == "forward":
-            run, layout, name = _lanes(g, 0, c.colors, c.n_colors, backend)
+            run, layout, name = _lanes(g, 0, c.colors, c.n_colors, backend, point, notes)
             runs.append((run, False))
             shapes, transposed = [(m, c.n_colors)], [layout == "lanes"]
             backends.append(name)
@@ -347,13 +375,16 @@ class SparseJacobian(_Prepared):
             vjp_lanes = c.n_colors if self.mode == "reverse" else c.n_row_colors
             self._vjp_graph = vjp_graph(g) if vjp_lanes else None  # no lanes: not needed
         if self.mode == "reverse":
-            run, layout, name = _lanes(self._vjp_graph, 1, c.colors, c.n_colors, backend)
+            run, layout, name = _lanes(self._vjp_graph, 1, c.colors, c.n_colors, backend, back,
+                                       notes)
             runs.append((run, True))
             shapes, transposed = [(c.n_colors, n)], [layout == "rows"]
             backends.append(name)
         if self.mode == "bidirectional":
-            run1, lay1, n1 = _lanes(g, 0, c.column_colors, c.n_column_colors, backend)
-            run2, lay2, n2 = _lanes(self._vjp_graph, 1, c.row_colors, c.n_row_colors, backend)
+            run1, lay1, n1 = _lanes(g, 0, c.column_colors, c.n_column_colors, backend, point,
+                                    notes)
+            run2, lay2, n2 = _lanes(self._vjp_graph, 1, c.row_colors, c.n_row_colors, backend,
+                                    back, notes)
             runs += [(run1, False), (run2, True)]
             shapes = [(m, c.n_column_colors), (c.n_row_colors, n)]
             transposed = [lay1 == "lanes", lay2 == "rows"]
@@ -366,6 +397,7 @@ class SparseJacobian(_Prepared):
         used = [b for b in backends if b is not None]
         self.backend = "numba" if used and all(b == "numba" for b in used) else (
             "numba" if not used and backend == "numba" else "numpy")
+        _warn_fallback(notes)
         t3 = time.perf_counter()
         self.timings = {"detect": t1 - t0, "color": t2 - t1, "compile": t3 - t2}
 
@@ -462,8 +494,10 @@ class SparseHessian(_Prepared):
         t2 = time.perf_counter()
         self._grad_graph = grad_graph(g) if self.n_colors else None  # else built by hessp
         n = full.shape[0]
+        notes = []
         run, layout, name = _lanes(self._grad_graph, 0, self.coloring.colors, self.n_colors,
-                                   backend)
+                                   backend, [self._x0] + traced, notes)
+        _warn_fallback(notes)
         self._run = run
         self._transposed = layout == "lanes"
         self.backend = name or ("numba" if backend == "numba" else "numpy")

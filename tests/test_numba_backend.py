@@ -27,7 +27,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from test_ad_suite import HESSIANS, JACOBIANS, _point  # noqa: E402
 
 #: primitives without a Numba rule: graphs using them fall back to numpy
-UNSUPPORTED = {"solve", "inv", "det", "reduce_prod", "cumprod"}
+UNSUPPORTED = {"solve", "inv", "det"}
 DISABLED = os.environ.get("NUMBA_DISABLE_JIT", "0") == "1"
 
 

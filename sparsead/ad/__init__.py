@@ -1,7 +1,7 @@
 """Automatic differentiation over traced graphs: forward lanes, the gradient transform, helpers.
 
-Files in dependency order: :mod:`.rules` (JVP/VJP rules, attached to the
-registry), :mod:`.forward` (forward lanes and the prepared :class:`LanePlan`),
+Files in dependency order: :mod:`.lanes` (arithmetic on lane blocks),
+:mod:`.rules` (JVP/VJP rules, attached to the registry), :mod:`.forward` (forward lanes and the prepared :class:`LanePlan`),
 :mod:`.reverse` (gradient and VJP graphs), :mod:`.api` (``gradient``, ``jvp``,
 ``vjp``, ``hvp``). The optional Numba backend (``numba_backend.py``) compiles
 the same lane sweeps.

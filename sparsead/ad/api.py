@@ -30,6 +30,19 @@ def _prepare(f, x, args):
     return x, spec, traced, graph
 
 
+def _evaluate(graph, x, args):
+    """Evaluate a gradient or VJP graph: fast, then with the strong zero if a NaN shows.
+
+    A NaN the fast evaluation makes from ``0 * inf`` in a chain-rule product can only
+    vanish by being discarded, so a NaN-free result is exactly the strong one.
+    """
+    with np.errstate(all="ignore"):
+        g = evaluate(graph, x, args, fast=True)
+        if np.isnan(g).any():
+            g = evaluate(graph, x, args)
+    return g
+
+
 def _signature(x, args):
     """What a traced gradient graph depends on besides baked values: shapes and kinds."""
     parts = [x.shape]
@@ -87,8 +100,7 @@ class _Gradient:
         xa = as_real_array(x)
         spec, gg = self._lookup(xa, args)
         traced = spec.traced_arrays(args)           # baked values matched in _lookup
-        with np.errstate(all="ignore"):
-            g = evaluate(gg, xa, tuple(traced))
+        g = _evaluate(gg, xa, tuple(traced))
         return np.array(g, dtype=np.float64).reshape(xa.shape)
 
 
@@ -162,7 +174,7 @@ def vjp(f, x, w, args=()):
         raise InputError(f"`w` has {w.size} elements, `f(x)` has shape {out_shape}.")
     with np.errstate(all="ignore"):
         y = evaluate(graph, x, tuple(traced))
-        g = evaluate(vjp_graph(graph), x, (w.reshape(out_shape), *traced))
+        g = _evaluate(vjp_graph(graph), x, (w.reshape(out_shape), *traced))
     return np.asarray(y, dtype=np.float64), np.array(g, dtype=np.float64).reshape(x.shape)
 
 

@@ -20,7 +20,10 @@ A :class:`LanePlan` is built once per (graph, input, seed) and run many times:
   it (or it is the returned value);
 * *buffer donation*: a rule may overwrite an input block that nothing reads
   later (tracked through views: reshape, transpose, pass-through);
-* every block is freed after its last use.
+* every block is freed after its last use;
+* the strong zero (:mod:`sparsead.ad.rules`): a sweep whose result holds a NaN
+  is run again with strong-zero products (``0 * inf = 0``), so the common case
+  pays only a NaN check of the result.
 """
 
 from __future__ import annotations
@@ -108,6 +111,7 @@ class LanePlan:
                 tan_static[i] = tangent_is_static(nd.prim, [tan_static[j] for j in ins], flows,
                                                   [varying[j] for j in ins])
         self._flows = {}
+        tan_static &= live                    # dead nodes are neither folded nor swept
         dyn = has_tan & ~tan_static & live    # tangents swept at evaluation
 
         # values needed at evaluation (backwards)
@@ -173,7 +177,8 @@ class LanePlan:
                 else:
                     tans = [tmp[j] if tan_static[j] else None for j in nd.inputs]
                     vals = [static_vals[j] for j in nd.inputs]
-                    c = Call(nd.shape, [nodes[j].shape for j in nd.inputs], nd.params, p)
+                    c = Call(nd.shape, [nodes[j].shape for j in nd.inputs], nd.params, p,
+                             strong=True)
                     with np.errstate(all="ignore"):
                         t = REGISTRY[nd.prim].jvp(c, vals, static_vals[i], tans)
                     tmp[i] = t
@@ -225,13 +230,16 @@ class LanePlan:
                 donate = tuple(k for k, j in enumerate(ins) if flows[k] and owned[j]
                                and group_last.get(base[j]) == i
                                and sum(base[jj] == base[j] for jj in ins) == 1)
-                call = Call(nd.shape, [nodes[j].shape for j in ins], nd.params, p, donate)
+                call = (Call(nd.shape, [nodes[j].shape for j in ins], nd.params, p, donate),
+                        Call(nd.shape, [nodes[j].shape for j in ins], nd.params, p, donate,
+                             strong=True))
                 free = [j for j in set(ins) if group_last.get(base[j], -1) <= i
                         and j != out_id and has_tan[j]]
                 tan_ins = tuple(j if flows[k] else -1 for k, j in enumerate(ins))
             else:
                 tan_ins = ()
-            steps.append((i, ins, entry.impl if do_val else None, nd.params,
+            impls = (entry.fast_impl or entry.impl, entry.impl) if do_val else None
+            steps.append((i, ins, impls, nd.params,
                           entry.jvp if do_tan else None, call, tan_ins, tuple(free)))
         self._steps = steps
         self._input_ids = input_ids
@@ -251,6 +259,12 @@ class LanePlan:
         ``B.T`` has shape ``(p, output size)``, C-contiguous. ``seed`` (``(size, p)``) is
         required when the plan was prepared with a lane count instead of a seed.
         """
+        value, Bt = self._sweep(inputs, seed, 0)
+        if self._const_B is None and np.isnan(Bt).any():
+            value, Bt = self._sweep(inputs, seed, 1)
+        return value, Bt
+
+    def _sweep(self, inputs, seed, strong):
         vals = list(self._static_vals)
         tans = list(self._static_tans)
         for j, v, shape in zip(self._input_ids, inputs, self._input_shapes):
@@ -262,9 +276,9 @@ class LanePlan:
         with np.errstate(all="ignore"):
             for i, ins, impl, params, jvp, call, tan_ins, free in self._steps:
                 if impl is not None:
-                    vals[i] = impl(*[vals[j] for j in ins], **params)
+                    vals[i] = impl[strong](*[vals[j] for j in ins], **params)
                 if jvp is not None:
-                    tans[i] = jvp(call, [vals[j] for j in ins], vals[i],
+                    tans[i] = jvp(call[strong], [vals[j] for j in ins], vals[i],
                                   [tans[j] if j >= 0 else None for j in tan_ins])
                     for j in free:
                         tans[j] = None

@@ -13,16 +13,18 @@ reverse, in the loop body: the adjoints of the leaves it read are the local
 partial derivatives, which are added into the lanes of the row -- into lane
 ``colors[j]`` for element ``j`` of the seeded input (one-hot seeds cost one add,
 whatever the number of lanes), or times the leaf's own lane row for a
-materialised intermediate. There are no temporaries per operation.
+materialised intermediate. There are no temporaries per operation. Every
+product of the chain rule is strong (``0 * inf = 0``: discarded values carry no
+derivative, README "Derivatives"), plain only with a nonzero finite constant.
 A pushed sum (``plan_push``) loops over cells instead: the cell's expression is
 evaluated once, its local partials are computed once in the forward pass (and
 one-operand chains folded into one partial), and one reverse sweep per
 destination adds each term's value and lane row into the element it lands on.
 
-The source depends only on the structure of the graph: sizes, offsets and
-strides come in the ``dims`` array, index maps, constant arrays and scalar
-constants are kernel arguments. Identical structure gives identical source,
-hence one cache entry.
+The source depends only on the structure of the graph (and on which scalar
+constants are nonzero and finite): sizes, offsets and strides come in the
+``dims`` array, index maps, constant arrays and scalar constants are kernel
+arguments. Identical structure gives identical source, hence one cache entry.
 """
 
 from __future__ import annotations
@@ -31,9 +33,22 @@ import re
 
 import numpy as np
 
-from .numba_lower import INLINE_OPS
+from .numba_lower import INLINE_OPS, NumbaBackendError
+from .numba_rules import HELPERS
 
-__all__ = ["generate"]
+#: a loop, a branch cost as much compile time as this many lines (fitted to measured compile
+#: times: benchmarks/bench_compile.py, table 1)
+LOOP_WEIGHT = 20
+BRANCH_WEIGHT = 20
+
+
+def _size(lines):
+    """Compile-cost units of source lines: lines, plus the weights of loops and branches."""
+    loops = sum(1 for ln in lines if ln.lstrip().startswith("for "))
+    branches = sum(ln.count("if ") for ln in lines)
+    return len(lines) + LOOP_WEIGHT * loops + BRANCH_WEIGHT * branches
+
+__all__ = ["generate", "LOOP_WEIGHT", "BRANCH_WEIGHT"]
 
 
 class _Source:
@@ -73,6 +88,38 @@ class _Source:
 
 
 _SIMPLE = re.compile(r"-?[\w.]+")
+
+
+def _literal(e):
+    """Whether ``e`` is a nonzero finite number literal (a product with it is already strong)."""
+    try:
+        v = float(e.strip("()"))
+    except ValueError:
+        return False
+    return v != 0.0 and np.isfinite(v)
+
+
+def smul(a, b, safe=()):
+    """The chain-rule product ``a * b`` with the strong zero (README, "Derivatives"): exactly 0
+    when either factor is 0, even if the other is inf or NaN (a plain product when a factor
+    is a nonzero finite literal or a name in ``safe``, where the two are the same)."""
+    if a == "1" or a == "1.0":
+        return b
+    if b == "1" or b == "1.0":
+        return a
+    if _literal(a) or _literal(b) or a in safe or b in safe:
+        return f"{a} * {b}"
+    return f"(0.0 if ({a} == 0.0 or {b} == 0.0) else {a} * {b})"
+
+
+def _product(factors, strong):
+    """``f1 * f2 * ...`` (``1.0`` if none); ``strong``: 0 when any factor is 0."""
+    if not factors:
+        return "1.0"
+    plain = " * ".join(factors)
+    if not strong or len(factors) == 1:
+        return plain
+    return f"(0.0 if ({' or '.join(f'{v} == 0.0' for v in factors)}) else {plain})"
 
 
 def _dtype_expr(dt):
@@ -153,7 +200,8 @@ class _Region:
                 while kind == "mul" and uses.get(iv) == 1 and iv in single:
                     iv, e2 = single[iv]
                     e = e2 if e == "1" else e if e2 == "1" else self.partial(
-                        f"(-{e2})" if e == "-1" else f"(-{e})" if e2 == "-1" else f"({e} * {e2})")
+                        f"(-{e2})" if e == "-1" else f"(-{e})" if e2 == "-1"
+                        else smul(e, e2, self.cg.safe))
                 new.append((iv, kind, e))
             if len(new) == 1 and new[0][1] == "mul":
                 single[out] = (new[0][0], new[0][2])
@@ -206,11 +254,14 @@ class _Region:
                         if cg.nodes[nd.ins[slot]].active:
                             contribs.append((args[slot], "cond", cond))
                 else:
+                    by_arg = {}     # one operand in several slots (x - x): partials summed
                     for slot, i in enumerate(nd.ins):
                         part = rule.partials[slot]
                         if part is not None and cg.nodes[i].active:
-                            contribs.append((args[slot], "mul",
-                                             self.partial(part.format(*args, r=v))))
+                            by_arg.setdefault(args[slot], []).append(part.format(*args, r=v))
+                    for arg, parts in by_arg.items():
+                        e = parts[0] if len(parts) == 1 else f"({' + '.join(parts)})"
+                        contribs.append((arg, "mul", self.partial(e)))
                 self.tape.append((v, contribs))
         else:  # pragma: no cover
             raise AssertionError(f"node {k} ({nd.op}) cannot be inlined")
@@ -218,7 +269,14 @@ class _Region:
         return v
 
     def tangent(self, root, seed, target):
-        """Lines adding ``seed * d(root)/d(leaves)`` into the lanes ``target(lane)``."""
+        """Lines adding ``seed * d(root)/d(leaves)`` into the lanes ``target(lane)``.
+
+        Every product of the chain rule is strong (:func:`smul`): a zero adjoint
+        or partial gives 0 even times inf or NaN, so a value discarded by a
+        selection (the branch ``where`` does not take, the source read of a filled
+        map element, an overwritten element) or a zero factor never puts NaN in
+        the lanes -- the convention of the interpreter (``sparsead.ad.rules``).
+        """
         src = self.cg.src
         adj = {root: seed}
         lines = []
@@ -234,7 +292,7 @@ class _Region:
                 elif e == "-1":
                     term = f"(-{a})"
                 else:
-                    term = f"{a} * {e}"
+                    term = smul(a, e, self.cg.safe)
                 if iv in adj and adj[iv] != seed:
                     lines.append(f"{adj[iv]} += {term}")
                 else:
@@ -255,13 +313,15 @@ class _Region:
                 lines.append(f"if {c} >= 0:")
                 lines.append(f"    {target(c)} += {a}")
             else:
-                lines.append("for l in range(p):")
-                lines.append(f"    {target('l')} += {a} * tan{k}[{ix}, l]")
+                lines += ["for l in range(p):",
+                          f"    {target('l')} += "
+                          f"{smul(a, f'tan{k}[{ix}, l]', self.cg.safe)}"]
         return lines
 
 
 class _Codegen:
     def __init__(self, nodes, out, live, material, n_inputs, n_lanes, push=None):
+        self.safe = set()
         self.push = push or {}
         self.n_lanes = int(n_lanes)
         self.nodes = nodes
@@ -292,7 +352,10 @@ class _Codegen:
     def scalar_name(self, k):
         if k not in self._scalars:
             nd = self.nodes[k]
-            self._scalars[k] = self.src.scalar(nd.params["value"], nd.dtype)
+            name = self._scalars[k] = self.src.scalar(nd.params["value"], nd.dtype)
+            v = nd.params["value"]
+            if nd.dtype.kind in "fiu" and np.isfinite(v) and v != 0:
+                self.safe.add(name)     # a product with it is already strong
         return self._scalars[k]
 
     def map_name(self, k):
@@ -418,14 +481,15 @@ class _Codegen:
         self.alloc(k, False)
         axis = nd.params["axis"]
         lead = int(np.prod(nd.shape[:axis], dtype=np.int64))
+        post = int(np.prod(nd.shape[axis + 1:], dtype=np.int64))
         offset = 0
         pos = np.arange(nd.size, dtype=np.int64).reshape(nd.shape)
         for piece in nd.ins:
             p = self.nodes[piece]
             n = self.src.dim(p.size)
             self.put([f"for i in range({n}):"], 1)
-            if lead == 1:
-                off = self.src.dim(offset)
+            if lead == 1:       # the piece is one contiguous run of the output
+                off = self.src.dim(offset * post)
                 dest, prelude = "dd", [f"dd = {off} + i"]
             else:
                 sl = [slice(None)] * len(nd.shape)
@@ -490,50 +554,106 @@ class _Codegen:
                       "+ ((tacc[4, l] + tacc[5, l]) + (tacc[6, l] + tacc[7, l]))"], 1)
 
     def _w_reduce_max(self, k, cmp=">"):
+        """Max (min) per group; NaN wins, as in numpy. The lane row is the mean of the lane
+        rows of the elements equal to the result (the tied extremes, or the NaNs)."""
         nd = self.nodes[k]
         d = self.alloc(k, False)
         x = nd.ins[0]
         n = self.src.dim(self.nodes[x].size)
         group = nd.params["group"]
-        self.put([f"arg = np.full({d}, -1, np.int64)", f"for i in range({n}):"], 1)
-        r = _Region(self)
-        v = r.val(x, "i")
         g = "0" if group is None else "g"
         pre = [] if group is None else [f"g = {self.src.array(group, 'm')}[i]"]
-        self.put(pre + r.lines + [
-            f"if arg[{g}] < 0 or {v} {cmp} val{k}[{g}] or ({v} != {v} and val{k}[{g}] == val{k}[{g}]):",
-            f"    val{k}[{g}] = {v}",
-            f"    arg[{g}] = i"], 2)
+        self.put([f"seen = np.zeros({d}, np.bool_)"], 1)
         if nd.active:
-            self.put([f"for g in range({d}):", "    i = arg[g]"], 1)
-            r = _Region(self)
-            v = r.val(x, "i")
-            self.put(r.lines + self.zero_row(f"tan{k}", "g")
-                     + r.tangent(v, "1.0", lambda lane: f"tan{k}[g, {lane}]"), 2)
+            self.put([f"xv = np.empty({n}, {_dtype_expr(nd.dtype)})"], 1)
+        self.put([f"for i in range({n}):"], 1)
+        r = _Region(self)
+        v = r.val(x, "i")
+        keep = [f"xv[i] = {v}"] if nd.active else []
+        self.put(pre + r.lines + keep + [
+            f"if not seen[{g}] or {v} {cmp} val{k}[{g}] "
+            f"or ({v} != {v} and val{k}[{g}] == val{k}[{g}]):",
+            f"    val{k}[{g}] = {v}",
+            f"    seen[{g}] = True"], 2)
+        if not nd.active:
+            return
+        self.put([f"ties = np.zeros({d}, np.float64)", f"for g in range({d}):"], 1)
+        self.put(self.zero_row(f"tan{k}", "g"), 2)
+        self.put([f"for i in range({n}):"], 1)
+        r = _Region(self)
+        v = r.val(x, "i")
+        body = r.lines + r.tangent(v, "1.0", lambda lane: f"tan{k}[{g}, {lane}]")
+        self.put(pre + [f"w = xv[i]", f"m = val{k}[{g}]",
+                        "if w == m or (w != w and m != m):",
+                        f"    ties[{g}] += 1.0"], 2)
+        self.put(body, 3)
+        self.put([f"for g in range({d}):", "    if ties[g] > 1.0:",
+                  "        for l in range(p):", f"            tan{k}[g, l] /= ties[g]"], 1)
 
     def _w_reduce_min(self, k):
         self._w_reduce_max(k, "<")
 
+    def _w_reduce_prod(self, k):
+        """Product per group; the lane row adds each element's lanes times the product of
+        the others (prefix times suffix, as numpy's rule: no division, zero-safe)."""
+        nd = self.nodes[k]
+        d = self.alloc(k, False)
+        x = nd.ins[0]
+        n = self.src.dim(self.nodes[x].size)
+        group = nd.params["group"]
+        g = "0" if group is None else "g"
+        pre = [] if group is None else [f"g = {self.src.array(group, 'm')}[i]"]
+        one = "1.0" if nd.dtype.kind == "f" else "1"
+        self.put([f"for g in range({d}):", f"    val{k}[g] = {one}"], 1)
+        if nd.active:
+            self.put([f"xv = np.empty({n}, {_dtype_expr(nd.dtype)})",
+                      f"left = np.empty({n}, {_dtype_expr(nd.dtype)})"], 1)
+        self.put([f"for i in range({n}):"], 1)
+        r = _Region(self)
+        v = r.val(x, "i")
+        keep = [f"xv[i] = {v}", f"left[i] = val{k}[{g}]"] if nd.active else []
+        self.put(pre + r.lines + keep + [f"val{k}[{g}] *= {v}"], 2)
+        if not nd.active:
+            return
+        self.put([f"right = np.ones({d}, {_dtype_expr(nd.dtype)})", f"for g in range({d}):"], 1)
+        self.put(self.zero_row(f"tan{k}", "g"), 2)
+        self.put([f"for i in range({n} - 1, -1, -1):"], 1)
+        r = _Region(self)
+        v = r.val(x, "i")
+        self.put(pre + ["w = left[i] * right[" + g + "]", f"right[{g}] *= xv[i]"] + r.lines
+                 + r.tangent(v, "w", lambda lane: f"tan{k}[{g}, {lane}]"), 2)
+
     def _w_cumsum(self, k):
+        self._cumulative(k, False)
+
+    def _w_cumprod(self, k):
+        self._cumulative(k, True)
+
+    def _cumulative(self, k, prod):
+        """Running sums (products) along one axis; the lanes of a product by the product rule
+        ``t_i = t_{i-1} x_i + y_{i-1} t(x_i)``."""
         nd = self.nodes[k]
         self.alloc(k, False)
         pr = nd.params
         pre, ln, post = (self.src.dim(pr[s]) for s in ("pre", "len", "post"))
         x = nd.ins[0]
-        zero = "0.0" if nd.dtype.kind == "f" else "0"
+        start = ("1.0" if prod else "0.0") if nd.dtype.kind == "f" else ("1" if prod else "0")
         self.put(["run = np.zeros(p, np.float64)", f"for a in range({pre}):",
                   f"    for q in range({post}):",
-                  f"        acc = {_dtype_expr(nd.dtype)}({zero})",
+                  f"        acc = {_dtype_expr(nd.dtype)}({start})",
                   "        for l in range(p):", "            run[l] = 0.0",
                   f"        for r in range({ln}):",
                   f"            ix = (a * {ln} + r) * {post} + q"], 1)
         r = _Region(self)
         v = r.val(x, "ix")
-        lines = r.lines + ["acc += " + v, f"val{k}[ix] = acc"]
+        lines = list(r.lines)
         if nd.active:
+            if prod:
+                lines += ["for l in range(p):", f"    run[l] = {smul('run[l]', v, self.safe)}"]
             if self.nodes[x].active:
-                lines += r.tangent(v, "1.0", lambda lane: f"run[{lane}]")
+                lines += r.tangent(v, "acc" if prod else "1.0", lambda lane: f"run[{lane}]")
             lines += ["for l in range(p):", f"    tan{k}[ix, l] = run[l]"]
+        lines += [f"acc {'*' if prod else '+'}= {v}", f"val{k}[ix] = acc"]
         self.put(lines, 4)
 
     def _w_spmatmul(self, k):
@@ -591,23 +711,35 @@ class _Codegen:
         for t, (spec, i) in enumerate(zip(specs, nd.ins)):
             lines.append(f"ix{t} = {flat(spec, self.nodes[i].shape)}")
             vals.append(r.val(i, f"ix{t}"))
-        lines += r.lines + [f"val{k}[o] += {' * '.join(vals)}"]
+        strong = nd.params.get("strong", False)
+        term = _product(vals, strong)
+        lines += r.lines + [f"val{k}[o] += {term}"]
         if nd.active:
             for t, i in enumerate(nd.ins):
                 if not self.nodes[i].active:
                     continue
-                coef = " * ".join(v for s, v in enumerate(vals) if s != t) or "1.0"
+                # the other factors of the term: a zero among them annihilates the tangent
+                coef = _product([v for s, v in enumerate(vals) if s != t], True)
                 sub = _Region(self)
                 sub.memo, sub.tape, sub.leaves = r.memo, r.tape, r.leaves
                 lines += sub.tangent(vals[t], f"({coef})", lambda lane: f"tan{k}[o, {lane}]")
         self.put(lines, depth)
 
     # -- whole kernel ------------------------------------------------------
-    def generate(self):
+    def generate(self, budget=None):
         order = [k for k in range(len(self.nodes)) if self.live[k] and self.material[k]
                  and self.nodes[k].op not in ("input", "const", "scalar")]
+        start = 0
+        self.weight = 0
         for k in order:
             self.write(k)
+            self.weight += _size(self.body[start:])
+            start = len(self.body)
+            if budget is not None and self.weight > budget:
+                raise NumbaBackendError(
+                    "size", f"its kernel ({len(order)} arrays written by loops) would exceed "
+                    f"the compile budget of {budget} size units; compiling it could take "
+                    "minutes")
         out = self.nodes[self.out]
         ret_t = f"tan{self.out}"
         tail = []
@@ -616,22 +748,30 @@ class _Codegen:
             ret_t = "tout"
         tail.append(f"return val{self.out}, {ret_t}")
         self.put(tail, 1)
+        self.weight += _size(self.body[start:])
         params = [f"x{i}" for i in range(self.n_inputs)] + ["colors", "dims"] \
             + self.src.arg_names
-        head = ["import math", "import numpy as np", "from numba import njit", "", "",
-                "@njit(cache=True, error_model='numpy', nogil=True)",
-                f"def kernel({', '.join(params)}):"]
+        head = ["import math", "import numpy as np", "from numba import njit", ""]
+        text = "\n".join(self.body)
+        for name, helper in HELPERS.items():
+            if name + "(" in text:
+                head += helper.strip("\n").split("\n") + [""]
+        head += ["", "@njit(cache=True, error_model='numpy', nogil=True)",
+                 f"def kernel({', '.join(params)}):"]
         head += [f"    p = {self.n_lanes}"]   # a literal: the lane loops unroll
         head += [f"    d{i} = dims[{i}]" for i in range(len(self.src.dims))]
         return "\n".join(head + self.body) + "\n"
 
 
-def generate(nodes, out, live, material, n_inputs, n_lanes, push=None):
+def generate(nodes, out, live, material, n_inputs, n_lanes, push=None, budget=None):
     """Source of ``kernel(x0, ..., colors, dims, *args) -> (values, lanes)`` for ``n_lanes`` lanes.
 
-    Returns ``(source, dims, args)``: the int64 ``dims`` array and the list of
-    argument values to pass after ``dims``.
+    Returns ``(source, dims, args, weight)``: the int64 ``dims`` array, the list
+    of argument values to pass after ``dims`` and the kernel's size (lines plus
+    :data:`LOOP_WEIGHT` per loop and :data:`BRANCH_WEIGHT` per branch). Raises
+    :class:`NumbaBackendError` (stage ``"size"``) as soon as the size exceeds
+    ``budget``.
     """
     cg = _Codegen(nodes, out, live, material, n_inputs, n_lanes, push)
-    source = cg.generate()
-    return source, np.array(cg.src.dims, dtype=np.int64), cg.src.arg_values
+    source = cg.generate(budget)
+    return source, np.array(cg.src.dims, dtype=np.int64), cg.src.arg_values, cg.weight

@@ -13,8 +13,9 @@ Fed by a :class:`~sparsead.tracing.Graph`; feeds the source generator in
   broadcasting and concatenations of pieces read from one source all become
   maps, and a map of a map is composed into one, so index arithmetic costs one
   indirection;
-* ``concat``, ``reduce_sum``, ``reduce_max``, ``reduce_min``, ``cumsum``,
-  ``scatter``, ``spmatmul``, ``einsum`` -- always materialised.
+* ``concat``, ``reduce_sum``, ``reduce_prod``, ``reduce_max``, ``reduce_min``,
+  ``cumsum``, ``cumprod``, ``scatter``, ``spmatmul``, ``einsum`` -- always
+  materialised.
 
 Constants are folded (any node whose inputs are all constant is evaluated with
 numpy here). Activity (whether a node carries tangent lanes) is propagated from
@@ -35,17 +36,31 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .._errors import SparseadError
 from ..tracing.registry import REGISTRY, broadcast_map, IDENTITY
 from .numba_rules import NUMBA_RULES, ScalarRule
 
-__all__ = ["KNode", "lower", "plan", "plan_push", "INLINE_OPS", "LEAF_OPS"]
+__all__ = ["KNode", "lower", "plan", "plan_push", "INLINE_OPS", "LEAF_OPS", "NumbaBackendError"]
+
+
+class NumbaBackendError(SparseadError, NotImplementedError):
+    """The Numba backend cannot serve a graph; ``stage`` (lowering, size, codegen, load,
+    compile, check), the ``primitive`` at fault if known, and the ``reason``."""
+
+    def __init__(self, stage, reason, primitive=None):
+        self.stage, self.reason, self.primitive = stage, reason, primitive
+        where = f"primitive {primitive!r}" if primitive else f"{stage} stage"
+        super().__init__(f"{where}: {reason}")
 
 INLINE_OPS = ("ew", "map")
 LEAF_OPS = ("input", "const", "scalar")
-_MATERIAL_OPS = ("concat", "reduce_sum", "reduce_max", "reduce_min", "cumsum", "scatter",
-                 "spmatmul", "einsum")
+_MATERIAL_OPS = ("concat", "reduce_sum", "reduce_prod", "reduce_max", "reduce_min", "cumsum",
+                 "cumprod", "scatter", "spmatmul", "einsum")
 #: recomputing a node used by several consumers is allowed up to this cost (see _own_cost)
 RECOMPUTE_LIMIT = 1000
+#: an inlined expression nests at most this deep (deeper: the node is materialised), which
+#: bounds the code generator's recursion and the size of one loop body
+INLINE_DEPTH = 48
 
 
 @dataclass(eq=False)
@@ -109,6 +124,8 @@ class _Lowering:
         dtype = s.dtype
         if not has_neg:
             fill = None
+        elif np.ndim(fill):     # per element, in the order of idx (whatever shape it came in)
+            fill = np.asarray(fill).reshape(-1)
         if s.size == 0 or self.is_const(src):
             flat = self.value(src).reshape(-1)
             out = flat[np.maximum(idx, 0)] if flat.size else np.zeros(idx.size, dtype)
@@ -149,7 +166,15 @@ class _Lowering:
         for gid, nd in enumerate(g.nodes):
             if not live[gid]:
                 continue
-            self.of[gid] = self.lower_node(nd)
+            try:
+                self.of[gid] = self.lower_node(nd)
+            except NumbaBackendError:
+                raise
+            except NotImplementedError as exc:
+                raise NumbaBackendError("lowering", str(exc), nd.prim) from exc
+            except Exception as exc:   # a lowering bug: reported, the interpreter takes over
+                raise NumbaBackendError("lowering", f"{type(exc).__name__}: {exc}",
+                                        nd.prim) from exc
         out = self.of[g.outputs[0]]
         if self.nodes[out].op in LEAF_OPS:
             o = self.nodes[out]
@@ -175,7 +200,7 @@ class _Lowering:
             return handler(nd, ins)
         if prim in NUMBA_RULES:
             return self._elementwise(nd, ins, NUMBA_RULES[prim])
-        raise NotImplementedError(f"the Numba backend has no rule for primitive {prim!r}")
+        raise NumbaBackendError("lowering", "the Numba backend has no rule for it", prim)
 
     def _broadcast_in(self, k, shape):
         nd = self.nodes[k]
@@ -259,33 +284,47 @@ class _Lowering:
         return self._scaled(nd, ca * cb, m)
 
     def _power(self, nd, ins):
+        """``x ** e``: the numpy rule's special cases for a scalar ``e``, float exponents only.
+
+        Exponents are float literals or float casts: Numba computes ``float ** int``
+        by repeated multiplication and raises ``ZeroDivisionError`` for a negative
+        ``int`` at 0, where numpy gives ``inf``. The partials are those of
+        ``rules._power_dx``/``_power_dy`` (``x ** 0`` is constant, ``d/dy`` is 0 for
+        ``x <= 0``).
+        """
+        if not np.issubdtype(nd.dtype, np.inexact):
+            return self._elementwise(nd, ins, NUMBA_RULES["power"])
         e = self.nodes[ins[1]]
         if e.op == "scalar":
-            v = float(e.params["value"])
-            rule = None
-            if v == 2.0:
-                rule = ScalarRule("{0} * {0}", ("(2.0 * {0})", None))
-            elif v == 1.0:
-                rule = ScalarRule("{0} * 1.0", ("1", None))
-            elif v == 3.0:
-                rule = ScalarRule("{0} * {0} * {0}", ("(3.0 * {0} * {0})", None))
-            elif v == 0.5:
-                rule = ScalarRule("np.sqrt({0})", ("(0.5 / {r})", None))
-            elif v == -1.0:
-                rule = ScalarRule("1.0 / {0}", ("(-{r} * {r})", None))
-            elif v.is_integer() and abs(v) < 64:
-                n = int(v)
-                rule = ScalarRule(f"{{0}} ** {n}", (f"({n}.0 * {{0}} ** {n - 1})", None))
-            if rule is not None and np.issubdtype(nd.dtype, np.inexact):
+            rule = _scalar_power(float(e.params["value"]))
+            if rule is not None:
                 return self._elementwise(nd, ins, rule)
-        return self._elementwise(nd, ins, NUMBA_RULES["power"])
+        return self._elementwise(nd, ins, _FLOAT_POWER)
+
+    def _strong_multiply(self, nd, ins):
+        """A strong product with a finite nonzero constant factor is a plain product (then
+        folded with other scalar factors)."""
+        for k in ins:
+            n = self.nodes[k]
+            if n.op == "scalar" and n.dtype.kind in "fiu" and np.isfinite(n.params["value"]) \
+                    and n.params["value"] != 0:
+                return self._elementwise(nd, ins, NUMBA_RULES["multiply"])
+        return self._elementwise(nd, ins, NUMBA_RULES["strong_multiply"])
 
     def _divide(self, nd, ins):
         d = self.nodes[ins[1]]
-        if d.op == "scalar" and np.issubdtype(nd.dtype, np.floating) and d.params["value"] != 0:
-            # x / c -> x * (1/c): a multiply instead of a division (agrees to rounding)
+        inv = None
+        if d.op == "scalar" and np.issubdtype(nd.dtype, np.floating):
+            c = float(d.params["value"])
+            with np.errstate(all="ignore"):
+                inv = np.float64(1.0) / np.float64(c)
+            if not (np.isfinite(inv) and abs(inv) >= np.finfo(np.float64).tiny):
+                inv = None
+        if inv is not None:
+            # x / c -> x * (1/c): a multiply instead of a division (agrees to rounding while
+            # 1/c is a normal number)
             inv = self.add(KNode("scalar", [], d.shape, np.dtype(np.float64),
-                                 params={"value": 1.0 / float(d.params["value"])}))
+                                 params={"value": float(inv)}))
             return self._elementwise(nd, [ins[0], inv], NUMBA_RULES["multiply"])
         return self._elementwise(nd, ins, NUMBA_RULES["divide"])
 
@@ -346,7 +385,8 @@ class _Lowering:
     def _reduction(self, nd, ins, op):
         x = self.nodes[ins[0]]
         axes = tuple(a % max(len(x.shape), 1) for a in nd.params["axes"])
-        if x.size == 1 and nd.size == 1 and op == "reduce_sum" and x.dtype == nd.dtype:
+        if x.size == 1 and nd.size == 1 and op in ("reduce_sum", "reduce_prod") \
+                and x.dtype == nd.dtype:
             return self.make_map(ins[0], np.zeros(1, np.int64), nd.shape)
         group = None
         if nd.size != 1:
@@ -365,7 +405,16 @@ class _Lowering:
     def _reduce_min(self, nd, ins):
         return self._reduction(nd, ins, "reduce_min")
 
+    def _reduce_prod(self, nd, ins):
+        return self._reduction(nd, ins, "reduce_prod")
+
+    def _cumprod(self, nd, ins):
+        return self._cumulative(nd, ins, "cumprod")
+
     def _cumsum(self, nd, ins):
+        return self._cumulative(nd, ins, "cumsum")
+
+    def _cumulative(self, nd, ins, op):
         x = self.nodes[ins[0]]
         axis = nd.params["axis"]
         if axis is None:
@@ -376,7 +425,7 @@ class _Lowering:
             axis = axis % len(shape)
         pre = int(np.prod(shape[:axis], dtype=np.int64))
         post = int(np.prod(shape[axis + 1:], dtype=np.int64))
-        return self.add(KNode("cumsum", ins, nd.shape, nd.dtype, x.active,
+        return self.add(KNode(op, ins, nd.shape, nd.dtype, x.active,
                               {"pre": pre, "len": shape[axis], "post": post}))
 
     def _scatter(self, nd, ins):
@@ -405,7 +454,36 @@ class _Lowering:
     def _einsum(self, nd, ins):
         active = any(self.nodes[k].active for k in ins)
         return self.add(KNode("einsum", ins, nd.shape, nd.dtype, active,
-                              {"subscripts": nd.params["subscripts"]}))
+                              {"subscripts": nd.params["subscripts"],
+                               "strong": bool(nd.params.get("strong", False))}))
+
+
+#: ``x ** y`` with a float result: the exponent cast to float (see ``_Lowering._power``)
+_FLOAT_POWER = ScalarRule("{0} ** np.float64({1})", (
+    # y * x**(y-1) with the strong zero, as rules._power_dx (x**0: 0, also at x = 0)
+    "(0.0 if ({1} == 0 or {0} ** (np.float64({1}) - 1.0) == 0)"
+    " else {1} * {0} ** (np.float64({1}) - 1.0))",
+    "(np.log({0}) * {r} if {0} > 0 else 0.0)"))
+
+
+def _scalar_power(v):
+    """The rule of ``x ** v`` for a constant ``v`` (``None``: the general one)."""
+    if v == 0.0:
+        return ScalarRule("{0} ** 0.0", (None, None))
+    if v == 1.0:
+        return ScalarRule("{0} * 1.0", ("1", None))
+    if v == 2.0:
+        return ScalarRule("{0} * {0}", ("(2.0 * {0})", None))
+    if v == 3.0:
+        return ScalarRule("{0} * {0} * {0}", ("(3.0 * ({0} * {0}))", None))
+    if v == 0.5:      # numpy: sqrt for the value, 0.5 * x ** -0.5 for the slope (-0.0, -inf)
+        return ScalarRule("np.sqrt({0})", ("(0.5 * {0} ** -0.5)", None))
+    if v == -1.0:
+        return ScalarRule("1.0 / {0}", ("(-{r} * {r})", None))
+    if v.is_integer() and abs(v) < 64:
+        n = int(v)
+        return ScalarRule(f"{{0}} ** {n}.0", (f"({n}.0 * {{0}} ** {n - 1}.0)", None))
+    return None
 
 
 def lower(graph, wrt):
@@ -451,15 +529,18 @@ def plan(nodes, out):
                 if nodes[src].op in INLINE_OPS:
                     material[src] = True
     cost = [0] * n
+    depth = [0] * n
     for k in range(n):
         nd = nodes[k]
         if not live[k] or nd.op not in INLINE_OPS:
             continue
-        c = _own_cost(nd) + sum(cost[i] for i in set(nd.ins)
-                                if nodes[i].op in INLINE_OPS and not material[i])
+        inlined = [i for i in set(nd.ins) if nodes[i].op in INLINE_OPS and not material[i]]
+        c = _own_cost(nd) + sum(cost[i] for i in inlined)
         cost[k] = c
-        if uses[k] >= 2 and c > RECOMPUTE_LIMIT:
+        depth[k] = 1 + max((depth[i] for i in inlined), default=0)
+        if (uses[k] >= 2 and c > RECOMPUTE_LIMIT) or depth[k] >= INLINE_DEPTH:
             material[k] = True
+            cost[k] = depth[k] = 0
     return live, material
 
 

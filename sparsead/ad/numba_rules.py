@@ -33,6 +33,18 @@ def _r(value, *partials):
     return ScalarRule(value, tuple(partials))
 
 
+def _extreme(cmp, nan_wins):
+    """Partials of maximum/minimum (``nan_wins``: a NaN argument is the result) and fmax/fmin
+    (a NaN argument is ignored): 1 to the argument numpy returns, 0.5 each on a tie (equal
+    values, or both NaN)."""
+    parts = []
+    for a, b in (("{0}", "{1}"), ("{1}", "{0}")):
+        odd = f"{a} != {a} and {b} == {b}" if nan_wins else f"{b} != {b} and {a} == {a}"
+        parts.append(f"(1.0 if ({a} {cmp} {b} or ({odd})) else "
+                     f"(0.5 if ({a} == {b} or ({a} != {a} and {b} != {b})) else 0.0))")
+    return parts
+
+
 _LN2 = "0.6931471805599453"
 _LN10 = "2.302585092994046"
 _SQRT_PI_2 = "1.1283791670955126"   # 2 / sqrt(pi)
@@ -79,29 +91,32 @@ NUMBA_RULES = {
     "add": _r("{0} + {1}", "1", "1"),
     "subtract": _r("{0} - {1}", "1", "-1"),
     "multiply": _r("{0} * {1}", "{1}", "{0}"),
+    # a * b, but 0 where a factor is 0 (inf/NaN in the other); the common case first
+    "strong_multiply": _r("({0} * {1} if ({0} * {1} == {0} * {1} or ({0} != 0.0 and {1} != 0.0))"
+                          " else 0.0)", "{1}", "{0}"),
     "divide": _r("{0} / {1}", "(1.0 / {1})", "(-{r} / {1})"),
-    "power": _r("{0} ** {1}", "({1} * {0} ** ({1} - 1))", "({r} * np.log({0}))"),
-    "maximum": _r("np.maximum({0}, {1})",
-                  "(1.0 if {0} > {1} else (0.5 if {0} == {1} else 0.0))",
-                  "(1.0 if {1} > {0} else (0.5 if {0} == {1} else 0.0))"),
-    "minimum": _r("np.minimum({0}, {1})",
-                  "(1.0 if {0} < {1} else (0.5 if {0} == {1} else 0.0))",
-                  "(1.0 if {1} < {0} else (0.5 if {0} == {1} else 0.0))"),
-    "fmax": _r("np.fmax({0}, {1})",
-               "(1.0 if ({0} > {1} or {1} != {1}) else (0.5 if {0} == {1} else 0.0))",
-               "(1.0 if ({1} > {0} or {0} != {0}) else (0.5 if {0} == {1} else 0.0))"),
-    "fmin": _r("np.fmin({0}, {1})",
-               "(1.0 if ({0} < {1} or {1} != {1}) else (0.5 if {0} == {1} else 0.0))",
-               "(1.0 if ({1} < {0} or {0} != {0}) else (0.5 if {0} == {1} else 0.0))"),
+    # C pow (np.float_power); a float exponent: Numba's float ** int raises at 0
+    "float_power": _r("{0} ** np.float64({1})",
+                      "(0.0 if ({1} == 0 or {0} ** np.float64({1} - 1) == 0)"
+                      " else {1} * {0} ** np.float64({1} - 1))",
+                      "(np.log({0}) * {r} if {0} > 0 else 0.0)"),
+    # (integer results; float results use numba_lower's float-exponent rules)
+    "power": _r("{0} ** {1}",   # y * x**(y-1) with the strong zero (x**0: 0 also at x = 0)
+                "(0.0 if ({1} == 0 or {0} ** ({1} - 1) == 0) else {1} * {0} ** ({1} - 1))",
+                "(np.log({0}) * {r} if {0} > 0 else 0.0)"),
+    "maximum": _r("np.maximum({0}, {1})", *_extreme(">", nan_wins=True)),
+    "minimum": _r("np.minimum({0}, {1})", *_extreme("<", nan_wins=True)),
+    "fmax": _r("np.fmax({0}, {1})", *_extreme(">", nan_wins=False)),
+    "fmin": _r("np.fmin({0}, {1})", *_extreme("<", nan_wins=False)),
     "hypot": _r("np.hypot({0}, {1})", "({0} / {r})", "({1} / {r})"),
     "arctan2": _r("np.arctan2({0}, {1})", "({1} / ({0} * {0} + {1} * {1}))",
                   "(-{0} / ({0} * {0} + {1} * {1}))"),
     "logaddexp": _r("np.logaddexp({0}, {1})", "np.exp({0} - {r})", "np.exp({1} - {r})"),
     "logaddexp2": _r("np.logaddexp2({0}, {1})", "np.exp2({0} - {r})", "np.exp2({1} - {r})"),
-    "remainder": _r("np.remainder({0}, {1})", "1", "(-np.floor({0} / {1}))"),
+    "remainder": _r("np.remainder({0}, {1})", "1", "(-_sa_floordiv({0}, {1}))"),
     "fmod": _r("np.fmod({0}, {1})", "1", "(-np.trunc({0} / {1}))"),
     "copysign": _r("np.copysign({0}, {1})", "(np.sign({0}) * np.copysign(1.0, {1}))", None),
-    "floor_divide": _r("np.floor_divide({0}, {1})", None, None),
+    "floor_divide": _r("_sa_floordiv({0}, {1})", None, None),
     # piecewise constant
     "greater": _r("{0} > {1}", None, None),
     "greater_equal": _r("{0} >= {1}", None, None),
@@ -123,6 +138,30 @@ NUMBA_RULES = {
     "invert": _r("np.invert({0})", None),
     # where(cond, a, b): handled by the generator (branch-selected adjoints)
     "where": _r("({1} if {0} else {2})", None, "1", "1"),
+}
+
+
+#: scalar helper functions a template may call, by name: defined in the kernel's own source
+#: when used (so the source hash, hence the cache entry, covers them)
+HELPERS = {
+    # numpy's floor division of floats (npy_divmod): Numba's np.floor_divide differs at
+    # infinite divisors (1 // -inf is -1 in numpy, -0 in Numba)
+    "_sa_floordiv": """
+@njit(error_model='numpy', inline='always')
+def _sa_floordiv(a, b):
+    if b == 0:
+        return a / b
+    mod = np.fmod(a, b)
+    div = (a - mod) / b
+    if mod != 0 and (b < 0) != (mod < 0):
+        div -= 1.0
+    if div == 0:
+        return np.copysign(0.0, a / b)
+    fl = np.floor(div)
+    if div - fl > 0.5:
+        fl += 1.0
+    return fl
+""",
 }
 
 

@@ -28,6 +28,16 @@ the rule may overwrite, ``need`` = inputs that want a cotangent):
 * ``vjp(c, vals, out, ct) -> list`` -- ``vals``/``out`` are tracers or numpy
   constants, ``ct`` a tracer of shape ``shape``; returns one cotangent (tracer,
   shape ``in_shapes[k]``) or ``None`` per input.
+
+The strong zero (README, "Derivatives"): every chain-rule product with an exact
+zero factor is exactly zero, even when the other factor is inf or NaN, so a
+discarded value (overwritten, not selected by ``where``, the losing side of a
+``maximum``) or a structurally zero tangent never turns a derivative into NaN.
+The VJP rules record their products as ``strong_multiply`` nodes and einsums
+with ``strong=True``; the JVP rules compute plain products unless
+``c.strong`` is set -- the lane interpreter reruns a sweep in that mode when
+its result holds a NaN (a NaN-free result is exactly the strong one, since
+a spurious ``0 * inf`` NaN can only vanish by being discarded).
 """
 
 from __future__ import annotations
@@ -39,24 +49,28 @@ import numpy as np
 import scipy.sparse as sp
 
 from ..tracing import REGISTRY
-from ..tracing.structural import einsum_parse
+from ..tracing.registry import choice_weight, strong_product
+from ..tracing.structural import einsum_parse, strong_einsum
 from ..tracing.tracer import Tracer
+from .lanes import expand_block, full_block, lincomb, strong_lincomb
 
-__all__ = ["PARTIALS", "LINEAR", "Call", "jvp_needs", "passes", "tangent_is_static"]
+__all__ = ["PARTIALS", "LINEAR", "Call", "jvp_needs", "passes", "tangent_is_static",
+           "strong_product", "strong_einsum"]
 
 
 class Call:
     """What a rule sees of the node it is applied to."""
 
-    __slots__ = ("shape", "in_shapes", "params", "p", "donate", "need")
+    __slots__ = ("shape", "in_shapes", "params", "p", "donate", "need", "strong")
 
-    def __init__(self, shape, in_shapes, params, p=0, donate=(), need=()):
+    def __init__(self, shape, in_shapes, params, p=0, donate=(), need=(), strong=False):
         self.shape = tuple(shape)
         self.in_shapes = [tuple(s) for s in in_shapes]
         self.params = params
         self.p = p
         self.donate = donate
         self.need = need
+        self.strong = strong
 
 
 # --- the elementwise table ----------------------------------------------------------
@@ -73,13 +87,13 @@ def _minus_one(*a):
     return -1.0
 
 
-def _pick(first):
-    """maximum/minimum/fmax/fmin: the derivative goes to the selected argument (the first on ties)."""
+def _pick(name):
+    """maximum/minimum/fmax/fmin: the tie convention of :func:`choice_weight` (1/2 each on ties)."""
     def da(a, b, out):
-        return np.where(first(a, b), 1.0, 0.0)
+        return choice_weight(name, a, b)
 
     def db(a, b, out):
-        return np.where(first(a, b), 0.0, 1.0)
+        return choice_weight(name, b, a)
     return da, db
 
 
@@ -95,7 +109,7 @@ def _power_dx(x, y, out):
         if e == 3.0:
             return 3.0 * (x * x)
         return e * x ** (e - 1.0)
-    return y * x ** (y - 1.0)
+    return strong_product(y, x ** (y - 1.0))    # y = 0: x**0 is constant, also at x = 0
 
 
 def _power_dy(x, y, out):
@@ -122,25 +136,26 @@ PARTIALS = {
     "expm1": (lambda x, out: out + 1.0,),
     "log": (lambda x, out: 1.0 / x,), "log2": (lambda x, out: 1.0 / (_LN2 * x),),
     "log10": (lambda x, out: 1.0 / (_LN10 * x),), "log1p": (lambda x, out: 1.0 / (1.0 + x),),
-    "sqrt": (lambda x, out: 0.5 / out,), "cbrt": (lambda x, out: 1.0 / (3.0 * (out * out)),),
+    # cbrt: not 1/(3 out out), whose derivative at 0 meets 0 * inf (strong zero: 0, not -inf)
+    "sqrt": (lambda x, out: 0.5 / out,), "cbrt": (lambda x, out: out ** -2.0 / 3.0,),
     "square": (lambda x, out: 2.0 * x,), "reciprocal": (lambda x, out: -(out * out),),
     "add": (_one, _one), "subtract": (_one, _minus_one),
     "multiply": (lambda a, b, out: b, lambda a, b, out: a),
     "divide": (lambda a, b, out: 1.0 / b, lambda a, b, out: -out / b),
-    "power": (_power_dx, _power_dy),
-    "maximum": _pick(lambda a, b: a >= b), "minimum": _pick(lambda a, b: a <= b),
-    "fmax": _pick(lambda a, b: (a >= b) | np.isnan(b)),
-    "fmin": _pick(lambda a, b: (a <= b) | np.isnan(b)),
+    "power": (_power_dx, _power_dy), "float_power": (_power_dx, _power_dy),
+    "maximum": _pick("maximum"), "minimum": _pick("minimum"),
+    "fmax": _pick("fmax"), "fmin": _pick("fmin"),
     "hypot": (lambda a, b, out: a / out, lambda a, b, out: b / out),
     "arctan2": (lambda a, b, out: b / (a * a + b * b), lambda a, b, out: -a / (a * a + b * b)),
     "logaddexp": (lambda a, b, out: np.exp(a - out), lambda a, b, out: np.exp(b - out)),
     "logaddexp2": (lambda a, b, out: np.exp2(a - out), lambda a, b, out: np.exp2(b - out)),
     "remainder": (_one, lambda a, b, out: -np.floor_divide(a, b)),
     "fmod": (_one, lambda a, b, out: -np.trunc(a / b)),
-    "copysign": (lambda a, b, out: np.where(np.signbit(a) == np.signbit(out), 1.0, -1.0), None),
+    "copysign": (lambda a, b, out: np.sign(a) * np.copysign(1.0, b), None),   # 0 at a = 0, as abs
     "erf": (lambda x, out: _2_SQRTPI * np.exp(-(x * x)),),
     "erfc": (lambda x, out: -_2_SQRTPI * np.exp(-(x * x)),),
     "expit": (lambda x, out: out * (1.0 - out),),
+    "strong_multiply": (lambda a, b, out: b, lambda a, b, out: a),
 }
 
 #: primitives whose tangent is a fixed linear map of the input tangents (no values needed)
@@ -169,7 +184,7 @@ def jvp_needs(prim, has_tan):
         return (), False
     if prim == "where":
         return (0,), False
-    if prim == "multiply":
+    if prim in ("multiply", "strong_multiply"):
         return tuple(1 - k for k in k_all if has_tan[k]), False
     if prim == "divide" and not has_tan[1]:
         return (1,), False
@@ -185,7 +200,7 @@ def tangent_is_static(prim, tan_static, has_tan, varying):
         return False
     if prim in LINEAR:
         return True
-    if prim in ("multiply", "einsum"):
+    if prim in ("multiply", "strong_multiply", "einsum"):
         return all(not varying[j] for k in tans for j in range(len(has_tan)) if j != k)
     if prim == "divide":
         return not has_tan[1] and not varying[1]
@@ -196,73 +211,8 @@ def tangent_is_static(prim, tan_static, has_tan, varying):
 
 # --- helpers shared by numpy and tracer values ---------------------------------------
 
-def _lanes(t, in_shape, shape):
-    """A lane block of an input broadcast to ``shape``: ones inserted after the lane axis."""
-    d = len(shape) - len(in_shape)
-    return t.reshape((t.shape[0],) + (1,) * d + tuple(in_shape)) if d > 0 else t
-
-
-def _full(t, shape):
-    if t.shape == shape:
-        return t
-    return np.array(np.broadcast_to(t, shape))
-
-
-def _unit(s):
-    return isinstance(s, (int, float)) and abs(s) == 1.0
-
-
-def lincomb(terms, shape):
-    """``sum_k s_k * t_k`` over lane blocks; ``terms`` = ``[(scale, block, donatable), ...]``.
-
-    Blocks are lanes-first, already reshaped to broadcast against ``shape``;
-    scales broadcast against the value shape (``shape[1:]``).
-    """
-    if not terms:
-        return None
-    if len(terms) == 1:
-        s, t, d = terms[0]
-        if isinstance(s, (int, float)) and s == 1.0:
-            return _full(t, shape)
-        if d and t.shape == shape:
-            return np.multiply(t, s, out=t)
-        return _full(np.multiply(t, s), shape)
-    (s1, t1, d1), (s2, t2, d2) = terms[0], terms[1]
-    if len(terms) == 2 and _unit(s1) and _unit(s2):
-        buf = t1 if d1 and t1.shape == shape else (t2 if d2 and t2.shape == shape else None)
-        if s1 == 1.0 and s2 == 1.0:
-            r = np.add(t1, t2, out=buf)
-        elif s1 == 1.0:
-            r = np.subtract(t1, t2, out=buf)
-        elif s2 == 1.0:
-            r = np.subtract(t2, t1, out=buf)
-        else:
-            r = np.add(t1, t2, out=buf)
-            r = np.negative(r, out=r)
-        return _full(r, shape)
-    # general: accumulate into a donated block when one fits, else into a fresh one
-    order = sorted(range(len(terms)),
-                   key=lambda k: not (terms[k][2] and terms[k][1].shape == shape))
-    s, t, d = terms[order[0]]
-    if d and t.shape == shape:
-        acc = t if (isinstance(s, (int, float)) and s == 1.0) else np.multiply(t, s, out=t)
-    else:
-        acc = np.multiply(t, s)
-        acc = np.array(np.broadcast_to(acc, shape)) if acc.shape != shape else acc
-    tmp = None
-    for k in order[1:]:
-        s, t, _ = terms[k]
-        if isinstance(s, (int, float)) and s == 1.0:
-            acc += t
-        elif isinstance(s, (int, float)) and s == -1.0:
-            acc -= t
-        else:
-            if tmp is None or tmp.shape != np.broadcast_shapes(t.shape, np.shape(s)):
-                tmp = np.multiply(t, s)
-            else:
-                np.multiply(t, s, out=tmp)
-            acc += tmp
-    return acc
+def _size(shape):
+    return int(np.prod(shape, dtype=np.int64))
 
 
 def _tc(ct):
@@ -272,6 +222,11 @@ def _tc(ct):
 def _rec(ct, prim, inputs, **params):
     """Record a primitive in the tracing run of ``ct``."""
     return _tc(ct).add(prim, inputs, **params)
+
+
+def _strong(s, ct):
+    """Record the chain-rule product ``s * ct`` with the strong zero."""
+    return _rec(ct, "strong_multiply", [s, ct])
 
 
 def _unbroadcast(g, shape):
@@ -323,8 +278,12 @@ def others_product(x, axes):
 
 
 def extreme_weights(x, out, axes):
-    """Weights of max/min reductions: 1/(number of ties) on the extreme elements, 0 elsewhere."""
-    hit = np.where(x == _expand(out, x.shape, axes), 1.0, 0.0)
+    """Weights of max/min reductions: 1/(number of ties) on the extreme elements, 0 elsewhere.
+
+    numpy returns NaN when a group holds one: the NaN elements are then the extremes.
+    """
+    ext = _expand(out, x.shape, axes)
+    hit = np.where((x == ext) | (np.isnan(x) & np.isnan(ext)), 1.0, 0.0)
     count = np.sum(hit, axis=axes, keepdims=True)
     return hit / count
 
@@ -359,7 +318,9 @@ def _ew_rules(fns):
                 terms.append([s, t, k in c.donate])
         for term in terms:
             k = next(k for k, t in enumerate(tans) if t is term[1])
-            term[1] = _lanes(term[1], c.in_shapes[k], c.shape)
+            term[1] = expand_block(term[1], c.in_shapes[k], c.shape)
+        if c.strong:
+            return strong_lincomb(terms, shape)
         return lincomb([tuple(t) for t in terms], shape)
 
     def vjp(c, vals, out, ct):
@@ -369,12 +330,17 @@ def _ew_rules(fns):
                 res.append(None)
                 continue
             s = fns[k](*vals, out)
+            if isinstance(s, (int, float)) and s == 0.0:
+                res.append(None)
+                continue
             if isinstance(s, (int, float)) and s == 1.0:
                 g = ct
             elif isinstance(s, (int, float)) and s == -1.0:
                 g = -ct
-            else:
+            elif isinstance(s, (int, float)) and math.isfinite(s):
                 g = s * ct
+            else:
+                g = _strong(s, ct)
             res.append(_unbroadcast(g, c.in_shapes[k]))
         return res
     return jvp, vjp
@@ -419,7 +385,7 @@ def _jvp_transpose(c, vals, out, tans):
 
 def _jvp_gather(c, vals, out, tans):
     idx, mask = _gather_maps(c.params["index"])
-    t = tans[0].reshape(c.p, -1)
+    t = tans[0].reshape(c.p, _size(c.in_shapes[0]))
     r = np.take(t, idx, axis=1) if t.shape[1] else np.zeros((c.p, idx.size))
     if mask is not None:
         r[:, mask] = 0.0
@@ -439,9 +405,9 @@ def _jvp_scatter(c, vals, out, tans):
     if tv is None:
         block = 0.0
     else:
-        tv = _lanes(tv, c.in_shapes[1], index.shape)
-        block = np.broadcast_to(tv, (c.p,) + index.shape).reshape(c.p, -1)
-    r.reshape(c.p, -1)[:, index.reshape(-1)] = block
+        tv = expand_block(tv, c.in_shapes[1], index.shape)
+        block = np.broadcast_to(tv, (c.p,) + index.shape).reshape(c.p, index.size)
+    r.reshape(c.p, _size(c.shape))[:, index.reshape(-1)] = block
     return r
 
 
@@ -452,21 +418,26 @@ def _jvp_concatenate(c, vals, out, tans):
 
 def _jvp_reduce_sum(c, vals, out, tans):
     axes = tuple(c.params["axes"])
-    return tans[0].sum(axis=_plus1(axes)) if axes else tans[0]
+    return tans[0].sum(axis=_plus1(axes)) if axes else tans[0].copy()   # never an alias
+
+
+def _scale(c, t, s):
+    """``t * s`` (a lane block times a value-shaped factor), strong in strong mode."""
+    return strong_product(t, s) if c.strong else t * s
 
 
 def _jvp_reduce_prod(c, vals, out, tans):
     axes = tuple(c.params["axes"])
     if not axes:
-        return tans[0]
-    return np.sum(tans[0] * others_product(vals[0], axes), axis=_plus1(axes))
+        return tans[0].copy()
+    return np.sum(_scale(c, tans[0], others_product(vals[0], axes)), axis=_plus1(axes))
 
 
 def _jvp_reduce_extreme(c, vals, out, tans):
     axes = tuple(c.params["axes"])
     if not axes:
-        return tans[0]
-    return np.sum(tans[0] * extreme_weights(vals[0], out, axes), axis=_plus1(axes))
+        return tans[0].copy()
+    return np.sum(_scale(c, tans[0], extreme_weights(vals[0], out, axes)), axis=_plus1(axes))
 
 
 def _jvp_cumsum(c, vals, out, tans):
@@ -476,8 +447,12 @@ def _jvp_cumsum(c, vals, out, tans):
 def _jvp_cumprod(c, vals, out, tans):
     axis = c.params["axis"]
     J = cumprod_jacobian(vals[0], axis)                      # (..., L, L)
-    tm = np.moveaxis(tans[0], axis + 1, -1)[..., None]       # (p, ..., L, 1)
-    return np.moveaxis((J @ tm)[..., 0], -1, axis + 1)
+    tm = np.moveaxis(tans[0], axis + 1, -1)                  # (p, ..., L)
+    if c.strong:
+        r = strong_einsum("...ij,z...j->z...i", J, tm)
+    else:
+        r = (J @ tm[..., None])[..., 0]
+    return np.moveaxis(r, -1, axis + 1)
 
 
 def _lane_letter(subscripts):
@@ -494,16 +469,37 @@ def _jvp_einsum(c, vals, out, tans):
             continue
         specs = [z + s if j == k else s for j, s in enumerate(ins)]
         ops = [t if j == k else vals[j] for j in range(len(ins))]
-        term = np.einsum(",".join(specs) + "->" + z + o, *ops, optimize=len(ins) > 2)
+        spec = ",".join(specs) + "->" + z + o
+        term = strong_einsum(spec, *ops) if c.strong else np.einsum(spec, *ops,
+                                                                    optimize=len(ins) > 2)
+        if np.may_share_memory(term, t):     # "ij->ji" is a view: blocks must not alias
+            term = term.copy()
         acc = term if acc is None else np.add(acc, term, out=acc)
     return acc
 
 
+def _stored_nonzeros(A):
+    """``A`` without explicit zeros (a stored zero times an inf tangent would give NaN)."""
+    hit = _NONZERO.get(id(A))
+    if hit is None or hit[0] is not A:
+        B = sp.csr_array(A, copy=True)
+        B.eliminate_zeros()
+        if len(_NONZERO) > 256:
+            _NONZERO.clear()
+        hit = _NONZERO[id(A)] = (A, B)
+    return hit[1]
+
+
+_NONZERO = {}
+
+
 def _jvp_spmatmul(c, vals, out, tans):
     A, axis = c.params["matrix"], c.params["axis"]
+    if c.strong:
+        A = _stored_nonzeros(A)
     t = np.moveaxis(tans[0], axis + 1, 0)
     rest = t.shape[1:]
-    y = A @ t.reshape(t.shape[0], -1)
+    y = A @ t.reshape(t.shape[0], _size(t.shape[1:]))
     y = np.asarray(y, dtype=np.float64).reshape((A.shape[0],) + rest)
     return np.moveaxis(y, 0, axis + 1)
 
@@ -514,9 +510,13 @@ def _jvp_cast(c, vals, out, tans):
 
 def _jvp_where(c, vals, out, tans):
     cond = np.asarray(vals[0], dtype=bool)
-    a = 0.0 if tans[1] is None else _lanes(tans[1], c.in_shapes[1], c.shape)
-    b = 0.0 if tans[2] is None else _lanes(tans[2], c.in_shapes[2], c.shape)
-    return _full(np.where(cond, a, b), (c.p,) + c.shape)
+    a = 0.0 if tans[1] is None else expand_block(tans[1], c.in_shapes[1], c.shape)
+    b = 0.0 if tans[2] is None else expand_block(tans[2], c.in_shapes[2], c.shape)
+    return full_block(np.where(cond, a, b), (c.p,) + c.shape)
+
+
+def _einsum_mode(c, spec, *ops):
+    return strong_einsum(spec, *ops) if c.strong else np.einsum(spec, *ops, optimize=True)
 
 
 def _jvp_solve(c, vals, out, tans):
@@ -524,25 +524,25 @@ def _jvp_solve(c, vals, out, tans):
     tA, tb = tans
     rhs = _zeros(c.shape, c.p) if tb is None else np.array(tb)
     if tA is not None:
-        rhs -= np.einsum("zij,j...->zi...", tA, out)
+        rhs -= _einsum_mode(c, "zij,j...->zi...", tA, out)
     r = np.moveaxis(rhs, 0, -1)                 # (n, ..., p)
-    sol = np.linalg.solve(A, r.reshape(A.shape[0], -1)).reshape(r.shape)
-    return np.moveaxis(sol, -1, 0)
+    sol = np.linalg.solve(A, r.reshape(A.shape[0], _size(r.shape[1:]))).reshape(r.shape)
+    sol = np.moveaxis(sol, -1, 0)
+    if c.strong:    # a zero right-hand side has a zero solution, even for a NaN matrix
+        sol[np.broadcast_to(~np.any(rhs != 0, axis=1, keepdims=True), sol.shape)] = 0.0
+    return sol
 
 
 def _jvp_inv(c, vals, out, tans):
-    return -np.einsum("ij,zjk,kl->zil", out, tans[0], out, optimize=True)
+    return -_einsum_mode(c, "ij,zjk,kl->zil", out, tans[0], out)
 
 
 def _jvp_det(c, vals, out, tans):
-    return np.einsum("...ji,z...ij->z...", np.linalg.inv(vals[0]), tans[0]) * out
+    r = _einsum_mode(c, "...ji,z...ij->z...", np.linalg.inv(vals[0]), tans[0])
+    return strong_product(r, out) if c.strong else r * out
 
 
 # --- structural rules: vjp (record graph nodes) -------------------------------------
-
-def _size(shape):
-    return int(np.prod(shape, dtype=np.int64))
-
 
 def _vjp_reshape(c, vals, out, ct):
     return [_rec(ct, "reshape", [ct], shape=c.in_shapes[0])]
@@ -625,14 +625,15 @@ def _vjp_reduce_prod(c, vals, out, ct):
     axes = tuple(c.params["axes"])
     if not axes:
         return [ct]
-    return [others_product(vals[0], axes) * _broadcast_back(ct, c.in_shapes[0], axes)]
+    return [_strong(others_product(vals[0], axes), _broadcast_back(ct, c.in_shapes[0], axes))]
 
 
 def _vjp_reduce_extreme(c, vals, out, ct):
     axes = tuple(c.params["axes"])
     if not axes:
         return [ct]
-    return [extreme_weights(vals[0], out, axes) * _broadcast_back(ct, c.in_shapes[0], axes)]
+    return [_strong(extreme_weights(vals[0], out, axes),
+                    _broadcast_back(ct, c.in_shapes[0], axes))]
 
 
 def _vjp_cumsum(c, vals, out, ct):
@@ -642,9 +643,11 @@ def _vjp_cumsum(c, vals, out, ct):
 
 def _vjp_cumprod(c, vals, out, ct):
     axis = c.params["axis"]
-    J = cumprod_jacobian(vals[0], axis)
-    ctm = np.moveaxis(ct, axis, -1)
-    return [np.moveaxis(np.einsum("...ij,...i->...j", J, ctm), -1, axis)]
+    J = cumprod_jacobian(vals[0], axis)                      # (..., L, L)
+    ctm = np.moveaxis(ct, axis, -1)                          # (..., L)
+    batch = string.ascii_lowercase[:len(c.shape) - 1]
+    g = _rec(ct, "einsum", [J, ctm], subscripts=f"{batch}ij,{batch}i->{batch}j", strong=True)
+    return [np.moveaxis(g, -1, axis)]
 
 
 def _vjp_einsum(c, vals, out, ct):
@@ -665,7 +668,8 @@ def _vjp_einsum(c, vals, out, ct):
             if ch not in "".join(specs):
                 specs.append(ch)
                 ops.append(np.ones(dims[ch]))
-        res.append(_rec(ct, "einsum", ops, subscripts=",".join(specs) + "->" + spec))
+        res.append(_rec(ct, "einsum", ops, subscripts=",".join(specs) + "->" + spec,
+                        strong=True))
     return res
 
 
@@ -676,7 +680,9 @@ def _vjp_spmatmul(c, vals, out, ct):
     A = c.params["matrix"]
     hit = _TRANSPOSED.get(id(A))
     if hit is None or hit[0] is not A:
-        hit = (A, sp.csr_array(A.T))
+        At = sp.csr_array(A.T)
+        At.eliminate_zeros()
+        hit = (A, At)
         _TRANSPOSED[id(A)] = hit
     return [_rec(ct, "spmatmul", [ct], matrix=hit[1], axis=c.params["axis"])]
 
@@ -697,22 +703,24 @@ def _vjp_where(c, vals, out, ct):
 
 def _vjp_solve(c, vals, out, ct):
     A, _ = vals
-    gb = np.linalg.solve(np.swapaxes(A, -1, -2), ct)
+    # A^-T ct as a strong einsum (not a solve): a zero cotangent entry contributes
+    # nothing, even for a NaN matrix; linear in ct, so reverse lanes may seed it
+    spec = "ji,j->i" if len(c.in_shapes[1]) == 1 else "ji,jk->ik"
+    gb = _rec(ct, "einsum", [np.linalg.inv(A), ct], subscripts=spec, strong=True)
     res = [None, gb if c.need[1] else None]
     if c.need[0]:
-        if len(c.in_shapes[1]) == 1:
-            res[0] = -np.einsum("i,j->ij", gb, out)
-        else:
-            res[0] = -np.einsum("ik,jk->ij", gb, out)
+        spec = "i,j->ij" if len(c.in_shapes[1]) == 1 else "ik,jk->ij"
+        res[0] = -_rec(ct, "einsum", [gb, out], subscripts=spec, strong=True)
     return res
 
 
 def _vjp_inv(c, vals, out, ct):
-    return [-np.einsum("ji,jk,lk->il", out, ct, out)]
+    return [-_rec(ct, "einsum", [out, ct, out], subscripts="ji,jk,lk->il", strong=True)]
 
 
 def _vjp_det(c, vals, out, ct):
-    return [np.swapaxes(np.linalg.inv(vals[0]), -1, -2) * np.reshape(ct * out, np.shape(out) + (1, 1))]
+    scaled = np.reshape(_strong(out, ct), np.shape(out) + (1, 1))
+    return [_strong(np.swapaxes(np.linalg.inv(vals[0]), -1, -2), scaled)]
 
 
 _STRUCTURAL = {

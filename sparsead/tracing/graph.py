@@ -72,7 +72,7 @@ class Graph:
         return "\n".join(lines)
 
 
-def evaluate(graph: Graph, x, args=(), *, all_values: bool = False):
+def evaluate(graph: Graph, x, args=(), *, all_values: bool = False, fast: bool = False):
     """Evaluate a traced graph with numpy.
 
     Parameters
@@ -86,6 +86,10 @@ def evaluate(graph: Graph, x, args=(), *, all_values: bool = False):
         inputs, in order); constants baked into the graph are not replaced.
     all_values : bool, optional
         Return the list of every node's value instead of the outputs.
+    fast : bool, optional
+        Use the primitives' ``fast_impl`` where they have one: the strong zero
+        of ``strong_multiply`` and strong einsums is skipped, so an entry the
+        strong zero makes 0 may come out NaN (the caller checks and reruns).
 
     Returns
     -------
@@ -102,7 +106,9 @@ def evaluate(graph: Graph, x, args=(), *, all_values: bool = False):
         elif nd.prim == "const":
             values[i] = nd.params["value"]
         else:
-            values[i] = REGISTRY[nd.prim].impl(*[values[j] for j in nd.inputs], **nd.params)
+            entry = REGISTRY[nd.prim]
+            impl = entry.fast_impl if fast and entry.fast_impl is not None else entry.impl
+            values[i] = impl(*[values[j] for j in nd.inputs], **nd.params)
     if all_values:
         return values
     outs = tuple(values[j] for j in graph.outputs)

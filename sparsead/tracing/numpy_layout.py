@@ -260,10 +260,12 @@ def clip(a, a_min=np._NoValue, a_max=np._NoValue, out=None, *, min=np._NoValue,
     hi = a_max if a_max is not np._NoValue else (None if max is np._NoValue else max)
     tc = _tc_of(a, lo, hi)
     r = _wrap(tc, a)
+    # bound first: on ties numpy's maximum/minimum return the second argument, and
+    # np.clip keeps `a` there (the sign of a zero included)
     if lo is not None:
-        r = _call_ufunc(tc, np.maximum, (r, lo))
+        r = _call_ufunc(tc, np.maximum, (lo, r))
     if hi is not None:
-        r = _call_ufunc(tc, np.minimum, (r, hi))
+        r = _call_ufunc(tc, np.minimum, (hi, r))
     if out is not None:
         out._assign(r)
         return out

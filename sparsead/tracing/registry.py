@@ -19,7 +19,11 @@ interpreter of the graph looks the primitive up here. An entry holds
   ``vjp(c, vals, out, ct)`` recording cotangents as graph nodes) -- both
   documented in :mod:`sparsead.ad.rules` -- and ``numba`` (scalar value and
   partial-derivative templates for the fused lane kernels,
-  :mod:`sparsead.ad.numba_rules`).
+  :mod:`sparsead.ad.numba_rules`);
+* ``fast_impl`` (optional) -- a cheaper evaluation that may give NaN where
+  ``impl``'s strong zero gives 0 (``strong_multiply``, strong einsums);
+  evaluators that check their result for NaN and then rerun with ``impl``
+  use it (:func:`sparsead.tracing.evaluate`, the lane interpreter).
 
 Local Jacobian patterns (one per input, ``out.size`` rows, ``in.size`` columns):
 ``None`` (no derivative flows), :data:`IDENTITY` (same shape, element ``i``
@@ -50,7 +54,7 @@ from typing import Callable, NamedTuple
 import numpy as np
 
 __all__ = ["Primitive", "Elementwise", "Pattern", "IDENTITY", "REGISTRY", "register",
-           "RuleContext", "broadcast_map", "UFUNC_PRIMITIVES"]
+           "RuleContext", "broadcast_map", "UFUNC_PRIMITIVES", "choice_weight", "strong_product"]
 
 
 class _Identity:
@@ -96,17 +100,19 @@ class Primitive:
     vjp: Callable | None = None    # slot: reverse rule for the gradient transform
     numba: Callable | None = None  # slot: Numba code generation
     doc: str = ""
+    fast_impl: Callable | None = None
 
 
 REGISTRY: dict[str, Primitive] = {}
 
 
 def register(name, *, impl, shape, deps, hess=None, elementwise=None, jvp=None, vjp=None,
-             numba=None, doc=""):
+             numba=None, doc="", fast_impl=None):
     """Add a primitive to :data:`REGISTRY` (names are unique), with all its rules."""
     if name in REGISTRY:
         raise ValueError(f"primitive {name!r} is already registered")
-    REGISTRY[name] = Primitive(name, impl, shape, deps, hess, elementwise, jvp, vjp, numba, doc)
+    REGISTRY[name] = Primitive(name, impl, shape, deps, hess, elementwise, jvp, vjp, numba, doc,
+                               fast_impl)
     return REGISTRY[name]
 
 
@@ -222,6 +228,8 @@ _BINARY = [
     ("multiply", np.multiply, (T, T), ((F, T), (T, F)), ("real", "real")),
     ("divide", np.divide, (T, T), ((F, T), (T, T)), ("real", "nonzero")),
     ("power", np.power, (T, T), ((T, T), (T, T)), ("pos", "real")),
+    # C pow: differs from np.power at -inf and -0.0 (np.power takes x**0.5 as sqrt)
+    ("float_power", np.float_power, (T, T), ((T, T), (T, T)), ("pos", "real")),
     ("maximum", np.maximum, (T, T), ((F, F), (F, F)), ("real", "real")),
     ("minimum", np.minimum, (T, T), ((F, F), (F, F)), ("real", "real")),
     ("fmax", np.fmax, (T, T), ((F, F), (F, F)), ("real", "real")),
@@ -282,23 +290,61 @@ def _power_rules(info):
     return deps, hess
 
 
-def _choice_deps(info, pick_first):
-    """maximum/minimum/fmax/fmin: in local mode only the selected argument (both on ties)."""
+def choice_weight(name, a, b):
+    """Share of the derivative of ``name(a, b)`` (maximum/minimum/fmax/fmin) that goes to ``a``.
+
+    The convention: tied arguments split it equally (1/2 each); otherwise it
+    follows the argument numpy returns -- for ``maximum``/``minimum`` a NaN
+    argument, for ``fmax``/``fmin`` the other one (both NaN: 1/2 each).
+    Works on numpy arrays and on tracers (the gradient transform records it).
+    """
+    wins, loses = (a > b, a < b) if name in ("maximum", "fmax") else (a < b, a > b)
+    a_nan, b_nan = np.isnan(a), np.isnan(b)
+    if name in ("maximum", "minimum"):
+        nan_case = np.where(a_nan, np.where(b_nan, 0.5, 1.0), 0.0)
+    else:
+        nan_case = np.where(b_nan, np.where(a_nan, 0.5, 1.0), 0.0)
+    return np.where(wins, 1.0, np.where(loses, 0.0, np.where(a == b, 0.5, nan_case)))
+
+
+def _choice_deps(info, name):
+    """maximum/minimum/fmax/fmin: in local mode only the argument(s) with a nonzero share."""
     base = _ew_deps_from(info)
 
     def deps(ctx):
         out = base(ctx)
         a, b = ctx.values
         if ctx.local and a is not None and b is not None:
-            a, b = np.broadcast_arrays(a, b)
-            first = pick_first(a, b)
-            second = pick_first(b, a)
-            tie = ~(first | second)
+            a, b = np.broadcast_arrays(np.asarray(a, dtype=np.float64),
+                                       np.asarray(b, dtype=np.float64))
+            with np.errstate(invalid="ignore"):
+                wa = choice_weight(name, a, b)
             n = ctx.node.size
-            out[0] = _mask_map(out[0], first | tie, n)
-            out[1] = _mask_map(out[1], second | tie, n)
+            out[0] = _mask_map(out[0], wa > 0, n)
+            out[1] = _mask_map(out[1], wa < 1, n)
         return out
     return deps
+
+
+def strong_product(a, b):
+    """``a * b`` with the strong zero: exactly 0 where either factor is exactly 0 (even if the
+    other is inf or NaN). The product of the chain rule (see :mod:`sparsead.ad.rules`).
+    On a traced value it records a ``strong_multiply`` node."""
+    for v in (a, b):
+        if hasattr(v, "_tc"):       # a tracer (tracing imports this module, not vice versa)
+            return v._tc.add("strong_multiply", [a, b])
+    r = np.multiply(a, b)           # callers silence floating-point warnings (np.errstate)
+    if type(r) is np.ndarray:
+        bad = np.isnan(r)
+        if bad.any():
+            zero = np.broadcast_to((np.asarray(a) == 0) | (np.asarray(b) == 0), r.shape)
+            if not r.flags.writeable:
+                r = r.copy()
+            r[bad & zero] = 0.0
+        return r
+    if np.isnan(r) and (np.asarray(a) == 0 or np.asarray(b) == 0):
+        return type(r)(0.0)
+    return r
 
 
 def _build_elementwise():
@@ -309,13 +355,18 @@ def _build_elementwise():
         deps = hess = None
         if name == "multiply":
             deps = _known_zero_drops(_ew_deps_from(info))
-        elif name == "power":
+        elif name in ("power", "float_power"):
             deps, hess = _power_rules(info)
-        elif name in ("maximum", "fmax"):
-            deps = _choice_deps(info, lambda a, b: a > b)
-        elif name in ("minimum", "fmin"):
-            deps = _choice_deps(info, lambda a, b: a < b)
+        elif name in ("maximum", "fmax", "minimum", "fmin"):
+            deps = _choice_deps(info, name)
         _elementwise(name, fn, d1, d2, dom, deps=deps, hess=hess)
+    # the chain-rule product of the gradient transform (never traced from user code)
+    info = Elementwise((T, T), ((F, T), (T, F)), ("real", "real"))
+    _elementwise("strong_multiply", strong_product, info.d1, info.d2, info.domain,
+                 deps=_known_zero_drops(_ew_deps_from(info)),
+                 doc="a * b, exactly 0 where a factor is 0 (inf/NaN in the other included): "
+                     "the chain-rule products the gradient transform records")
+    REGISTRY["strong_multiply"].fast_impl = REGISTRY["multiply"].impl
     for name, fn, nargs in _ZERO:
         dom = "bool" if name.startswith(("bitwise", "invert")) else "real"
         _elementwise(name, fn, (F,) * nargs, ((F,) * nargs,) * nargs, (dom,) * nargs)
@@ -335,7 +386,7 @@ _build_elementwise()
 UFUNC_PRIMITIVES = {}
 for _name, _fn, *_ in _UNARY + _BINARY + _ZERO:
     UFUNC_PRIMITIVES[_fn] = _name
-UFUNC_PRIMITIVES.update({np.fabs: "abs", np.float_power: "power", np.radians: "deg2rad",
+UFUNC_PRIMITIVES.update({np.fabs: "abs", np.radians: "deg2rad",
                          np.degrees: "rad2deg", np.conjugate: "positive"})
 try:
     import scipy.special as _sc

@@ -16,7 +16,7 @@ import numpy as np
 
 from .registry import IDENTITY, Elementwise, Pattern, broadcast_map, register, _mask_map
 
-__all__ = ["coo_pattern", "group_pattern", "einsum_parse"]
+__all__ = ["coo_pattern", "group_pattern", "einsum_parse", "strong_einsum"]
 
 
 def coo_pattern(rows, cols, n_rows) -> Pattern:
@@ -136,7 +136,7 @@ def _scatter_deps(ctx):
     owner = np.full(base.size, -1, dtype=np.int64)
     owner[index] = np.arange(index.size, dtype=np.int64)   # last write wins, as in numpy
     vmap = broadcast_map(vals.shape, ctx.params["index"].shape)
-    if vmap is not IDENTITY:
+    if vmap is not IDENTITY and index.size:
         owner = np.where(owner >= 0, vmap[np.maximum(owner, 0)], -1)
     return [keep, owner]
 
@@ -193,7 +193,7 @@ def _reduce_deps(ctx):
         x = np.asarray(ctx.values[0])
         ext = np.max(x, axis=axes, keepdims=True) if ctx.node.prim == "reduce_max" \
             else np.min(x, axis=axes, keepdims=True)
-        hit = (x == ext) | np.isnan(ext)
+        hit = (x == ext) | (np.isnan(x) & np.isnan(ext))   # numpy returns a NaN if there is one
         group = np.where(hit.reshape(-1), group, -1)     # local: the extreme elements (all ties)
     return [group_pattern(group, ctx.node.size)]
 
@@ -247,7 +247,43 @@ def einsum_parse(subscripts):
     return ins.split(","), out
 
 
-def _einsum_shape(avals, subscripts):
+def strong_einsum(subscripts, *ops):
+    """``np.einsum`` in which a term with an exact zero factor is 0 (even times inf or NaN).
+
+    Entries without NaN are numpy's (a ``0 * inf`` term makes the plain sum NaN);
+    the others are recomputed exactly: the finite terms' sum, plus +-inf or NaN
+    decided by counting (with einsums of 0/1 and sign arrays) the nonzero terms
+    that hold a NaN, or an infinity of either sign.
+    """
+    with np.errstate(all="ignore"):
+        plain = np.einsum(subscripts, *ops)
+        bad = np.isnan(plain)
+        if not np.any(bad):
+            return plain
+        ops = [np.asarray(o, dtype=np.float64) for o in ops]
+        fin = [np.isfinite(o) for o in ops]
+
+        def count(arrays):
+            return np.einsum(subscripts, *[np.asarray(a, dtype=np.float64) for a in arrays])
+
+        base = count([np.where(f, o, 0.0) for o, f in zip(ops, fin)])
+        nan_terms = count([o != 0 for o in ops]) - count([(o != 0) & ~np.isnan(o) for o in ops])
+        sign = [np.where(np.isnan(o), 0.0, np.sign(o)) for o in ops]
+        sign_f = [np.where(f, s, 0.0) for s, f in zip(sign, fin)]
+        n_all, s_all = count([s != 0 for s in sign]), count(sign)
+        n_fin, s_fin = count([s != 0 for s in sign_f]), count(sign_f)
+        pos_inf = (n_all + s_all) / 2 - (n_fin + s_fin) / 2
+        neg_inf = (n_all - s_all) / 2 - (n_fin - s_fin) / 2
+        strong = np.where(pos_inf > 0, np.inf, np.where(neg_inf > 0, -np.inf, base))
+        strong = np.where((nan_terms > 0) | ((pos_inf > 0) & (neg_inf > 0)), np.nan, strong)
+        return np.where(bad, strong, plain)
+
+
+def _einsum_impl(*ops, subscripts, strong=False):
+    return strong_einsum(subscripts, *ops) if strong else np.einsum(subscripts, *ops)
+
+
+def _einsum_shape(avals, subscripts, strong=False):
     ins, out = einsum_parse(subscripts)
     dims = {c: s for spec, (shape, _) in zip(ins, avals) for c, s in zip(spec, shape)}
     return _aval(tuple(dims[c] for c in out), np.result_type(*[d for _, d in avals]))
@@ -315,16 +351,18 @@ def _einsum_hess(ctx):
     return terms
 
 
-register("einsum", impl=lambda *ops, subscripts: np.einsum(subscripts, *ops),
+register("einsum", impl=_einsum_impl,
+         fast_impl=lambda *ops, subscripts, strong=False: np.einsum(subscripts, *ops),
          shape=_einsum_shape, deps=_einsum_deps, hess=_einsum_hess,
          doc="explicit-output einsum (dot, matmul, @, outer, inner, tensordot); constant "
-             "operands' zeros are used, traced operands count as dense; exact cross terms")
+             "operands' zeros are used, traced operands count as dense; exact cross terms; "
+             "`strong=True` (gradient transform): a zero factor makes a zero term")
 
 
 def _spmatmul_impl(x, matrix, axis):
     xm = np.moveaxis(np.asarray(x), axis, 0)
     rest = xm.shape[1:]
-    y = matrix @ xm.reshape(xm.shape[0], -1)
+    y = matrix @ xm.reshape(xm.shape[0], int(np.prod(rest, dtype=np.int64)))
     return np.moveaxis(np.asarray(y).reshape((matrix.shape[0],) + rest), 0, axis)
 
 
