@@ -14,7 +14,8 @@ the kernel on disk.
 1. *Compile time against kernel size*: ``compile_forward`` without a budget on
    the loop-written right-hand side at small ``n`` and on the standard
    examples; ``weight`` is the size the budget counts (source lines plus
-   ``LOOP_WEIGHT`` per loop, ``sparsead.ad.numba_codegen``).
+   ``LOOP_WEIGHT`` per loop and ``BRANCH_WEIGHT`` per branch,
+   ``sparsead.ad.numba_codegen``).
 2. *The loop-written right-hand side* (``r = np.zeros_like(y); for i in
    range(1, n - 1): r[i] = ...``) at n = 100, 1000, 10000: graph nodes,
    preparation and evaluation time of ``sparse_jacobian`` with
@@ -76,7 +77,8 @@ if force:
     t = time.perf_counter()
     run = numba_backend.compile_forward(g, 0, np.arange(x.size) % 3, 3)
     out.update(compile=time.perf_counter() - t, weight=run.weight,
-               lines=run.source.count("\n"), loops=run.source.count("for "), nodes=len(g.nodes))
+               lines=run.source.count("\n"), loops=run.source.count("for "),
+               branches=run.source.count("if "), nodes=len(g.nodes))
 else:
     t = time.perf_counter()
     with warnings.catch_warnings(record=True) as w:
@@ -111,6 +113,9 @@ def problem(case, n):
     from sparsead import examples
     if case == "loop":
         return loop_rhs(n), np.linspace(0.0, 1.0, n), "jacobian"
+    if case == "loop_energy":       # its Hessian: the loop's gradient graph, branchier code
+        rhs = loop_rhs(n)
+        return (lambda y: 0.5 * np.sum(rhs(y) ** 2)), np.linspace(0.0, 1.0, n), "hessian"
     sys.path.insert(0, _HERE)
     import peers
     p = peers.make_problem(case, n)
@@ -136,14 +141,18 @@ EXAMPLES = [("brusselator", 128), ("broyden", 100_000), ("minimal_surface", 316)
 
 
 def table_growth(forced):
-    print("## 1. compile time against kernel size (backend forced, no budget; 3 lanes)")
-    print(f"{'case':<22}{'graph nodes':>12}{'lines':>7}{'loops':>7}{'weight':>8}{'compile s':>11}")
+    print("## 1. compile time against kernel size (no budget; 3 lanes; 'auto': what auto does)")
+    from sparsead.ad.numba_backend import COMPILE_BUDGET
+    print(f"{'case':<22}{'graph nodes':>12}{'lines':>7}{'loops':>7}{'branches':>9}{'weight':>8}"
+          f"{'compile s':>11}{'auto':>7}")
     cases = [("loop", n) for n in (5, 10, 20, 30, 40) + tuple(k for k in (60, 80, 100)
-                                                               if k <= forced)] + EXAMPLES
+                                                               if k <= forced)] \
+        + [("loop_energy", n) for n in (4, 6, 8, 10)] + EXAMPLES
     for case, n in cases:
         r = child(case, n, force=True)
         print(f"{case + ' ' + str(n):<22}{r['nodes']:>12}{r['lines']:>7}{r['loops']:>7}"
-              f"{r['weight']:>8}{r['compile']:>11.2f}", flush=True)
+              f"{r['branches']:>9}{r['weight']:>8}{r['compile']:>11.2f}"
+              f"{'numba' if r['weight'] <= COMPILE_BUDGET else 'numpy':>7}", flush=True)
 
 
 def table_loop(sizes):
@@ -185,7 +194,8 @@ def main(argv=None):
     args = ap.parse_args(argv)
     from sparsead.ad import numba_backend, numba_codegen
     print(f"# budget {numba_backend.COMPILE_BUDGET} (lines + {numba_codegen.LOOP_WEIGHT} per "
-          f"loop); load average {os.getloadavg()[0]:.2f}; {os.cpu_count()} cpus")
+          f"loop + {numba_codegen.BRANCH_WEIGHT} per branch); load average "
+          f"{os.getloadavg()[0]:.2f}; {os.cpu_count()} cpus")
     tables = set(args.tables.split(","))
     if "1" in tables:
         table_growth(args.forced)

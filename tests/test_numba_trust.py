@@ -16,16 +16,9 @@ import pytest
 
 import sparsead as sa
 
+from test_numba_backend import _fd_jacobian
+
 MODES = ("forward", "reverse", "bidirectional", "auto")
-
-
-def _fd_jacobian(f, x, eps=1e-6):
-    cols = []
-    for j in range(x.size):
-        e = np.zeros_like(x)
-        e[j] = eps
-        cols.append((np.ravel(f(x + e)) - np.ravel(f(x - e))) / (2 * eps))
-    return np.stack(cols, axis=1)
 
 
 def _fd_hessian(f, x, eps=1e-6):
@@ -157,18 +150,8 @@ def test_powers_with_integer_array_exponent():
 
 # ---------------------------------------------------------------- ties (the convention)
 
-@pytest.fixture
-def unchecked(monkeypatch):
-    """The compiled lanes alone (no comparison with the interpreter at preparation)."""
-    from sparsead.ad import numba_backend
-    monkeypatch.setattr(numba_backend, "CHECK_LANES", False)
-
-
 @pytest.mark.parametrize("mode", MODES)
-def test_elementwise_ties_split_equally(mode, unchecked):
-    if mode in ("reverse", "bidirectional"):
-        pytest.xfail("reverse lanes run the VJP graph of the numpy rule (first argument on "
-                     "ties) until the interpreter side lands (trust-fuzz)")
+def test_elementwise_ties_split_equally(mode):
     t = np.array([1.0, 2.0, 0.5])
     cases = {np.maximum: [0.5, 1.0, 0.0], np.minimum: [0.5, 0.0, 1.0],
              np.fmax: [0.5, 1.0, 0.0], np.fmin: [0.5, 0.0, 1.0]}
@@ -177,7 +160,7 @@ def test_elementwise_ties_split_equally(mode, unchecked):
         np.testing.assert_array_equal(np.diag(J), diag, err_msg=fn.__name__)
 
 
-def test_reduction_ties_split_equally(unchecked):
+def test_reduction_ties_split_equally():
     x = np.array([1.0, 3.0, 3.0, -2.0, 3.0])
     for mode in MODES:
         J = sa.sparse_jacobian(lambda x: np.max(x, keepdims=True), x, mode=mode,
@@ -194,7 +177,7 @@ def test_reduction_ties_split_equally(unchecked):
         np.testing.assert_allclose(H, [[0.5, 0.5, 0], [0.5, 0.5, 0], [0, 0, 0]], err_msg=c)
 
 
-def test_nan_arguments_of_maximum_and_fmax(unchecked):
+def test_nan_arguments_of_maximum_and_fmax():
     """maximum: the derivative goes to the NaN argument; fmax ignores it; both NaN: split."""
     nan = np.nan
     a = np.array([nan, 1.0, nan, 2.0])

@@ -19,18 +19,7 @@ JAC_MODES = ["forward", "reverse", "bidirectional", "auto"]
 
 #: Numba-side disagreements still open (branch trust-numba fixes the compiled backend): test
 #: id -> reason; these cases are expected failures (strict: a fix must remove its entry)
-_HESSIAN_STRONG_ZERO = ("compiled Hessian lanes: the tangent of strong_multiply is a plain "
-                        "product (0 * inf = NaN), so the preparation check refuses backend='numba'")
-NUMBA_OPEN = {
-    "test_discarded_values_carry_no_derivative[_pair_energy-numba]": _HESSIAN_STRONG_ZERO,
-    "test_discarded_values_carry_no_derivative[_pair_energy_where-numba]": _HESSIAN_STRONG_ZERO,
-    "test_discarded_values_carry_no_derivative[_pair_energy_traced_where-numba]":
-        _HESSIAN_STRONG_ZERO,
-    "test_where_sqrt_gradient_is_zero_where_not_selected[numba]": _HESSIAN_STRONG_ZERO,
-    "test_valid_programs_prepare_and_evaluate[transposing_einsum-numba]":
-        "the preparation check refuses backend='numba' over roundoff-size entries "
-        "(7.7e-17 vs 1.1e-16: a relative tolerance without an absolute floor)",
-}
+NUMBA_OPEN = {}
 
 
 @pytest.fixture(autouse=True)

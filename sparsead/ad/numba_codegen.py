@@ -13,16 +13,18 @@ reverse, in the loop body: the adjoints of the leaves it read are the local
 partial derivatives, which are added into the lanes of the row -- into lane
 ``colors[j]`` for element ``j`` of the seeded input (one-hot seeds cost one add,
 whatever the number of lanes), or times the leaf's own lane row for a
-materialised intermediate. There are no temporaries per operation.
+materialised intermediate. There are no temporaries per operation. Every
+product of the chain rule is strong (``0 * inf = 0``: discarded values carry no
+derivative, README "Derivatives"), plain only with a nonzero finite constant.
 A pushed sum (``plan_push``) loops over cells instead: the cell's expression is
 evaluated once, its local partials are computed once in the forward pass (and
 one-operand chains folded into one partial), and one reverse sweep per
 destination adds each term's value and lane row into the element it lands on.
 
-The source depends only on the structure of the graph: sizes, offsets and
-strides come in the ``dims`` array, index maps, constant arrays and scalar
-constants are kernel arguments. Identical structure gives identical source,
-hence one cache entry.
+The source depends only on the structure of the graph (and on which scalar
+constants are nonzero and finite): sizes, offsets and strides come in the
+``dims`` array, index maps, constant arrays and scalar constants are kernel
+arguments. Identical structure gives identical source, hence one cache entry.
 """
 
 from __future__ import annotations
@@ -34,10 +36,19 @@ import numpy as np
 from .numba_lower import INLINE_OPS, NumbaBackendError
 from .numba_rules import HELPERS
 
-#: one loop costs as much compile time as this many lines (measured: benchmarks/bench_compile.py)
-LOOP_WEIGHT = 40
+#: a loop, a branch cost as much compile time as this many lines (fitted to measured compile
+#: times: benchmarks/bench_compile.py, table 1)
+LOOP_WEIGHT = 20
+BRANCH_WEIGHT = 20
 
-__all__ = ["generate", "LOOP_WEIGHT"]
+
+def _size(lines):
+    """Compile-cost units of source lines: lines, plus the weights of loops and branches."""
+    loops = sum(1 for ln in lines if ln.lstrip().startswith("for "))
+    branches = sum(ln.count("if ") for ln in lines)
+    return len(lines) + LOOP_WEIGHT * loops + BRANCH_WEIGHT * branches
+
+__all__ = ["generate", "LOOP_WEIGHT", "BRANCH_WEIGHT"]
 
 
 class _Source:
@@ -77,6 +88,38 @@ class _Source:
 
 
 _SIMPLE = re.compile(r"-?[\w.]+")
+
+
+def _literal(e):
+    """Whether ``e`` is a nonzero finite number literal (a product with it is already strong)."""
+    try:
+        v = float(e.strip("()"))
+    except ValueError:
+        return False
+    return v != 0.0 and np.isfinite(v)
+
+
+def smul(a, b, safe=()):
+    """The chain-rule product ``a * b`` with the strong zero (README, "Derivatives"): exactly 0
+    when either factor is 0, even if the other is inf or NaN (a plain product when a factor
+    is a nonzero finite literal or a name in ``safe``, where the two are the same)."""
+    if a == "1" or a == "1.0":
+        return b
+    if b == "1" or b == "1.0":
+        return a
+    if _literal(a) or _literal(b) or a in safe or b in safe:
+        return f"{a} * {b}"
+    return f"(0.0 if ({a} == 0.0 or {b} == 0.0) else {a} * {b})"
+
+
+def _product(factors, strong):
+    """``f1 * f2 * ...`` (``1.0`` if none); ``strong``: 0 when any factor is 0."""
+    if not factors:
+        return "1.0"
+    plain = " * ".join(factors)
+    if not strong or len(factors) == 1:
+        return plain
+    return f"(0.0 if ({' or '.join(f'{v} == 0.0' for v in factors)}) else {plain})"
 
 
 def _dtype_expr(dt):
@@ -157,7 +200,8 @@ class _Region:
                 while kind == "mul" and uses.get(iv) == 1 and iv in single:
                     iv, e2 = single[iv]
                     e = e2 if e == "1" else e if e2 == "1" else self.partial(
-                        f"(-{e2})" if e == "-1" else f"(-{e})" if e2 == "-1" else f"({e} * {e2})")
+                        f"(-{e2})" if e == "-1" else f"(-{e})" if e2 == "-1"
+                        else smul(e, e2, self.cg.safe))
                 new.append((iv, kind, e))
             if len(new) == 1 and new[0][1] == "mul":
                 single[out] = (new[0][0], new[0][2])
@@ -224,21 +268,19 @@ class _Region:
     def tangent(self, root, seed, target):
         """Lines adding ``seed * d(root)/d(leaves)`` into the lanes ``target(lane)``.
 
-        A value discarded by a selection (the branch ``where`` does not take, the
-        source read of a filled map element) carries no derivative: its adjoint is
-        a *strong* zero, which stays zero when multiplied by an infinite or NaN
-        partial (``0 * inf`` would put NaN in the lanes). Adjoints downstream of a
-        selection are multiplied only when nonzero.
+        Every product of the chain rule is strong (:func:`smul`): a zero adjoint
+        or partial gives 0 even times inf or NaN, so a value discarded by a
+        selection (the branch ``where`` does not take, the source read of a filled
+        map element, an overwritten element) or a zero factor never puts NaN in
+        the lanes -- the convention of the interpreter (``sparsead.ad.rules``).
         """
         src = self.cg.src
         adj = {root: seed}
-        strong = set()
         lines = []
         for out, contribs in reversed(self.tape):
             a = adj.get(out)
             if a is None:
                 continue
-            weak = a not in strong
             for iv, kind, e in contribs:
                 if kind == "cond":
                     term = f"({a} if {e} else 0.0)"
@@ -246,10 +288,8 @@ class _Region:
                     term = a
                 elif e == "-1":
                     term = f"(-{a})"
-                elif weak:
-                    term = f"{a} * {e}"
                 else:
-                    term = f"({a} * {e} if {a} != 0.0 else 0.0)"
+                    term = smul(a, e, self.cg.safe)
                 if iv in adj and adj[iv] != seed:
                     lines.append(f"{adj[iv]} += {term}")
                 else:
@@ -258,8 +298,6 @@ class _Region:
                         term = f"{adj[iv]} + {term}"
                     lines.append(f"{name} = {term}")
                     adj[iv] = name
-                if kind == "cond" or not weak:
-                    strong.add(adj[iv])
         for v, k, ix in self.leaves:
             a = adj.get(v)
             if a is None:
@@ -272,15 +310,15 @@ class _Region:
                 lines.append(f"if {c} >= 0:")
                 lines.append(f"    {target(c)} += {a}")
             else:
-                guard = [] if a not in strong else [f"if {a} != 0.0:"]
-                pad = "    " * len(guard)
-                lines += guard + [f"{pad}for l in range(p):",
-                                  f"{pad}    {target('l')} += {a} * tan{k}[{ix}, l]"]
+                lines += ["for l in range(p):",
+                          f"    {target('l')} += "
+                          f"{smul(a, f'tan{k}[{ix}, l]', self.cg.safe)}"]
         return lines
 
 
 class _Codegen:
     def __init__(self, nodes, out, live, material, n_inputs, n_lanes, push=None):
+        self.safe = set()
         self.push = push or {}
         self.n_lanes = int(n_lanes)
         self.nodes = nodes
@@ -311,7 +349,10 @@ class _Codegen:
     def scalar_name(self, k):
         if k not in self._scalars:
             nd = self.nodes[k]
-            self._scalars[k] = self.src.scalar(nd.params["value"], nd.dtype)
+            name = self._scalars[k] = self.src.scalar(nd.params["value"], nd.dtype)
+            v = nd.params["value"]
+            if nd.dtype.kind in "fiu" and np.isfinite(v) and v != 0:
+                self.safe.add(name)     # a product with it is already strong
         return self._scalars[k]
 
     def map_name(self, k):
@@ -579,17 +620,24 @@ class _Codegen:
         self.put(pre + ["w = left[i] * right[" + g + "]", f"right[{g}] *= xv[i]"] + r.lines
                  + r.tangent(v, "w", lambda lane: f"tan{k}[{g}, {lane}]"), 2)
 
+    def _w_cumsum(self, k):
+        self._cumulative(k, False)
+
     def _w_cumprod(self, k):
-        """Running products; lanes by the product rule ``t_i = t_{i-1} x_i + y_{i-1} t(x_i)``."""
+        self._cumulative(k, True)
+
+    def _cumulative(self, k, prod):
+        """Running sums (products) along one axis; the lanes of a product by the product rule
+        ``t_i = t_{i-1} x_i + y_{i-1} t(x_i)``."""
         nd = self.nodes[k]
         self.alloc(k, False)
         pr = nd.params
         pre, ln, post = (self.src.dim(pr[s]) for s in ("pre", "len", "post"))
         x = nd.ins[0]
-        one = "1.0" if nd.dtype.kind == "f" else "1"
+        start = ("1.0" if prod else "0.0") if nd.dtype.kind == "f" else ("1" if prod else "0")
         self.put(["run = np.zeros(p, np.float64)", f"for a in range({pre}):",
                   f"    for q in range({post}):",
-                  f"        acc = {_dtype_expr(nd.dtype)}({one})",
+                  f"        acc = {_dtype_expr(nd.dtype)}({start})",
                   "        for l in range(p):", "            run[l] = 0.0",
                   f"        for r in range({ln}):",
                   f"            ix = (a * {ln} + r) * {post} + q"], 1)
@@ -597,33 +645,12 @@ class _Codegen:
         v = r.val(x, "ix")
         lines = list(r.lines)
         if nd.active:
-            lines += ["for l in range(p):", f"    run[l] *= {v}"]
+            if prod:
+                lines += ["for l in range(p):", f"    run[l] = {smul('run[l]', v, self.safe)}"]
             if self.nodes[x].active:
-                lines += r.tangent(v, "acc", lambda lane: f"run[{lane}]")
+                lines += r.tangent(v, "acc" if prod else "1.0", lambda lane: f"run[{lane}]")
             lines += ["for l in range(p):", f"    tan{k}[ix, l] = run[l]"]
-        lines += [f"acc *= {v}", f"val{k}[ix] = acc"]
-        self.put(lines, 4)
-
-    def _w_cumsum(self, k):
-        nd = self.nodes[k]
-        self.alloc(k, False)
-        pr = nd.params
-        pre, ln, post = (self.src.dim(pr[s]) for s in ("pre", "len", "post"))
-        x = nd.ins[0]
-        zero = "0.0" if nd.dtype.kind == "f" else "0"
-        self.put(["run = np.zeros(p, np.float64)", f"for a in range({pre}):",
-                  f"    for q in range({post}):",
-                  f"        acc = {_dtype_expr(nd.dtype)}({zero})",
-                  "        for l in range(p):", "            run[l] = 0.0",
-                  f"        for r in range({ln}):",
-                  f"            ix = (a * {ln} + r) * {post} + q"], 1)
-        r = _Region(self)
-        v = r.val(x, "ix")
-        lines = r.lines + ["acc += " + v, f"val{k}[ix] = acc"]
-        if nd.active:
-            if self.nodes[x].active:
-                lines += r.tangent(v, "1.0", lambda lane: f"run[{lane}]")
-            lines += ["for l in range(p):", f"    tan{k}[ix, l] = run[l]"]
+        lines += [f"acc {'*' if prod else '+'}= {v}", f"val{k}[ix] = acc"]
         self.put(lines, 4)
 
     def _w_spmatmul(self, k):
@@ -681,38 +708,35 @@ class _Codegen:
         for t, (spec, i) in enumerate(zip(specs, nd.ins)):
             lines.append(f"ix{t} = {flat(spec, self.nodes[i].shape)}")
             vals.append(r.val(i, f"ix{t}"))
-        lines += r.lines + [f"val{k}[o] += {' * '.join(vals)}"]
+        strong = nd.params.get("strong", False)
+        term = _product(vals, strong)
+        lines += r.lines + [f"val{k}[o] += {term}"]
         if nd.active:
             for t, i in enumerate(nd.ins):
                 if not self.nodes[i].active:
                     continue
-                coef = " * ".join(v for s, v in enumerate(vals) if s != t) or "1.0"
+                # the other factors of the term: a zero among them annihilates the tangent
+                coef = _product([v for s, v in enumerate(vals) if s != t], True)
                 sub = _Region(self)
                 sub.memo, sub.tape, sub.leaves = r.memo, r.tape, r.leaves
                 lines += sub.tangent(vals[t], f"({coef})", lambda lane: f"tan{k}[o, {lane}]")
         self.put(lines, depth)
 
     # -- whole kernel ------------------------------------------------------
-    def weight(self):
-        """The kernel's size in the units of :data:`LOOP_WEIGHT` (compile time grows with it)."""
-        loops = sum(1 for ln in self.body if ln.lstrip().startswith("for "))
-        return len(self.body) + LOOP_WEIGHT * loops
-
     def generate(self, budget=None):
         order = [k for k in range(len(self.nodes)) if self.live[k] and self.material[k]
                  and self.nodes[k].op not in ("input", "const", "scalar")]
         start = 0
-        loops = 0
+        self.weight = 0
         for k in order:
             self.write(k)
-            if budget is not None:
-                loops += sum(1 for ln in self.body[start:] if ln.lstrip().startswith("for "))
-                start = len(self.body)
-                if start + LOOP_WEIGHT * loops > budget:
-                    raise NumbaBackendError(
-                        "size", f"its kernel ({len(order)} arrays written by loops) would "
-                        f"exceed the compile budget of {budget} size units; compiling it could "
-                        "take minutes")
+            self.weight += _size(self.body[start:])
+            start = len(self.body)
+            if budget is not None and self.weight > budget:
+                raise NumbaBackendError(
+                    "size", f"its kernel ({len(order)} arrays written by loops) would exceed "
+                    f"the compile budget of {budget} size units; compiling it could take "
+                    "minutes")
         out = self.nodes[self.out]
         ret_t = f"tan{self.out}"
         tail = []
@@ -721,6 +745,7 @@ class _Codegen:
             ret_t = "tout"
         tail.append(f"return val{self.out}, {ret_t}")
         self.put(tail, 1)
+        self.weight += _size(self.body[start:])
         params = [f"x{i}" for i in range(self.n_inputs)] + ["colors", "dims"] \
             + self.src.arg_names
         head = ["import math", "import numpy as np", "from numba import njit", ""]
@@ -729,7 +754,7 @@ class _Codegen:
             if name + "(" in text:
                 head += helper.strip("\n").split("\n") + [""]
         head += ["", "@njit(cache=True, error_model='numpy', nogil=True)",
-                f"def kernel({', '.join(params)}):"]
+                 f"def kernel({', '.join(params)}):"]
         head += [f"    p = {self.n_lanes}"]   # a literal: the lane loops unroll
         head += [f"    d{i} = dims[{i}]" for i in range(len(self.src.dims))]
         return "\n".join(head + self.body) + "\n"
@@ -740,9 +765,10 @@ def generate(nodes, out, live, material, n_inputs, n_lanes, push=None, budget=No
 
     Returns ``(source, dims, args, weight)``: the int64 ``dims`` array, the list
     of argument values to pass after ``dims`` and the kernel's size (lines plus
-    :data:`LOOP_WEIGHT` per loop). Raises :class:`NumbaBackendError` (stage
-    ``"size"``) as soon as the size exceeds ``budget``.
+    :data:`LOOP_WEIGHT` per loop and :data:`BRANCH_WEIGHT` per branch). Raises
+    :class:`NumbaBackendError` (stage ``"size"``) as soon as the size exceeds
+    ``budget``.
     """
     cg = _Codegen(nodes, out, live, material, n_inputs, n_lanes, push)
     source = cg.generate(budget)
-    return source, np.array(cg.src.dims, dtype=np.int64), cg.src.arg_values, cg.weight()
+    return source, np.array(cg.src.dims, dtype=np.int64), cg.src.arg_values, cg.weight

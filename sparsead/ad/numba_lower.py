@@ -301,6 +301,16 @@ class _Lowering:
                 return self._elementwise(nd, ins, rule)
         return self._elementwise(nd, ins, _FLOAT_POWER)
 
+    def _strong_multiply(self, nd, ins):
+        """A strong product with a finite nonzero constant factor is a plain product (then
+        folded with other scalar factors)."""
+        for k in ins:
+            n = self.nodes[k]
+            if n.op == "scalar" and n.dtype.kind in "fiu" and np.isfinite(n.params["value"]) \
+                    and n.params["value"] != 0:
+                return self._elementwise(nd, ins, NUMBA_RULES["multiply"])
+        return self._elementwise(nd, ins, NUMBA_RULES["strong_multiply"])
+
     def _divide(self, nd, ins):
         d = self.nodes[ins[1]]
         inv = None
@@ -444,14 +454,15 @@ class _Lowering:
     def _einsum(self, nd, ins):
         active = any(self.nodes[k].active for k in ins)
         return self.add(KNode("einsum", ins, nd.shape, nd.dtype, active,
-                              {"subscripts": nd.params["subscripts"]}))
+                              {"subscripts": nd.params["subscripts"],
+                               "strong": bool(nd.params.get("strong", False))}))
 
 
 #: ``x ** y`` with a float result: the exponent cast to float (see ``_Lowering._power``)
 _FLOAT_POWER = ScalarRule("{0} ** np.float64({1})", (
-    # y * x**(y-1) with the strong zero, as rules._power_dx (x**0: 0, also at x = 0)
-    "(0.0 if ({1} == 0 or {0} ** (np.float64({1}) - 1.0) == 0)"
-    " else {1} * {0} ** (np.float64({1}) - 1.0))",
+    # y * x ** (y - 1) with the strong zero (0 where either factor is 0: x**0 is constant)
+    "(0.0 if ({1} == 0 or {0} ** (np.float64({1}) - 1.0) == 0.0) "
+    "else {1} * {0} ** (np.float64({1}) - 1.0))",
     "(np.log({0}) * {r} if {0} > 0 else 0.0)"))
 
 

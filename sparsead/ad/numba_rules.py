@@ -101,8 +101,7 @@ NUMBA_RULES = {
                       " else {1} * {0} ** np.float64({1} - 1))",
                       "(np.log({0}) * {r} if {0} > 0 else 0.0)"),
     # (integer results; float results use numba_lower's float-exponent rules)
-    "power": _r("{0} ** {1}",   # y * x**(y-1) with the strong zero (x**0: 0 also at x = 0)
-                "(0.0 if ({1} == 0 or {0} ** ({1} - 1) == 0) else {1} * {0} ** ({1} - 1))",
+    "power": _r("{0} ** {1}", "(0.0 if {1} == 0 else {1} * {0} ** ({1} - 1))",
                 "(np.log({0}) * {r} if {0} > 0 else 0.0)"),
     "maximum": _r("np.maximum({0}, {1})", *_extreme(">", nan_wins=True)),
     "minimum": _r("np.minimum({0}, {1})", *_extreme("<", nan_wins=True)),
