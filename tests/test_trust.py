@@ -372,3 +372,18 @@ def test_copysign_and_abs_at_zero(backend):
     for f in (lambda y: np.copysign(y, -1.0), lambda y: -np.abs(y)):
         for mode in JAC_MODES:
             np.testing.assert_array_equal(np.diag(_jac(f, x, mode, backend)), [0.0, 1.0, -1.0])
+
+
+@pytest.mark.parametrize("mode", ["forward", "reverse"])
+def test_linear_solve_strong_zero_in_forward_lanes(mode):
+    """hypot(0, 0) has a NaN partial; rows of the solve that do not read it stay exact (the
+    lanes solve term by term, A^-1 rhs, instead of a LAPACK solve that spreads the NaN)."""
+    C = np.array([[3.0, 0.5, 0.0], [0.0, 3.0, 0.5], [0.0, 0.0, 3.0]])
+    B = np.array([[0.5, -1.0], [2.0, 0.5], [-0.5, -1.0]])
+
+    def f(x):
+        v = np.concatenate([x, np.hypot(x, x)])[:9].reshape(3, 3) + C
+        return np.linalg.solve(v, B)
+    x = np.array([0.0, 0.0, 0.0, 0.5, 0.5])
+    J = _jac(f, x, mode, "numpy")
+    np.testing.assert_array_equal(J[4:, 0], 0.0)      # y[2] does not depend on x[0] here

@@ -525,12 +525,11 @@ def _jvp_solve(c, vals, out, tans):
     rhs = _zeros(c.shape, c.p) if tb is None else np.array(tb)
     if tA is not None:
         rhs -= _einsum_mode(c, "zij,j...->zi...", tA, out)
+    if c.strong:    # A^-1 rhs term by term: a zero entry of either contributes nothing
+        return strong_einsum("ij,zj...->zi...", np.linalg.inv(A), rhs)
     r = np.moveaxis(rhs, 0, -1)                 # (n, ..., p)
     sol = np.linalg.solve(A, r.reshape(A.shape[0], _size(r.shape[1:]))).reshape(r.shape)
-    sol = np.moveaxis(sol, -1, 0)
-    if c.strong:    # a zero right-hand side has a zero solution, even for a NaN matrix
-        sol[np.broadcast_to(~np.any(rhs != 0, axis=1, keepdims=True), sol.shape)] = 0.0
-    return sol
+    return np.moveaxis(sol, -1, 0)
 
 
 def _jvp_inv(c, vals, out, tans):

@@ -411,7 +411,7 @@ def _cum(fn, d, axis):
     H = None if d.H is None else moved.H.reshape(G, L, n, n)
     ys, Js, Hs = [], [], []
     for k in range(L):
-        if fn == "cumsum":
+        if fn == "cumsum":      # (the value from np.cumsum below: the sign of a zero)
             y, Jy = v[:, :k + 1].sum(axis=1), J[:, :k + 1].sum(axis=1)
             Hy = None if H is None else H[:, :k + 1].sum(axis=1)
         else:
@@ -428,6 +428,9 @@ def _cum(fn, d, axis):
         y, Jy = v.copy(), J.copy()
         Hy = None if H is None else H.copy()
     y = np.moveaxis(y.reshape(lead + (L,)), -1, axis)
+    if fn == "cumsum":
+        y = np.cumsum(moved.v, axis=-1).reshape(lead + (L,))
+        y = np.moveaxis(y, -1, axis)
     Jy = np.moveaxis(Jy.reshape(lead + (L, n)), -2, axis)
     Hy = None if Hy is None else np.moveaxis(Hy.reshape(lead + (L, n, n)), -3, axis)
     return Dual(y, Jy, Hy)
