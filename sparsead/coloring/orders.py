@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 
 from .._errors import ColoringError
-from .._kernels import coloring as kc
+from .._kernels import orders as ko
 
 #: Names accepted by ``order=``.
 ORDERS = (
@@ -38,7 +38,7 @@ def degrees(graph, distance2: bool = False) -> np.ndarray:
     mode = graph.degree_mode(distance2)
     if mode == 0:
         return np.diff(graph.ptr_a)
-    return kc.neighbourhood_degrees(graph.ptr_a, graph.idx_a, graph.ptr_b, graph.idx_b,
+    return ko.neighbourhood_degrees(graph.ptr_a, graph.idx_a, graph.ptr_b, graph.idx_b,
                                     mode, graph.n)
 
 
@@ -71,6 +71,6 @@ def vertex_order(graph, order, seed=None) -> tuple[np.ndarray, str]:
     kind = _DYNAMIC[base]
     if kind == 2 and graph.kind == "bipartite":
         kind = 3
-    perm = kc.dynamic_order(graph.ptr_a, graph.idx_a, graph.ptr_b, graph.idx_b, mode,
+    perm = ko.dynamic_order(graph.ptr_a, graph.idx_a, graph.ptr_b, graph.idx_b, mode,
                             deg, kind)
     return perm, order
