@@ -50,7 +50,16 @@ def greedy_color(ptr_a, idx_a, ptr_b, idx_b, mode, order, n):
 
 
 @njit(cache=True)
-def star_color(ptr, idx, order):
+def _forbid_around_uncolored(ptr, idx, colors, forbidden, v, w):
+    """Forbid for ``v`` the colors of the colored neighbours of the uncolored vertex ``w``."""
+    for q in range(ptr[w], ptr[w + 1]):
+        x = idx[q]
+        if x != v and colors[x] >= 0:
+            forbidden[colors[x]] = v
+
+
+@njit(cache=True)
+def star_color(ptr, idx, order, bipartite, neutral):
     """Greedy star coloring with star-set bookkeeping (Gebremedhin et al. 2007, Alg. 4.1).
 
     Every two-colored connected subgraph is kept as a star with a known hub
@@ -58,6 +67,16 @@ def star_color(ptr, idx, order):
     of the stars it belongs to, tagged with the color of its partners in that
     star, so a high-degree hub is never rescanned: the work per vertex is the
     number of stars of its neighbours, not their degrees.
+
+    Bicoloring (``bipartite``): the graph is bipartite (the augmented graph
+    of a matrix); each side has its own palette, so adjacent
+    vertices need not differ and the colors compared are always those of one
+    side. Vertices with ``neutral[v]`` stay uncolored (``-1``, in no seed).
+    As in ColPack's implicit-covering star bicoloring, a vertex not colored
+    (yet) is treated as neutral: its colored neighbours get pairwise distinct
+    colors, so that each entry next to a neutral vertex is read alone from
+    the other side (and the greedy does not pack colors that a later hub would
+    have to pay for).
     """
     n = ptr.size - 1
     nnz = idx.size
@@ -80,13 +99,18 @@ def star_color(ptr, idx, order):
     n_inc = 0
     for k in range(order.size):
         v = order[k]
+        if neutral[v]:
+            continue
         # distance-1 colors, and which colors occur twice around v
         for p in range(ptr[v], ptr[v + 1]):
             w = idx[p]
             d = colors[w]
             if d < 0:
+                if bipartite:
+                    _forbid_around_uncolored(ptr, idx, colors, forbidden, v, w)
                 continue
-            forbidden[d] = v
+            if not bipartite:
+                forbidden[d] = v
             if seen_v[d] != v:
                 seen_v[d] = v
                 seen_cnt[d] = 1
@@ -192,13 +216,19 @@ def _union(parent, rank, a, b):
 
 
 @njit(cache=True)
-def acyclic_color(ptr, idx, eid, order):
+def acyclic_color(ptr, idx, eid, order, bipartite, neutral):
     """Greedy acyclic coloring with a disjoint-set forest of two-colored trees.
 
     Gebremedhin, Tarafdar, Manne & Pothen (2007), Algorithm 3.1. ``eid[p]`` is
     the id (a CSR position) shared by the two stored copies of each edge.
     Returns the colors and, for every edge id, the root of its two-colored tree
-    (``-1`` at positions that are not edge ids).
+    (``-1`` at positions that are not edge ids). ``bipartite`` and ``neutral`` as
+    in :func:`star_color`; an edge next to a neutral vertex is a tree of its own.
+
+    All edges from a vertex ``w`` to neighbours of one color lie in one tree,
+    so each vertex keeps a list with one edge per color around it; the work
+    for ``v`` is the number of colors around its neighbours, not their
+    degrees (a hub next to every vertex is not rescanned).
     """
     n = ptr.size - 1
     nnz = idx.size
@@ -210,30 +240,39 @@ def acyclic_color(ptr, idx, eid, order):
     rank = np.zeros(nnz, dtype=np.int64)
     nb_v = np.full(n + 1, -1, dtype=np.int64)
     nb_e = np.full(n + 1, -1, dtype=np.int64)
+    # per vertex: (color of a colored neighbour, one edge to it), one entry per color
+    head = np.full(n, -1, dtype=np.int64)
+    nxt = np.empty(nnz + 1, dtype=np.int64)
+    lcol = np.empty(nnz + 1, dtype=np.int64)
+    ledge = np.empty(nnz + 1, dtype=np.int64)
+    n_l = 0
     for k in range(order.size):
         v = order[k]
+        if neutral[v]:
+            continue
         for p in range(ptr[v], ptr[v + 1]):
-            d = colors[idx[p]]
-            if d >= 0:
-                forbidden[d] = v
-        # prevent two-colored cycles
+            w = idx[p]
+            if colors[w] < 0:
+                if bipartite:
+                    _forbid_around_uncolored(ptr, idx, colors, forbidden, v, w)
+            elif not bipartite:
+                forbidden[colors[w]] = v
+        # prevent two-colored cycles: v must not join one tree through two neighbours
         for p in range(ptr[v], ptr[v + 1]):
             w = idx[p]
             if colors[w] < 0:
                 continue
-            for q in range(ptr[w], ptr[w + 1]):
-                x = idx[q]
-                if x == v:
-                    continue
-                cx = colors[x]
-                if cx < 0 or forbidden[cx] == v:
-                    continue
-                r = _find(parent, eid[q])
-                if first_v[r] != v:
-                    first_v[r] = v
-                    first_w[r] = w
-                elif first_w[r] != w:
-                    forbidden[cx] = v
+            t = head[w]
+            while t != -1:
+                cx = lcol[t]
+                if forbidden[cx] != v:
+                    r = _find(parent, ledge[t])
+                    if first_v[r] != v:
+                        first_v[r] = v
+                        first_w[r] = w
+                    elif first_w[r] != w:
+                        forbidden[cx] = v
+                t = nxt[t]
         c = 0
         while forbidden[c] == v:
             c += 1
@@ -250,12 +289,52 @@ def acyclic_color(ptr, idx, eid, order):
             else:
                 nb_v[d] = v
                 nb_e[d] = e
-            for q in range(ptr[w], ptr[w + 1]):
-                x = idx[q]
-                if x != v and colors[x] == c:
-                    _union(parent, rank, e, eid[q])
+                lcol[n_l] = d
+                ledge[n_l] = e
+                nxt[n_l] = head[v]
+                head[v] = n_l
+                n_l += 1
+            t = head[w]
+            while t != -1 and lcol[t] != c:
+                t = nxt[t]
+            if t != -1:
+                _union(parent, rank, e, ledge[t])
+            else:
+                lcol[n_l] = c
+                ledge[n_l] = e
+                nxt[n_l] = head[w]
+                head[w] = n_l
+                n_l += 1
     root = np.full(nnz, -1, dtype=np.int64)
     for p in range(nnz):
         if eid[p] == p:
             root[p] = _find(parent, p)
     return colors, root
+
+
+# ---------------------------------------------------------------- bicoloring
+
+
+@njit(cache=True)
+def implicit_cover(ptr, idx, order):
+    """Vertices left out of the cover when the vertices are taken in ``order``.
+
+    A vertex is left out (``True``) when all its neighbours came before it and
+    are in the cover; every edge then has an endpoint in the cover. With a
+    largest-first ``order``, dense rows and columns are covered and the rows
+    (columns) they leave behind are not.
+    """
+    n = ptr.size - 1
+    out = np.zeros(n, dtype=np.bool_)
+    seen = np.zeros(n, dtype=np.bool_)
+    for k in range(order.size):
+        v = order[k]
+        left = True
+        for p in range(ptr[v], ptr[v + 1]):
+            w = idx[p]
+            if not seen[w] or out[w]:
+                left = False
+                break
+        out[v] = left
+        seen[v] = True
+    return out

@@ -51,7 +51,7 @@ def _orders(order):
     return [check_choice(order, ORDERS, "order")]
 
 
-def color(pattern, problem="column", order="natural", *, seed=None, keep_explicit_zeros=True,
+def color(pattern, problem="column", order=None, *, seed=None, keep_explicit_zeros=True,
           symmetrize=False, postprocess=True, method="star"):
     """Color a sparsity pattern for compressed evaluation of a Jacobian or Hessian.
 
@@ -72,9 +72,14 @@ def color(pattern, problem="column", order="natural", *, seed=None, keep_explici
         acyclic coloring (Hessians, decompression by substitution);
         ``bidirectional``: star (or acyclic, ``method="acyclic"``) bicoloring of
         a nonsymmetric pattern through the symmetric pattern
-        ``[[0, A.T], [A, 0]]`` (JVPs and VJPs together).
-    order : str, callable, or list of them
-        A name in ``sparsead.coloring.ORDERS``; or a callable ``order(graph)
+        ``[[0, A.T], [A, 0]]`` (JVPs and VJPs together): rows and columns
+        are taken in ``order``; one whose neighbours all came before it and
+        are colored is left neutral (in no seed), the others get colors from
+        one palette per side (ColPack's implicit-covering bicoloring).
+    order : str, callable, or list of them, optional
+        Default ``"natural"``, and ``"largest_first"`` for ``bidirectional``
+        (whose cover follows the order: dense rows and columns must come
+        first). A name in ``sparsead.coloring.ORDERS``; or a callable ``order(graph)
         -> permutation`` that receives the graph being colored as a boolean
         ``csr_array`` (the column intersection graph for ``column``, the row
         intersection graph for ``row``, the adjacency graph with no diagonal
@@ -130,6 +135,8 @@ def color(pattern, problem="column", order="natural", *, seed=None, keep_explici
     """
     problem = check_choice(problem, PROBLEMS, "problem")
     method = check_choice(method, ("star", "acyclic"), "method")
+    if order is None:
+        order = "largest_first" if problem == "bidirectional" else "natural"
     orders = _orders(order)
     p = as_pattern(pattern, keep_explicit_zeros=keep_explicit_zeros)
     if problem in SYMMETRIC_PROBLEMS:
@@ -138,12 +145,31 @@ def color(pattern, problem="column", order="natural", *, seed=None, keep_explici
             p = as_pattern(p + p.T)
         require_symmetric(p, problem)
     graph = build_graph(p, problem)
-    best = None
-    for o in orders:
-        perm, name = vertex_order(graph, o, seed)
-        raw, root = run(graph, problem, perm, method)
+    best, best_rank = None, None
+    for rank in _evaluation_order(orders, problem):
+        perm, name = vertex_order(graph, orders[rank], seed)
+        raw, root = run(graph, problem, perm, method,
+                        limit=None if best is None else best.n_colors)
+        if raw is None:
+            continue
         c = build_coloring(graph, problem, name, raw, root, postprocess=postprocess,
                            method=method)
-        if best is None or c.n_colors < best.n_colors:
-            best = c
+        if best is None or (c.n_colors, rank) < (best.n_colors, best_rank):
+            best, best_rank = c, rank
     return best
+
+
+def _evaluation_order(orders, problem):
+    """Positions of ``orders`` in the order they are tried.
+
+    For bicolorings ``largest_first`` goes first: it covers the dense rows and
+    columns, and its count lets the others be skipped early when their cover
+    already needs more colors (the natural order on an arrowhead would color
+    every column differently, in quadratic time). The result does not depend
+    on this: the fewest colors win, the first given on ties.
+    """
+    ranks = list(range(len(orders)))
+    if problem == "bidirectional" and "largest_first" in orders:
+        first = orders.index("largest_first")
+        ranks = [first] + [r for r in ranks if r != first]
+    return ranks
