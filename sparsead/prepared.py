@@ -290,12 +290,16 @@ def _auto_candidates(pattern, orders):
     colors; those lower bounds cost O(nnz). The side with the smaller bound is
     colored first, and the other only if its bound does not exceed the colors
     already found. This matters: coloring the columns of a Jacobian with one
-    dense row costs O(n^2) and can only give n colors.
+    dense row costs O(n^2) and can only give n colors. When both bounds exceed
+    2 the bicoloring is colored first (it handles dense rows and columns in
+    O(nnz)), and its count bounds both sides.
     """
     bounds = {"forward": int(np.diff(pattern.indptr).max(initial=0)),
               "reverse": int(np.bincount(pattern.indices, minlength=pattern.shape[1])
                              .max(initial=0))}
     candidates = {}
+    if min(bounds.values()) > 2:
+        candidates["bidirectional"] = _color(pattern, "bidirectional", orders)
     for side in sorted(bounds, key=lambda k: (bounds[k], k != "forward")):
         if candidates and bounds[side] > min(c.n_colors for c in candidates.values()):
             continue
@@ -358,8 +362,8 @@ class SparseJacobian(_Prepared):
             candidates = {"reverse": _color(self.pattern, "row", orders)}
         else:
             candidates = {}
-        if mode == "bidirectional" or (mode == "auto" and min(
-                c.n_colors for c in candidates.values()) > 2):
+        if "bidirectional" not in candidates and (mode == "bidirectional" or (
+                mode == "auto" and min(c.n_colors for c in candidates.values()) > 2)):
             candidates["bidirectional"] = _color(self.pattern, "bidirectional", orders)
         self.mode = min(candidates, key=lambda k: (candidates[k].n_colors,
                                                    ("forward", "reverse", "bidirectional").index(k)))
