@@ -26,7 +26,7 @@ from ._kernels import decompress as _kd
 from ._validation import as_pattern
 from .ad.forward import LanePlan, seed_from_colors
 from .ad.reverse import grad_graph, vjp_graph
-from .coloring import color as _color
+from .coloring import color as _color_api
 from .sparsity import graph_hessian_sparsity, graph_jacobian_sparsity
 from .tracing import trace
 
@@ -37,6 +37,10 @@ BACKENDS = ("auto", "numpy", "numba")
 HESSIAN_COLORINGS = ("star", "acyclic")
 TRIANGLES = ("full", "lower", "upper")
 DEFAULT_ORDERS = ("natural", "largest_first", "smallest_last")
+#: Rounds of iterated greedy after the default orders (``sparsead.color(improve=...)``):
+#: two rounds find most of what more would (on the reference matrices, 51 of the 55
+#: star colors that ten rounds save) for about two greedy colorings each.
+DEFAULT_IMPROVE = 2
 
 
 class InputError(SparseadError, ValueError):
@@ -281,6 +285,13 @@ def _user_pattern(sparsity, detected, name="sparsity"):
             "a smaller pattern would silently give a wrong matrix. Pass a superset of "
             "sparsead's detected pattern (or leave `sparsity=None`).")
     return p
+
+
+def _color(pattern, problem, orders, **options):
+    """:func:`sparsead.color`, with the default improvement rounds when the orders are the defaults."""
+    if isinstance(orders, (list, tuple)) and list(orders) == list(DEFAULT_ORDERS):
+        options.setdefault("improve", DEFAULT_IMPROVE)
+    return _color_api(pattern, problem, orders, **options)
 
 
 def _auto_candidates(pattern, orders):
