@@ -34,6 +34,8 @@ ADJACENCY_PROBLEMS = ("distance1", "distance2", "star", "acyclic")
 DEFAULT_ORDERS = ("natural", "largest_first", "smallest_last")
 #: File suffixes ``bench`` picks up in a directory.
 MATRIX_SUFFIXES = (".mtx", ".mtx.gz", ".npz")
+#: Largest graph (edges, estimated before building) handed to networkx by ``--compare``.
+NETWORKX_EDGE_BUDGET = 2_000_000
 #: networkx ``greedy_color`` strategy for each order it has an equivalent of.
 NETWORKX_STRATEGIES = {
     "natural": lambda G, colors: sorted(G),
@@ -344,6 +346,25 @@ def _bench_inputs(paths):
     return out
 
 
+def _networkx_edges(pattern, problem):
+    """An upper bound on the edges of the graph networkx colors for ``problem`` (None: n/a).
+
+    Cheap (O(nnz)): the sum over the shared rows (columns, vertices) of the
+    squared degrees bounds the pairs at distance two, before anything is built.
+    """
+    if problem == "distance1":
+        return pattern.nnz
+    if problem == "column":
+        deg = np.diff(pattern.indptr)
+    elif problem == "row":
+        deg = np.bincount(pattern.indices, minlength=pattern.shape[1])
+    elif problem == "distance2":
+        deg = np.diff(pattern.indptr) + 1
+    else:
+        return None
+    return int(np.sum(deg.astype(np.int64) ** 2))
+
+
 def _networkx_graph(pattern, problem):
     """The graph networkx's distance-1 greedy coloring sees for ``problem`` (or None)."""
     if problem == "distance1":
@@ -364,22 +385,53 @@ def _networkx_graph(pattern, problem):
     return sp.csr_array((np.ones(off.sum(), dtype=bool), (g.row[off], g.col[off])), shape=g.shape)
 
 
-def _networkx_run(pattern, problem, order, seed):
-    """``(colors, seconds)`` of ``networkx.greedy_color`` or ``(None, None)`` if n/a."""
-    import networkx as nx
+class _NetworkX:
+    """networkx's greedy coloring next to ours: graphs built once per (matrix, problem), timed apart.
 
-    strategy = NETWORKX_STRATEGIES.get(order)
-    g = _networkx_graph(pattern, problem) if strategy else None
-    if g is None:
-        return None, None
-    if order == "random":
-        def strategy(G, colors):  # noqa: E306 - the seed reaches networkx this way
-            return nx.algorithms.coloring.strategy_random_sequential(G, colors, seed=seed)
-    graph = nx.from_scipy_sparse_array(g)
-    t0 = time.perf_counter()
-    colors = nx.greedy_color(graph, strategy=strategy)
-    seconds = time.perf_counter() - t0
-    return (max(colors.values()) + 1 if colors else 0), seconds
+    A pattern whose graph would have more than ``budget`` edges (estimated in
+    O(nnz) before anything is built) is skipped; networkx keeps a few hundred
+    bytes per edge, and a distance-2 graph of a pattern with a dense row has
+    n^2 of them.
+    """
+
+    def __init__(self, budget):
+        self.budget = budget
+        self.graphs = {}
+        self.skipped = set()
+
+    def graph(self, name, pattern, problem):
+        """``(graph, build seconds)``; ``(None, None)`` when n/a or over budget."""
+        key = (name, problem)
+        if key not in self.graphs:
+            edges = _networkx_edges(pattern, problem)
+            if edges is None:
+                self.graphs[key] = (None, None)
+            elif edges > self.budget:
+                self.skipped.add((name, problem, edges))
+                self.graphs[key] = (None, None)
+            else:
+                import networkx as nx
+
+                t0 = time.perf_counter()
+                graph = nx.from_scipy_sparse_array(_networkx_graph(pattern, problem))
+                self.graphs[key] = (graph, time.perf_counter() - t0)
+        return self.graphs[key]
+
+    def run(self, name, pattern, problem, order, seed):
+        """``(colors, seconds, build seconds)`` of ``networkx.greedy_color``, Nones if n/a."""
+        import networkx as nx
+
+        strategy = NETWORKX_STRATEGIES.get(order)
+        graph, build = self.graph(name, pattern, problem) if strategy else (None, None)
+        if graph is None:
+            return None, None, None
+        if order == "random":
+            def strategy(G, colors):  # noqa: E306 - the seed reaches networkx this way
+                return nx.algorithms.coloring.strategy_random_sequential(G, colors, seed=seed)
+        t0 = time.perf_counter()
+        colors = nx.greedy_color(graph, strategy=strategy)
+        seconds = time.perf_counter() - t0
+        return (max(colors.values()) + 1 if colors else 0), seconds, build
 
 
 def _reference_target(ref, problem):
@@ -441,6 +493,7 @@ def _cmd_bench(args) -> int:
 
     rows, invalid = [], 0
     cache = {}
+    nxc = _NetworkX(args.nx_budget) if args.compare else None
     progress = _Progress(len(jobs), "bench", enabled=not args.no_progress)
     for k, (name, a, problem, order) in enumerate(jobs):
         pats = cache.get(name)
@@ -456,8 +509,8 @@ def _cmd_bench(args) -> int:
                                                      problem))
             invalid += not row["valid"]
         if args.compare:
-            nxc, nxs = _networkx_run(pattern, problem, order, args.seed)
-            row["nx_colors"], row["nx_seconds"] = nxc, nxs
+            row["nx_colors"], row["nx_seconds"], row["nx_build_seconds"] = nxc.run(
+                name, pattern, problem, order, args.seed)
         if refs is not None:
             found = refs.get((name, problem, order), [])
             row["ref_colors"] = _reference_target(found[0], problem) if found else None
@@ -489,6 +542,14 @@ def _cmd_bench(args) -> int:
         if unknown:
             notes.append(f"no reference rows for {len(unknown)} matrices: "
                          + ", ".join(unknown[:8]) + (" ..." if len(unknown) > 8 else ""))
+    if nxc is not None and nxc.skipped:
+        notes.append(f"networkx skipped on {len(nxc.skipped)} (matrix, problem) pairs whose graph "
+                     f"would exceed --nx-budget {args.nx_budget:,} edges: " + ", ".join(
+                         f"{m} {p} (~{e:,})" for m, p, e in sorted(nxc.skipped)[:6])
+                     + (" ..." if len(nxc.skipped) > 6 else ""))
+    if nxc is not None:
+        notes.append("nx ms: networkx.greedy_color alone; nx build ms: building its graph "
+                     "(scipy products + from_scipy_sparse_array), once per matrix and problem")
     if invalid:
         notes.append(f"{invalid} colorings FAILED the independent check")
     print("\n".join("note: " + n for n in notes), file=info)
@@ -501,7 +562,7 @@ def _bench_report(args, rows, refs, out, machine_stdout):
     if args.validate:
         headers.append("valid")
     if args.compare:
-        headers += ["nx colors", "nx ms", "nx/ours"]
+        headers += ["nx colors", "nx ms", "nx/ours", "nx build ms"]
     if refs is not None:
         headers += ["ref", "diff", "ref ms"]
     shown = []
@@ -515,7 +576,8 @@ def _bench_report(args, rows, refs, out, machine_stdout):
         if args.compare:
             ratio = (f"{r['nx_seconds'] / r['seconds']:.1f}x"
                      if r["nx_seconds"] is not None and r["seconds"] > 0 else None)
-            cells += [r["nx_colors"], _fmt_seconds(r["nx_seconds"]), ratio]
+            cells += [r["nx_colors"], _fmt_seconds(r["nx_seconds"]), ratio,
+                      _fmt_seconds(r["nx_build_seconds"])]
         if refs is not None:
             diff = None if r["ref_colors"] is None else f"{r['colors'] - r['ref_colors']:+d}"
             cells += [r["ref_colors"], diff, _fmt_seconds(r["ref_seconds"])]
@@ -534,7 +596,7 @@ def _bench_report(args, rows, refs, out, machine_stdout):
         print(_reference_summary(rows), file=sys.stderr)
     fields = ["matrix", "rows", "cols", "nnz", "problem", "order", "colors", "seconds", "valid"]
     if args.compare:
-        fields += ["nx_colors", "nx_seconds"]
+        fields += ["nx_colors", "nx_seconds", "nx_build_seconds"]
     if refs is not None:
         fields += ["ref_colors", "ref_seconds"]
     records = [{f: r.get(f) for f in fields} for r in rows]
@@ -714,6 +776,9 @@ def _build_parser() -> argparse.ArgumentParser:
     p.add_argument("--repeat", type=int, default=1, help="time the median of this many runs")
     p.add_argument("--csv", metavar="PATH", help="write the results as CSV (`-` = stdout)")
     p.add_argument("--json", metavar="PATH", help="write the results as JSON (`-` = stdout)")
+    p.add_argument("--nx-budget", type=int, default=NETWORKX_EDGE_BUDGET, metavar="EDGES",
+                   help="skip networkx where its graph would have more edges than this "
+                        f"(default {NETWORKX_EDGE_BUDGET:,})")
     p.add_argument("--compare", metavar="networkx",
                    help="also run networkx.greedy_color where it applies "
                         "(distance1, distance2, column, row)")
