@@ -4,10 +4,12 @@
 //     g++ -O2 -std=c++11 -I/usr/include/ColPack colpack_driver.cpp -lColPack
 // and then driven over stdin, one command per line, so that the benchmark can
 // interleave ColPack's runs with ours on the same machine:
-//     load PATH            read a Matrix Market file (graphs are built lazily)
-//     run PROBLEM ORDER    color once; prints "COLORS SECONDS" (graph construction
+//     load PATH            read a Matrix Market file (graphs are built lazily);
+//                          prints "= ok"
+//     run PROBLEM ORDER    color once; prints "= COLORS SECONDS" (graph construction
 //                          excluded, as in ColPack's reference table)
 //     quit
+// Replies start with "= " because ColPack itself prints to stdout too.
 // PROBLEM is one of ColPack's names: DISTANCE_ONE, DISTANCE_TWO, STAR, ACYCLIC
 // (adjacency graph of A + A^T), COLUMN_PARTIAL_DISTANCE_TWO,
 // ROW_PARTIAL_DISTANCE_TWO (bipartite graph), or a bicoloring variant such as
@@ -16,7 +18,7 @@
 // DYNAMIC_LARGEST_FIRST, DISTANCE_TWO_*). COLORS counts the colors actually
 // used (ColPack's STAR count reports at least 4); for bicolorings it is the
 // number of row colors plus column colors that some vertex of the cover uses.
-// Errors print "error MESSAGE" and the driver goes on reading commands.
+// Errors print "= error MESSAGE" and the driver goes on reading commands.
 
 #include "ColPackHeaders.h"
 
@@ -97,17 +99,17 @@ int main() {
             adjacency.reset();
             bipartite.reset();
             bicoloring.reset();
-            std::cout << "ok" << std::endl;
+            std::cout << "= ok" << std::endl;
             continue;
         }
         if (cmd != "run") {
-            std::cout << "error unknown command " << cmd << std::endl;
+            std::cout << "= error unknown command " << cmd << std::endl;
             continue;
         }
         std::string problem, order;
         in >> problem >> order;
         if (path.empty()) {
-            std::cout << "error no file loaded" << std::endl;
+            std::cout << "= error no file loaded" << std::endl;
             continue;
         }
         int colors = 0;
@@ -140,7 +142,7 @@ int main() {
             // color 0 marks a vertex outside the cover on both sides after the transform
             colors = distinct(left, 0) + distinct(right, 0);
         }
-        std::cout << colors << " " << secs << std::endl;
+        std::cout << "= " << colors << " " << secs << std::endl;
     }
     return 0;
 }

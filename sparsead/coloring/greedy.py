@@ -95,8 +95,9 @@ def cover(graph: ColoringGraph, perm: np.ndarray) -> np.ndarray:
     dense rows and columns come first and are covered, and the sparse ones
     they leave behind are read from the other side (on an arrowhead: the
     dense row and all columns are covered, the other rows are not, 3 colors).
-    With the natural order (all columns first) every row is left out and the
-    bicoloring is the column coloring.
+    In the natural order one whole side comes first (see
+    :func:`sparsead.coloring.orders.vertex_order`), the other is left out, and
+    the bicoloring is the column (or row) coloring.
     """
     return kc.implicit_cover(graph.ptr_a, graph.idx_a, perm)
 
