@@ -10,9 +10,10 @@ The dynamic orders keep the vertices in degree buckets that behave exactly
 like ColPack's ``vector<vector<int>>``: push at the back, take from the back,
 remove a vertex by moving the bucket's last vertex into its slot. The buckets
 live in one flat pool of slots (each bucket a segment that doubles when full;
-the pool is compacted when it runs out), so a degree update costs a handful
-of array accesses -- the same tie-breaking as ColPack at the same cost per
-update.
+the pool is laid out afresh when it runs out), so a degree update costs a
+handful of array accesses -- the same tie-breaking as ColPack, about the same
+cost per update, and O(vertices + buckets) memory where ColPack's vectors keep
+their capacity (O(n^2) on a dense row).
 """
 
 import numpy as np
@@ -47,15 +48,14 @@ def neighbourhood_degrees(ptr_a, idx_a, ptr_b, idx_b, mode, n):
 
 
 @njit(cache=True)
-def _reserve(pool, bstart, bsize, bcap, top, d, loc_size):
-    """Make room for one more vertex in bucket ``d``; returns ``(pool, top)``.
+def _grow(pool, scratch, bstart, bsize, bcap, top, d):
+    """Make room for one more vertex in bucket ``d``; returns the new end of the used pool.
 
-    The bucket moves to the end of the pool with twice its capacity; when the
-    pool is full, every bucket is copied into a fresh pool with capacity
-    ``2 * size + 2`` (and bucket ``d`` at least twice its old capacity). The
-    fresh pool is at least twice the old one (up to 32 slots per vertex and
-    bucket), so that orders which move every vertex at every step (dense rows)
-    compact rarely; memory stays O(vertices + buckets).
+    The bucket moves to the end of the pool with twice its capacity. When the
+    pool is full, every bucket is laid out afresh (capacity ``2 * size + 2``,
+    bucket ``d`` at least twice its old capacity) through ``scratch``. The
+    pool array itself never changes, so the caller's loop keeps it in place
+    (reassigning it there costs more than all the copying).
     """
     newcap = max(4, 2 * bcap[d])
     if top + newcap <= pool.size:
@@ -64,15 +64,7 @@ def _reserve(pool, bstart, bsize, bcap, top, d, loc_size):
             pool[top + k] = pool[s + k]
         bstart[d] = top
         bcap[d] = newcap
-        return pool, top + newcap
-    total = 0
-    for b in range(bsize.size):
-        c = 2 * bsize[b] + 2
-        if b == d and c < newcap:
-            c = newcap
-        total += c
-    size = max(4 * total, min(2 * pool.size, 32 * (bsize.size + loc_size)))
-    fresh = np.empty(size, dtype=np.int64)
+        return top + newcap
     t = 0
     for b in range(bsize.size):
         c = 2 * bsize[b] + 2
@@ -80,11 +72,13 @@ def _reserve(pool, bstart, bsize, bcap, top, d, loc_size):
             c = newcap
         s = bstart[b]
         for k in range(bsize[b]):
-            fresh[t + k] = pool[s + k]
+            scratch[t + k] = pool[s + k]
         bstart[b] = t
         bcap[b] = c
         t += c
-    return fresh, t
+    for k in range(t):
+        pool[k] = scratch[k]
+    return t
 
 
 @njit(cache=True)
@@ -117,7 +111,9 @@ def dynamic_order(ptr_a, idx_a, ptr_b, idx_b, mode, deg0, kind):
         bcap[b] = 2 * bcap[b] + 2
         bstart[b] = top
         top += bcap[b]
-    pool = np.empty(2 * top, dtype=np.int64)
+    # room for any fresh layout (< 6 n + 2 nb slots) and the moves until the next one
+    pool = np.empty(8 * (n + nb) + 16, dtype=np.int64)
+    scratch = np.empty(pool.size, dtype=np.int64)
     loc = np.zeros(n, dtype=np.int64)
     best = 0
     if kind == 2:
@@ -187,7 +183,7 @@ def dynamic_order(ptr_a, idx_a, ptr_b, idx_b, mode, deg0, kind):
                 d += delta
                 deg[w] = d
                 if bsize[d] == bcap[d]:
-                    pool, top = _reserve(pool, bstart, bsize, bcap, top, d, n)
+                    top = _grow(pool, scratch, bstart, bsize, bcap, top, d)
                 pool[bstart[d] + bsize[d]] = w
                 loc[w] = bsize[d]
                 bsize[d] += 1
