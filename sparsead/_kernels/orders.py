@@ -19,6 +19,10 @@ their capacity (O(n^2) on a dense row).
 import numpy as np
 from numba import njit
 
+#: Unsigned index casts, as in :mod:`sparsead._kernels.coloring` (no wraparound checks).
+_U = np.uint64
+_U1 = np.uint64(1)
+
 
 @njit(cache=True)
 def neighbourhood_degrees(ptr_a, idx_a, ptr_b, idx_b, mode, n):
@@ -26,21 +30,21 @@ def neighbourhood_degrees(ptr_a, idx_a, ptr_b, idx_b, mode, n):
     deg = np.zeros(n, dtype=np.int64)
     mark = np.full(n, -1, dtype=np.int64)
     for v in range(n):
-        mark[v] = v
+        mark[_U(v)] = v
         d = 0
-        for p in range(ptr_a[v], ptr_a[v + 1]):
-            e = idx_a[p]
+        for p in range(ptr_a[_U(v)], ptr_a[_U(v) + _U1]):
+            e = _U(idx_a[_U(p)])
             if mode != 1:
                 if mark[e] != v:
                     mark[e] = v
                     d += 1
             if mode != 0:
-                for q in range(ptr_b[e], ptr_b[e + 1]):
-                    w = idx_b[q]
+                for q in range(ptr_b[e], ptr_b[e + _U1]):
+                    w = _U(idx_b[_U(q)])
                     if mark[w] != v:
                         mark[w] = v
                         d += 1
-        deg[v] = d
+        deg[_U(v)] = d
     return deg
 
 
@@ -158,33 +162,36 @@ def dynamic_order(ptr_a, idx_a, ptr_b, idx_b, mode, deg0, kind):
         else:
             order[step] = v
         stamp[v] = step
-        for p in range(ptr_a[v], ptr_a[v + 1]):
-            e = idx_a[p]
-            # candidates: e itself (q == lo, not in mode 1), then e's neighbours in b
-            # (not in mode 0; in mode 2 not past an already ordered e, as ColPack)
-            lo = ptr_b[e] - 1
-            hi = ptr_b[e + 1]
+        for p in range(ptr_a[_U(v)], ptr_a[_U(v) + _U1]):
+            e = idx_a[_U(p)]
+            ue = _U(e)
+            # candidates: e itself (q == first - 1, not in mode 1), then e's neighbours
+            # in b (not in mode 0; in mode 2 not past an already ordered e, as ColPack)
+            first = ptr_b[ue]
+            lo = first - 1
+            hi = ptr_b[ue + _U1]
             if mode == 1:
                 lo += 1
-            elif mode == 0 or done[e]:
-                hi = ptr_b[e]
+            elif mode == 0 or done[ue]:
+                hi = first
             for q in range(lo, hi):
-                w = e if q < ptr_b[e] else idx_b[q]
-                if done[w] or stamp[w] == step:
+                w = e if q < first else idx_b[_U(q)]
+                uw = _U(w)
+                if done[uw] or stamp[uw] == step:
                     continue
-                stamp[w] = step
+                stamp[uw] = step
                 # swap-remove w from its bucket, push it at the back of the next one
-                d = deg[w]
-                pos = loc[w]
-                last = pool[bstart[d] + bsize[d] - 1]
-                pool[bstart[d] + pos] = last
-                loc[last] = pos
+                d = _U(deg[uw])
+                pos = loc[uw]
+                last = pool[_U(bstart[d] + bsize[d] - 1)]
+                pool[_U(bstart[d] + pos)] = last
+                loc[_U(last)] = pos
                 bsize[d] -= 1
-                d += delta
-                deg[w] = d
+                d = _U(deg[uw] + delta)
+                deg[uw] = d
                 if bsize[d] == bcap[d]:
                     top = _grow(pool, scratch, bstart, bsize, bcap, top, d)
-                pool[bstart[d] + bsize[d]] = w
-                loc[w] = bsize[d]
+                pool[_U(bstart[d] + bsize[d])] = w
+                loc[uw] = bsize[d]
                 bsize[d] += 1
     return order
