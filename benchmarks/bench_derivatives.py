@@ -12,7 +12,7 @@ color / compile or first call), median evaluation time to a ``csr_array``, the
 evaluation cost as a multiple of one numpy evaluation of ``f``, the one-off cost
 (preparation + one evaluation), and each figure's ratio to sparsead's. Every
 tool's matrix is checked against sparsead's (max abs difference, relative).
-Peers that are not installed are skipped with a message (``pip install -e .[bench]``).
+Peers that are not installed are skipped with a message (the ``bench`` extra).
 """
 
 from __future__ import annotations

@@ -24,6 +24,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from sparsead import examples
+from sparsead._extras import install_hint
 
 __all__ = ["Problem", "make_problem", "median_time", "run_asdex", "run_sparsejac",
            "run_casadi", "run_fd", "STANDARD_PROBLEMS"]
@@ -134,7 +135,7 @@ def _installed(module: str) -> bool:
 def run_asdex(problem: Problem, repeats: int = 20):
     """asdex: detection, coloring, first call (compile) and median evaluation to ``csr_array``."""
     if not (_installed("asdex") and _installed("jax")):
-        return "not installed (pip install -e .[bench])"
+        return f"not installed ({install_hint('bench')})"
     import asdex
     jnp = _jnp()
     xj = jnp.asarray(problem.x0)
@@ -168,7 +169,7 @@ def _asdex_colors(coloring) -> int | None:
 def run_sparsejac(problem: Problem, pattern: sp.csr_array, repeats: int = 20):
     """sparsejac.jacfwd (jitted) with the given pattern; Hessians as jacfwd of jax.grad."""
     if not (_installed("sparsejac") and _installed("jax")):
-        return "not installed (pip install -e .[bench])"
+        return f"not installed ({install_hint('bench')})"
     longest_row = int(np.diff(pattern.indptr).max(initial=0))
     if longest_row > 2000:
         return (f"a row with {longest_row} entries: sparsejac's column-intersection graph "
@@ -250,7 +251,7 @@ def _casadi_minimal_surface(ca, N, boundary):
 def run_casadi(problem: Problem, repeats: int = 20, max_prep_seconds: float = 120.0):
     """CasADi SX: symbolic Jacobian/Hessian, evaluated through ``Function.buffer`` into numpy."""
     if not _installed("casadi"):
-        return "not installed (pip install -e .[bench])"
+        return f"not installed ({install_hint('bench')})"
     if problem.casadi is None:
         return "no CasADi formulation"
     import casadi as ca

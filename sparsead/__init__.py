@@ -3,9 +3,18 @@
 The pipeline: trace ``f`` once into a graph, detect the sparsity pattern with
 index sets, color the pattern, then evaluate one compressed product lane per
 color and decompress it straight into a ``scipy.sparse.csr_array``.
+
+``import sparsead`` loads only the exception types: every other public name
+is imported at its first use (module ``__getattr__``, PEP 562), so that the
+tracer, the coloring engine, Numba and ``scipy.optimize`` cost nothing until
+a call needs them. ``dir(sparsead)`` and ``__all__`` list everything.
 """
 
-from . import patterns
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING
+
 from ._errors import (
     ColoringError,
     DecompressionError,
@@ -19,8 +28,25 @@ from ._errors import (
 
 __version__ = "0.1.0"
 
+#: public name -> the submodule defining it, imported at first use
+_LAZY = {
+    # coloring (sparsead/coloring/)
+    "coloring": ".coloring", "Coloring": ".coloring", "color": ".coloring",
+    "is_valid_coloring": ".coloring",
+    # sparsity detection (sparsead/tracing/, sparsead/sparsity.py)
+    "jacobian_sparsity": ".sparsity", "hessian_sparsity": ".sparsity",
+    # derivatives (sparsead/ad/, sparsead/prepared.py)
+    "sparse_jacobian": ".prepared", "sparse_hessian": ".prepared",
+    "SparseJacobian": ".prepared", "SparseHessian": ".prepared",
+    "gradient": ".ad.api", "jvp": ".ad.api", "vjp": ".ad.api", "hvp": ".ad.api",
+    # solvers (sparsead/optimize.py)
+    "optimize": ".optimize", "derivatives": ".optimize", "nonlinear_constraint": ".optimize",
+    "ode_jacobian": ".optimize", "ipopt_problem": ".optimize", "minimize_ipopt": ".optimize",
+    # generated test patterns (sparsead/patterns.py)
+    "patterns": ".patterns",
+}
+
 __all__ = [
-    "patterns",
     "ColoringError",
     "DecompressionError",
     "PatternError",
@@ -29,35 +55,29 @@ __all__ = [
     "TracerConversionError",
     "TracingError",
     "UnsupportedOperationError",
+    *_LAZY,
 ]
 
-# --- coloring (sparsead/coloring/) ---------------------------------------
-from . import coloring  # noqa: E402
-from .coloring import Coloring, color, is_valid_coloring  # noqa: E402
 
-__all__ += ["coloring", "Coloring", "color", "is_valid_coloring"]
+def __getattr__(name):
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'sparsead' has no attribute {name!r}")
+    mod = importlib.import_module(module, __name__)
+    value = mod if module == f".{name}" else getattr(mod, name)
+    globals()[name] = value
+    return value
 
-# --- sparsity detection (sparsead/tracing/, sparsead/sparsity.py) ----------
-from .sparsity import hessian_sparsity, jacobian_sparsity  # noqa: E402
 
-__all__ += ["jacobian_sparsity", "hessian_sparsity"]
+def __dir__():
+    return sorted(set(globals()) | set(__all__))
 
-# --- derivatives (sparsead/ad/, sparsead/prepared.py) ----------------------
-from .ad.api import gradient, hvp, jvp, vjp  # noqa: E402
-from .prepared import SparseHessian, SparseJacobian, sparse_hessian, sparse_jacobian  # noqa: E402
 
-__all__ += ["sparse_jacobian", "sparse_hessian", "gradient", "jvp", "vjp", "hvp",
-            "SparseJacobian", "SparseHessian"]
-
-# --- solvers (sparsead/optimize.py) -------------------------------------------
-from . import optimize  # noqa: E402
-from .optimize import (  # noqa: E402
-    derivatives,
-    ipopt_problem,
-    minimize_ipopt,
-    nonlinear_constraint,
-    ode_jacobian,
-)
-
-__all__ += ["optimize", "derivatives", "nonlinear_constraint", "ode_jacobian",
-            "ipopt_problem", "minimize_ipopt"]
+if TYPE_CHECKING:  # what static tools see; at run time these load on first use
+    from . import coloring, optimize, patterns
+    from .ad.api import gradient, hvp, jvp, vjp
+    from .coloring import Coloring, color, is_valid_coloring
+    from .optimize import (derivatives, ipopt_problem, minimize_ipopt, nonlinear_constraint,
+                           ode_jacobian)
+    from .prepared import SparseHessian, SparseJacobian, sparse_hessian, sparse_jacobian
+    from .sparsity import hessian_sparsity, jacobian_sparsity

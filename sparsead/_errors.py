@@ -22,6 +22,14 @@ class DecompressionError(SparseadError, ValueError):
     """A compressed matrix or output buffer does not match the coloring."""
 
 
+class InputError(SparseadError, ValueError):
+    """A call's ``x``, ``args`` or ``out`` does not fit the prepared operator."""
+
+
+class InputTypeError(SparseadError, TypeError):
+    """An argument has an unsupported type (complex, object, a non-tuple ``args``, ...)."""
+
+
 class TracerConversionError(SparseadError, TypeError):
     """A traced value was converted to a Python value (``bool``, ``float``, ...)
     where the program's structure would depend on it."""

@@ -28,6 +28,7 @@ from . import __version__
 from ._errors import SparseadError
 from ._io import COLPACK_PROBLEMS, read_matrix, read_reference
 from ._networkx import NETWORKX_EDGE_BUDGET, NetworkXRuns
+from ._validation.options import image_size, int_in
 
 #: Problems colored on the adjacency graph of a square pattern (ColPack uses A + Aᵀ).
 ADJACENCY_PROBLEMS = ("distance1", "distance2", "star", "acyclic")
@@ -35,6 +36,13 @@ ADJACENCY_PROBLEMS = ("distance1", "distance2", "star", "acyclic")
 DEFAULT_ORDERS = ("natural", "largest_first", "smallest_last")
 #: File suffixes ``bench`` picks up in a directory.
 MATRIX_SUFFIXES = (".mtx", ".mtx.gz", ".npz")
+
+#: Bounds of the numeric options (checked while parsing: one-line error, exit code 2).
+MAX_REPEAT = 10_000
+REPEAT_BUDGET = 60.0   # seconds of repeated runs per coloring; fewer runs if exceeded
+DPI_RANGE = (10, 1000)
+
+
 class UserError(Exception):
     """A mistake in the command line or its input: one line on stderr, exit code 2."""
 
@@ -131,14 +139,18 @@ class _Patterns:
 
 
 def _color_timed(sa, pattern, problem, order, seed, repeat):
-    """Color ``repeat`` times; return the last coloring and the median seconds."""
+    """Color up to ``repeat`` times (at most :data:`REPEAT_BUDGET` seconds in all, at
+    least once); return the last coloring, the median seconds and the runs made."""
     times = []
     coloring = None
+    start = time.perf_counter()
     for _ in range(max(1, repeat)):
         t0 = time.perf_counter()
         coloring = sa.color(pattern, problem=problem, order=order, seed=seed)
         times.append(time.perf_counter() - t0)
-    return coloring, statistics.median(times)
+        if time.perf_counter() - start > REPEAT_BUDGET:
+            break
+    return coloring, statistics.median(times), len(times)
 
 
 def _checker_colors(coloring, problem):
@@ -188,48 +200,32 @@ def _table(headers, rows, right=None) -> str:
 
 
 class _Progress:
-    """A one-line progress indicator on stderr; never writes to stdout.
+    """The progress line of long runs: a ``tqdm`` bar on stderr, never on stdout.
 
-    On a terminal the line is redrawn in place (after half a second, so quick
-    runs stay silent); otherwise a plain line is printed every few seconds once
-    the run has lasted more than two seconds. ``enabled=False`` silences it.
+    tqdm shows it only when stderr is a terminal (``disable=None``) and only
+    after half a second (``delay``), so quick runs, pipes and CI logs stay
+    silent; ``enabled=False`` (``--no-progress``) silences it everywhere.
+    ``update`` takes the number of items done so far and a note.
     """
 
     def __init__(self, total, label, enabled=True, stream=None):
-        self.total = max(total, 1)
-        self.label = label
-        self.stream = stream or sys.stderr
-        self.enabled = enabled
-        self.tty = enabled and hasattr(self.stream, "isatty") and self.stream.isatty()
-        self.start = time.perf_counter()
-        self.last = -1.0
-        self.width = 0
+        self.done = 0
+        self.bar = None
+        if enabled:
+            from tqdm import tqdm  # imported only by the commands that report progress
+
+            self.bar = tqdm(total=total, desc=label, file=stream or sys.stderr, disable=None,
+                            delay=0.5, leave=False, dynamic_ncols=True)
 
     def update(self, done, note=""):
-        if not self.enabled:
-            return
-        now = time.perf_counter()
-        elapsed = now - self.start
-        if self.tty:
-            if elapsed < 0.5 or (now - self.last < 0.1 and done < self.total):
-                return
-            filled = int(30 * done / self.total)
-            line = (f"{self.label} [{'#' * filled}{'.' * (30 - filled)}] "
-                    f"{done}/{self.total} {elapsed:.0f}s {note}")[:120]
-            self.stream.write("\r" + line.ljust(self.width))
-            self.width = len(line)
-        else:
-            if elapsed < 2.0 or now - self.last < 5.0:
-                return
-            self.stream.write(f"sparsead: {self.label} {done}/{self.total} "
-                              f"({100 * done // self.total}%) {elapsed:.0f}s {note}\n")
-        self.stream.flush()
-        self.last = now
+        if self.bar is not None:
+            self.bar.set_postfix_str(note, refresh=False)
+            self.bar.update(done - self.done)
+        self.done = done
 
     def close(self):
-        if self.tty and self.width:
-            self.stream.write("\r" + " " * self.width + "\r")
-            self.stream.flush()
+        if self.bar is not None:
+            self.bar.close()
 
 
 # --------------------------------------------------------------------------- color
@@ -247,7 +243,7 @@ def _cmd_color(args) -> int:
     warm, refused = _warm_up(sa, [(problem, order)], args.seed)
     if refused:
         raise UserError(refused[(problem, order)])
-    coloring, seconds = _color_timed(sa, pattern, problem, order, args.seed, args.repeat)
+    coloring, seconds, runs = _color_timed(sa, pattern, problem, order, args.seed, args.repeat)
     out = [
         f"matrix: {_stem(args.file)} ({a.shape[0]} x {a.shape[1]}, {a.nnz} stored entries; "
         f"colored pattern nnz {pattern.nnz})",
@@ -259,7 +255,8 @@ def _cmd_color(args) -> int:
         cc, rc = coloring.column_colors, coloring.row_colors
         out.append(f"column colors: {len(np.unique(cc[cc >= 0]))}, "
                    f"row colors: {len(np.unique(rc[rc >= 0]))}")
-    out.append(f"time: {seconds:.6f} s (ordering + coloring, median of {max(1, args.repeat)}; "
+    budget = f", stopped after {REPEAT_BUDGET:.0f} s" if runs < args.repeat else ""
+    out.append(f"time: {seconds:.6f} s (ordering + coloring, median of {runs}{budget}; "
                f"warm-up {warm:.2f} s excluded)")
     valid = None
     if not args.no_validate:
@@ -344,8 +341,9 @@ def _reference_target(ref, problem):
 def _cmd_bench(args) -> int:
     sa = _api()
     all_problems, all_orders = _names()
-    problems = _choice_list(args.problems, all_problems, "problem") if args.problems else all_problems
-    if args.orders:
+    problems = (_choice_list(args.problems, all_problems, "problem") if args.problems is not None
+                else all_problems)
+    if args.orders is not None:
         orders = _choice_list(args.orders, all_orders, "order")
     else:
         orders = all_orders if (args.reference and not args.problems) else DEFAULT_ORDERS
@@ -362,6 +360,8 @@ def _cmd_bench(args) -> int:
             refs = {}
             for r in read_reference(args.reference):
                 refs.setdefault((r["matrix"], r["problem"], r["order"]), []).append(r)
+        except SparseadError:
+            raise
         except (KeyError, ValueError) as exc:
             raise UserError(f"cannot read reference table {args.reference!r}: {exc}") from None
 
@@ -402,7 +402,7 @@ def _cmd_bench(args) -> int:
         if pats is None or pats.a is not a:
             pats = cache[name] = _Patterns(a, args.zeros)
         pattern = pats(problem)
-        coloring, seconds = _color_timed(sa, pattern, problem, order, args.seed, args.repeat)
+        coloring, seconds, _ = _color_timed(sa, pattern, problem, order, args.seed, args.repeat)
         row = {"matrix": name, "rows": a.shape[0], "cols": a.shape[1], "nnz": pattern.nnz,
                "problem": problem, "order": order, "colors": int(coloring.n_colors),
                "seconds": seconds, "valid": None}
@@ -575,20 +575,23 @@ def _cmd_show(args) -> int:
     try:
         from . import plot
     except ImportError as exc:
+        from ._extras import install_hint
+
         raise UserError(f"`show` needs matplotlib ({exc}); install it with: "
-                        f"pip install -e .[plot]") from None
+                        f"{install_hint('plot')}") from None
     sa = _api()
     problems, orders = _names()
     problem = _choice(args.problem, problems, "problem")
     order = _choice(args.order, orders, "order")
-    try:
-        w, h = (int(v) for v in args.size.lower().split("x"))
-        if w < 50 or h < 50:
-            raise ValueError
-    except ValueError:
-        raise UserError(f"--size must look like 1200x600 (pixels, at least 50), "
-                        f"got {args.size!r}") from None
+    w, h = args.size
     output = args.output or f"{_stem(args.file)}_{problem}.png"
+    from matplotlib.backend_bases import FigureCanvasBase
+
+    formats = FigureCanvasBase.get_supported_filetypes()
+    suffix = Path(output).suffix.lower().lstrip(".")
+    if suffix not in formats:
+        raise UserError(f"--output must end in an image format ({', '.join(sorted(formats))}), "
+                        f"got {output!r}")
     a = read_matrix(args.file)
     pattern = _Patterns(a, args.zeros)(problem)
     coloring = sa.color(pattern, problem=problem, order=order, seed=args.seed)
@@ -633,7 +636,7 @@ def _build_parser() -> argparse.ArgumentParser:
     common.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
                         help="show the traceback of errors")
     coloring_opts = argparse.ArgumentParser(add_help=False)
-    coloring_opts.add_argument("--seed", type=int, default=None,
+    coloring_opts.add_argument("--seed", type=int_in(0), default=None,
                                help="seed of the `random` order")
     zeros = coloring_opts.add_mutually_exclusive_group()
     zeros.add_argument("--keep-zeros", dest="zeros", action="store_const", const="keep",
@@ -659,7 +662,9 @@ def _build_parser() -> argparse.ArgumentParser:
     p.add_argument("file", help="matrix file (.mtx, .mtx.gz or scipy .npz)")
     p.add_argument("--problem", default="column", help="coloring problem (default: column)")
     p.add_argument("--order", default="natural", help="vertex order (default: natural)")
-    p.add_argument("--repeat", type=int, default=1, help="time the median of this many runs")
+    p.add_argument("--repeat", type=int_in(1, MAX_REPEAT), default=1,
+                   help=f"time the median of this many runs (1..{MAX_REPEAT}; at most "
+                        f"{REPEAT_BUDGET:.0f} s of repeats per coloring)")
     p.add_argument("--output", "-o", help="write the colors to a .txt, .npy or .json file")
     p.add_argument("--no-validate", action="store_true", help="skip the independent check")
     p.set_defaults(func=_cmd_color)
@@ -675,10 +680,13 @@ def _build_parser() -> argparse.ArgumentParser:
     p.add_argument("--problems", help="comma list or `all` (default: all that apply)")
     p.add_argument("--orders", help="comma list or `all` (default: "
                                     + ",".join(DEFAULT_ORDERS) + ")")
-    p.add_argument("--repeat", type=int, default=1, help="time the median of this many runs")
+    p.add_argument("--repeat", type=int_in(1, MAX_REPEAT), default=1,
+                   help=f"time the median of this many runs (1..{MAX_REPEAT}; at most "
+                        f"{REPEAT_BUDGET:.0f} s of repeats per coloring)")
     p.add_argument("--csv", metavar="PATH", help="write the results as CSV (`-` = stdout)")
     p.add_argument("--json", metavar="PATH", help="write the results as JSON (`-` = stdout)")
-    p.add_argument("--nx-budget", type=int, default=NETWORKX_EDGE_BUDGET, metavar="EDGES",
+    p.add_argument("--nx-budget", type=int_in(0), default=NETWORKX_EDGE_BUDGET,
+                   metavar="EDGES",
                    help="skip networkx where its graph would have more edges than this "
                         f"(default {NETWORKX_EDGE_BUDGET:,})")
     p.add_argument("--compare", metavar="networkx",
@@ -698,14 +706,16 @@ def _build_parser() -> argparse.ArgumentParser:
                        help="draw the colored pattern and the compressed matrix",
                        description="Draw the pattern with each nonzero colored by its color "
                                    "and the compressed matrix beside it (needs matplotlib: "
-                                   "pip install -e .[plot]). Big matrices are drawn as a "
+                                   "the `plot` extra). Big matrices are drawn as a "
                                    "downsampled density picture. " + convention)
     p.add_argument("file", help="matrix file (.mtx, .mtx.gz or scipy .npz)")
     p.add_argument("--problem", default="column", help="coloring problem (default: column)")
     p.add_argument("--order", default="natural", help="vertex order (default: natural)")
     p.add_argument("--output", "-o", help="image file (default: <matrix>_<problem>.png)")
-    p.add_argument("--size", default="1200x600", help="image size in pixels, WxH")
-    p.add_argument("--dpi", type=int, default=100, help="resolution (text scale)")
+    p.add_argument("--size", type=image_size, default=(1200, 600),
+                   help="image size in pixels, WxH (default 1200x600)")
+    p.add_argument("--dpi", type=int_in(*DPI_RANGE), default=100,
+                   help=f"resolution (text scale), {DPI_RANGE[0]}..{DPI_RANGE[1]}")
     p.set_defaults(func=_cmd_show)
 
     p = sub.add_parser("generate", parents=[common],

@@ -6,7 +6,7 @@ and under ``jax.numpy`` for side-by-side benchmarks against JAX-based tools.
 The functions never assign into arrays, which JAX forbids.
 
 Jacobian problems: :func:`brusselator`, :func:`broyden_tridiagonal`,
-:func:`conv2d`, :func:`mlp_layer`. Scalar (Hessian) problems: :func:`arwhead`,
+:func:`bratu`, :func:`conv2d`, :func:`mlp_layer`. Scalar (Hessian) problems: :func:`arwhead`,
 :func:`rosenbrock`, :func:`minimal_surface`.
 """
 
@@ -18,6 +18,7 @@ __all__ = [
     "brusselator",
     "brusselator_x0",
     "broyden_tridiagonal",
+    "bratu",
     "conv2d",
     "mlp_layer",
     "arwhead",
@@ -86,6 +87,22 @@ def broyden_tridiagonal(x, *, xp=np):
     left = xp.concatenate([zero, x[:-1]])
     right = xp.concatenate([x[1:], zero])
     return (3.0 - 2.0 * x) * x - left - 2.0 * right + 1.0
+
+
+def bratu(u, lam=6.0, *, xp=np):
+    """2-D Bratu residual ``Laplace(u) + lam exp(u)`` on an N x N interior grid (``u.size = N**2``).
+
+    Zero Dirichlet boundary values, mesh width ``h = 1 / (N + 1)``, the
+    five-point Laplacian: a badly conditioned Jacobian with 5 entries per row,
+    whose root (for ``lam`` below about 6.8) is a classic test of Newton-Krylov
+    solvers and their preconditioners.
+    """
+    N = int(round(u.size ** 0.5))
+    h = 1.0 / (N + 1)
+    V = u.reshape(N, N)
+    P = xp.pad(V, 1)
+    lap = P[2:, 1:-1] + P[:-2, 1:-1] + P[1:-1, 2:] + P[1:-1, :-2] - 4.0 * V
+    return (lap / h ** 2 + lam * xp.exp(V)).reshape(-1)
 
 
 def conv2d(x, weights, *, xp=np):

@@ -5,13 +5,14 @@ Thin adapters only: every derivative comes from the public API
 :func:`sparsead.gradient`), prepared once; this module checks what the solver
 passes, rearranges arguments and moves values between fixed index maps.
 
-- :func:`derivatives` -- ``jac=``/``hess=``/``hessp=`` for ``scipy.optimize.minimize``.
+- :func:`derivatives` -- ``jac=``/``hess=``/``hessp=`` for ``scipy.optimize.minimize``, and
+  ``jac=`` (dense) or a Krylov preconditioner for ``scipy.optimize.root``.
 - :func:`nonlinear_constraint` -- a ``NonlinearConstraint`` with a sparse Jacobian
   and the Lagrangian Hessian ``hess(x, v) = sum_i v_i nabla^2 c_i(x)``.
 - :func:`ode_jacobian` -- ``jac(t, y)`` (and ``.pattern`` for ``jac_sparsity=``)
   for ``scipy.integrate.solve_ivp``.
 - :func:`ipopt_problem`, :func:`minimize_ipopt` -- IPOPT through cyipopt
-  (``pip install -e .[ipopt]``) with exact sparse constraint Jacobians and the
+  (the ``ipopt`` extra) with exact sparse constraint Jacobians and the
   lower triangle of the Lagrangian Hessian.
 
 ``least_squares`` needs no adapter: pass ``jac=sa.sparse_jacobian(fun, x0)``
@@ -25,7 +26,12 @@ from scipy import optimize as _opt
 
 import sparsead as _sa  # late binding: the derivative API is looked up at call time
 
+from ._adapters import (BoundConstraint, ConstraintHessian, ConstraintJacobian, DenseHessian,
+                        DenseJacobian, JacobianLu, Lagrangian, Swapped, UserFunction)
+from ._adapters import _InputError
+from ._adapters import shape_text as _shape
 from ._errors import SparseadError
+from ._extras import install_hint
 
 __all__ = [
     "derivatives",
@@ -34,15 +40,6 @@ __all__ = [
     "ipopt_problem",
     "minimize_ipopt",
 ]
-
-
-class _InputError(SparseadError, ValueError):
-    """A solver-facing argument has the wrong shape or kind."""
-
-
-def _shape(a) -> str:
-    s = np.shape(a)
-    return f"shape {s}" if s else f"a scalar ({type(a).__name__})"
 
 
 def _as_point(x0, name: str = "x0") -> np.ndarray:
@@ -58,49 +55,125 @@ def _as_args(args) -> tuple:
     return args if isinstance(args, tuple) else (args,)
 
 
-# --- scipy.optimize.minimize -----------------------------------------------------
+# --- scipy.optimize.minimize and root ---------------------------------------------
 
-_HESS_FORM = {
-    None: True, "trust-constr": True, "newton-cg": True,
-    "trust-ncg": "hessp", "trust-krylov": "hessp",
+#: minimize methods -> the Hessian form they take (False: gradient only, None: no derivatives)
+_MINIMIZE = {
+    "trust-constr": True, "newton-cg": True, "trust-ncg": "hessp", "trust-krylov": "hessp",
     "trust-exact": "dense", "dogleg": "dense",
+    "cg": False, "bfgs": False, "l-bfgs-b": False, "tnc": False, "slsqp": False,
+    "nelder-mead": None, "powell": None, "cobyla": None, "cobyqa": None,
+}
+#: root methods -> what sparsead gives them (None: they build their own approximation)
+_ROOT = {
+    "hybr": "dense", "lm": "dense", "krylov": "preconditioner",
+    "broyden1": None, "broyden2": None, "anderson": None, "linearmixing": None,
+    "diagbroyden": None, "excitingmixing": None, "df-sane": None,
 }
 
 
+def _method_key(method):
+    if method is None or callable(method):
+        return method
+    if not isinstance(method, str):
+        raise _InputError(f"`method` must be a scipy.optimize.minimize or root method name, "
+                          f"got {type(method).__name__}.")
+    key = method.lower()
+    if key not in _MINIMIZE and key not in _ROOT:
+        raise _InputError(
+            f"`method` must be a method of scipy.optimize.minimize ({', '.join(_MINIMIZE)}) "
+            f"or of scipy.optimize.root ({', '.join(_ROOT)}), got {method!r}.")
+    return key
+
+
+def _root_derivatives(fun, x0, args, method, hess):
+    if hess is not None:
+        raise _InputError(f"`hess` must be None for root's method {method!r} (root uses no "
+                          "Hessian).")
+    form = _ROOT[method]
+    if form is None:
+        raise _InputError(
+            f"root's method {method!r} builds its own Jacobian approximation and takes none; "
+            "use method='hybr' or 'lm' (sparsead gives jac=, dense) or 'krylov' (sparsead "
+            "gives a preconditioner: the exact sparse Jacobian, factored).")
+    val = np.asarray(fun(x0, *args))
+    if val.ndim != 1 or (val.size != x0.size if method != "lm" else val.size < x0.size):
+        need = "at least" if method == "lm" else "exactly"
+        raise _InputError(f"`fun` must return a 1-D array of {need} {x0.size} values (like "
+                          f"`x0`) for root's method {method!r}, got {_shape(val)}.")
+    J = _sa.sparse_jacobian(fun, x0, args)
+    if form == "dense":
+        return {"jac": DenseJacobian(J)}
+    return {"options": {"jac_options": {"inner_M": JacobianLu(J, args)}}}
+
+
 def derivatives(fun, x0, args=(), *, method=None, hess=None) -> dict:
-    """Derivative keyword arguments for :func:`scipy.optimize.minimize`, prepared once.
+    """Derivative keyword arguments for :func:`scipy.optimize.minimize` or :func:`~scipy.optimize.root`.
+
+    Everything is prepared once (trace, detect, color); unpack the result into
+    the solver call: ``minimize(fun, x0, args=args, method=method, **kw)`` or
+    ``root(fun, x0, args=args, method=method, **kw)``.
+
+    ===================================  ====================================================
+    ``method``                           what comes back
+    ===================================  ====================================================
+    trust-constr, Newton-CG, None        ``jac`` (gradient) and ``hess`` (sparse csr_array)
+    trust-ncg, trust-krylov              ``jac`` and ``hessp`` (ndarray products)
+    trust-exact, dogleg                  ``jac`` and ``hess`` (dense ndarray)
+    CG, BFGS, L-BFGS-B, TNC, SLSQP       ``jac``
+    hybr, lm (root)                      ``jac``: the Jacobian as a dense ndarray (MINPACK)
+    krylov (root)                        ``options={"jac_options": {"inner_M": M}}``:
+                                         ``M = J(x)^-1`` by a sparse LU of the exact
+                                         Jacobian, refactored at every Newton step
+                                         (Krylov methods take a preconditioner, not a
+                                         Jacobian)
+    ===================================  ====================================================
+
+    The derivative-free ``minimize`` methods (Nelder-Mead, Powell, COBYLA,
+    COBYQA) and root's quasi-Newton methods (broyden1, broyden2, anderson,
+    linearmixing, diagbroyden, excitingmixing, df-sane), which accept no
+    derivatives, raise ``ValueError``. No ``root`` method accepts a sparse
+    Jacobian; for large systems use ``least_squares(fun, x0,
+    jac=sa.sparse_jacobian(fun, x0))``, ``krylov`` with this preconditioner,
+    or Newton's method with ``scipy.sparse.linalg.spsolve``.
 
     Parameters
     ----------
     fun : callable
-        Scalar objective ``fun(x, *args)`` written with numpy.
+        ``fun(x, *args)`` written with numpy: a scalar objective for
+        ``minimize``, a 1-D array of ``x0.size`` values for ``root`` (at least
+        that many for ``lm``).
     x0 : array_like, shape (n,)
         A point at which ``fun`` is traced (its values do not matter).
     args : tuple, optional
-        Extra arguments of ``fun``; pass the same ``args`` to ``minimize``.
-    method : str, optional
-        The ``minimize`` method; picks the form of the Hessian when ``hess`` is
-        None: a sparse ``hess=`` for trust-constr (and None) and Newton-CG,
-        ``hessp=`` for trust-ncg and trust-krylov (SciPy's trust-region models
-        need ndarray products), a dense ``hess=`` for trust-exact and dogleg,
-        and only ``jac=`` for every other method.
+        Extra arguments of ``fun``; pass the same ``args`` to the solver (the
+        ``krylov`` preconditioner keeps them).
+    method : str or callable, optional
+        The solver's method, case-insensitive (a callable: a custom
+        ``minimize`` method, given ``jac`` and a sparse ``hess``).
     hess : {True, "hessp", "dense", False}, optional
-        Override: ``True`` a sparse ``csr_array`` Hessian, ``"hessp"`` a
-        Hessian-vector product ``hessp(x, p, *args)``, ``"dense"`` an ndarray
-        Hessian, ``False`` none.
+        ``minimize`` only; overrides the Hessian form ``method`` picks: ``True``
+        a sparse ``csr_array`` Hessian, ``"hessp"`` a Hessian-vector product
+        ``hessp(x, p, *args)``, ``"dense"`` an ndarray Hessian, ``False`` none.
 
     Returns
     -------
     dict
-        ``{"jac": gradient}`` plus ``"hess"`` or ``"hessp"``; unpack it into
-        ``minimize(fun, x0, args=args, method=method, **kw)``.
+        The keyword arguments of the table above. For ``krylov`` merge other
+        options into ``kw["options"]`` (e.g. ``kw["options"]["fatol"] = 1e-10``).
+
+    Raises
+    ------
+    ValueError
+        Unknown ``method`` (the message lists the allowed ones), a method that
+        takes no derivatives, ``fun`` returning the wrong shape, a bad ``hess``.
 
     Examples
     --------
     >>> import numpy as np
-    >>> from scipy.optimize import minimize
+    >>> from scipy.optimize import minimize, root
     >>> import sparsead as sa
-    >>> from sparsead.examples import rosenbrock
+    >>> from sparsead.examples import broyden_tridiagonal, rosenbrock
     >>> x0 = np.zeros(20)
     >>> kw = sa.optimize.derivatives(rosenbrock, x0, method="trust-constr")
     >>> sorted(kw)
@@ -108,17 +181,29 @@ def derivatives(fun, x0, args=(), *, method=None, hess=None) -> dict:
     >>> res = minimize(rosenbrock, x0, method="trust-constr", **kw)
     >>> bool(np.allclose(res.x, 1.0, atol=1e-5))
     True
+    >>> x0 = -np.ones(50)
+    >>> sol = root(broyden_tridiagonal, x0, method="lm",
+    ...            **sa.derivatives(broyden_tridiagonal, x0, method="lm"))
+    >>> sol.success, bool(np.abs(broyden_tridiagonal(sol.x)).max() < 1e-12)
+    (True, True)
     """
     args = _as_args(args)
     x0 = _as_point(x0)
+    key = _method_key(method)
+    if key in _ROOT:
+        return _root_derivatives(fun, x0, args, key, hess)
     f0 = np.asarray(fun(x0, *args))
     if f0.size != 1:
         raise _InputError(f"`fun` must return a scalar for minimize, got {_shape(f0)}; "
-                          "for vector residuals use least_squares with "
+                          "for a system of equations pass a root method (method='hybr', "
+                          "'lm' or 'krylov'), for residuals use least_squares with "
                           "jac=sa.sparse_jacobian(fun, x0).")
     if hess is None:
-        key = method.lower() if isinstance(method, str) else method
-        hess = _HESS_FORM.get(key, False) if key is None or isinstance(key, str) else True
+        hess = True if key is None or callable(key) else _MINIMIZE[key]
+        if hess is None:
+            raise _InputError(
+                f"minimize's method {method!r} uses no derivatives; call minimize without "
+                "them, or choose a method that uses them (BFGS, L-BFGS-B, trust-constr, ...).")
     if hess not in (True, False, "hessp", "dense"):
         raise _InputError(f"`hess` must be True, 'hessp', 'dense' or False, got {hess!r}.")
     out = {"jac": _sa.gradient(fun)}
@@ -127,8 +212,7 @@ def derivatives(fun, x0, args=(), *, method=None, hess=None) -> dict:
     elif hess == "hessp":
         out["hessp"] = _sa.sparse_hessian(fun, x0, args).hessp
     elif hess == "dense":
-        H = _sa.sparse_hessian(fun, x0, args)
-        out["hess"] = lambda x, *a: H(x, *a).toarray()
+        out["hess"] = DenseHessian(_sa.sparse_hessian(fun, x0, args))
     return out
 
 
@@ -146,10 +230,16 @@ def _constraint_values(c, x0, args, name):
     return val
 
 
-def _lagrangian(c):
-    def lag(x, v, *args):
-        return np.sum(v * c(x, *args))
-    return lag
+def _bound_values(b, name, m, dtype=np.float64):
+    """Bounds (or flags) broadcast to the ``m`` constraint values, else a clear error."""
+    try:
+        a = np.asarray(b, dtype=dtype)
+        if a.ndim <= 1:
+            return np.broadcast_to(a, (m,)).copy()
+    except (TypeError, ValueError):
+        pass
+    raise _InputError(f"`{name}` must be a scalar or an array of the {m} constraint values "
+                      f"(c(x0) has {m}), got {_shape(b)}.")
 
 
 def nonlinear_constraint(c, x0, lb, ub, args=(), *, keep_feasible=False):
@@ -181,8 +271,9 @@ def nonlinear_constraint(c, x0, lb, ub, args=(), *, keep_feasible=False):
     Raises
     ------
     ValueError
-        ``c`` returns a scalar or a non-1-D array; ``hess`` called with
-        multipliers ``v`` of the wrong length.
+        ``c`` returns a scalar or a non-1-D array; ``lb``, ``ub`` or
+        ``keep_feasible`` do not broadcast to ``c``'s length; ``hess`` called
+        with multipliers ``v`` of the wrong length.
 
     Examples
     --------
@@ -200,23 +291,14 @@ def nonlinear_constraint(c, x0, lb, ub, args=(), *, keep_feasible=False):
     args = _as_args(args)
     x0 = _as_point(x0)
     m = _constraint_values(c, x0, args, "c").size
+    lb, ub = _bound_values(lb, "lb", m), _bound_values(ub, "ub", m)
+    if not isinstance(keep_feasible, (bool, np.bool_)):
+        keep_feasible = _bound_values(keep_feasible, "keep_feasible", m, dtype=bool)
     J = _sa.sparse_jacobian(c, x0, args)
-    H = _sa.sparse_hessian(_lagrangian(c), x0, (np.ones(m), *args))
-
-    def fun(x):
-        return c(x, *args)
-
-    def jac(x):
-        return J(x, *args)
-
-    def hess(x, v):
-        v = np.asarray(v, dtype=np.float64)
-        if v.shape != (m,):
-            raise _InputError(f"Lagrange multipliers `v` must have shape ({m},) (one per "
-                              f"constraint value), got {_shape(v)}.")
-        return H(x, v, *args)
-
-    con = _opt.NonlinearConstraint(fun, lb, ub, jac=jac, hess=hess, keep_feasible=keep_feasible)
+    H = _sa.sparse_hessian(Lagrangian(c), x0, (np.ones(m), *args))
+    con = _opt.NonlinearConstraint(BoundConstraint(c, args), lb, ub,
+                                   jac=ConstraintJacobian(J, args),
+                                   hess=ConstraintHessian(H, m, args), keep_feasible=keep_feasible)
     con.jac_pattern = J.pattern
     con.hess_pattern = H.pattern
     return con
@@ -224,19 +306,20 @@ def nonlinear_constraint(c, x0, lb, ub, args=(), *, keep_feasible=False):
 
 # --- solve_ivp ---------------------------------------------------------------------
 
-class _OdeJacobian:
+class _OdeJacobian(UserFunction):
     """``jac(t, y, *args)``: ``d rhs(t, y, *args) / d y``; see :func:`ode_jacobian`."""
+
+    @property
+    def fn(self):  # the user function UserFunction checks before pickling
+        return self.rhs
 
     def __init__(self, rhs, y0, t0, args, dense):
         self.rhs = rhs
         self.args = args
         self.dense = bool(dense)
         self._n = y0.size
-
-        def swapped(y, t, *a):
-            return rhs(t, y, *a)
-
-        self._prepared = _sa.sparse_jacobian(swapped, y0, (np.asarray(t0, dtype=np.float64), *args))
+        self._prepared = _sa.sparse_jacobian(Swapped(rhs), y0,
+                                             (np.asarray(t0, dtype=np.float64), *args))
         self.pattern = self._prepared.pattern
         self.shape = self._prepared.shape
         self.n_colors = getattr(self._prepared, "n_colors", None)
@@ -339,8 +422,8 @@ def _problem_class():
         try:
             import cyipopt
         except ImportError:
-            raise ImportError("IPOPT support needs cyipopt: `pip install -e .[ipopt]` "
-                              "(installs the cyipopt-wheels package, which ships IPOPT).") from None
+            raise ImportError(f"IPOPT support needs cyipopt: `{install_hint('ipopt')}` (installs "
+                              "the cyipopt-wheels package, which ships IPOPT).") from None
 
         class IpoptProblem(cyipopt.Problem):
             """A ``cyipopt.Problem`` built by :func:`sparsead.optimize.ipopt_problem`."""
@@ -371,7 +454,11 @@ def _bounds_arrays(bounds, n):
 
 
 def _constraint_list(constraints, x0):
-    """``[(fun(x), lb, ub)]`` for dicts, NonlinearConstraint and LinearConstraint."""
+    """``[(fun, lb, ub, cargs)]`` for dicts, NonlinearConstraint and LinearConstraint.
+
+    ``fun(x, *cargs)``: the constraint's own arguments travel as arguments (not
+    closures), so that the prepared derivatives compare them at every call.
+    """
     if isinstance(constraints, (dict, _opt.NonlinearConstraint, _opt.LinearConstraint)):
         constraints = [constraints]
     out = []
@@ -382,13 +469,13 @@ def _constraint_list(constraints, x0):
             if kind not in ("eq", "ineq") or not callable(con.get("fun")):
                 raise _InputError(f"`{name}` must have 'type' 'eq' or 'ineq' and a callable "
                                   f"'fun', got type={kind!r}.")
-            f, cargs = con["fun"], _as_args(con.get("args", ()))
-            ckw = con.get("kwargs", {}) or {}
+            f = con["fun"]
+            cargs = (*_as_args(con.get("args", ())), con.get("kwargs", {}) or {})
 
-            def fun(x, f=f, cargs=cargs, ckw=ckw):
-                return np.reshape(f(x, *cargs, **ckw), -1)
+            def fun(x, *a, f=f):
+                return np.reshape(f(x, *a[:-1], **a[-1]), -1)
 
-            m = np.size(fun(x0))
+            m = np.size(fun(x0, *cargs))
             lb = np.zeros(m)
             ub = np.zeros(m) if kind == "eq" else np.full(m, np.inf)
         elif isinstance(con, _opt.NonlinearConstraint):
@@ -398,7 +485,7 @@ def _constraint_list(constraints, x0):
             def fun(x, f=con.fun):
                 return f(x)
 
-            lb, ub = con.lb, con.ub
+            lb, ub, cargs = con.lb, con.ub, ()
         elif isinstance(con, _opt.LinearConstraint):
             A = con.A.toarray() if hasattr(con.A, "toarray") else con.A
             A = np.atleast_2d(np.asarray(A, dtype=np.float64))
@@ -406,10 +493,10 @@ def _constraint_list(constraints, x0):
                 raise _InputError(f"`{name}.A` must have {x0.size} columns, got shape {A.shape}.")
             m = A.shape[0]
 
-            def fun(x, A=A):
-                return A @ x
+            def fun(x, boxed):
+                return boxed[0] @ x
 
-            lb, ub = con.lb, con.ub
+            lb, ub, cargs = con.lb, con.ub, ((A,),)  # boxed: baked and compared, not traced
         else:
             raise _InputError(f"`{name}` must be a dict, NonlinearConstraint or LinearConstraint, "
                               f"got {type(con).__name__}.")
@@ -419,12 +506,17 @@ def _constraint_list(constraints, x0):
         except ValueError:
             raise _InputError(f"`{name}` bounds must broadcast to the {m} constraint values, "
                               f"got lb {_shape(lb)}, ub {_shape(ub)}.") from None
-        out.append((fun, lb, ub))
+        out.append((fun, lb, ub, cargs))
     return out
 
 
 class _IpoptCallbacks:
-    """The callback object cyipopt calls, with index maps fixed at preparation."""
+    """The callback object cyipopt calls, with index maps fixed at preparation.
+
+    Every argument (``args`` of the objective, each constraint's own) is passed
+    to the prepared derivatives at each call, never closed over, so one changed
+    in place after preparation raises instead of giving stale derivatives.
+    """
 
     def __init__(self, fun, x0, args, constraints, hessian):
         self.fun, self.args = fun, args
@@ -436,16 +528,18 @@ class _IpoptCallbacks:
         funs = [c[0] for c in constraints]
         self.m = m = sum(int(np.size(c[1])) for c in constraints)
         self.nfev = self.njev = self.nhev = self.nit = 0
+        self._cargs = tuple(a for c in constraints for a in c[3])
+        ends = np.cumsum([0] + [len(c[3]) for c in constraints])
 
-        def cons(x):
-            return np.concatenate([f(x) for f in funs])
+        def cons(x, *cargs):
+            return np.concatenate([f(x, *cargs[a:b]) for f, a, b in zip(funs, ends, ends[1:])])
 
         self._cons = cons
         if m:
-            self._J = _sa.sparse_jacobian(cons, x0)
+            self._J = _sa.sparse_jacobian(cons, x0, self._cargs)
             P = self._J.pattern
             self._jac_structure = (np.repeat(np.arange(m), np.diff(P.indptr)), P.indices.copy())
-            J0 = self._J(x0)
+            J0 = self._J(x0, *self._cargs)
             if not (np.array_equal(J0.indptr, P.indptr) and np.array_equal(J0.indices, P.indices)):
                 raise SparseadError("internal: prepared Jacobian layout differs from its pattern")
             self._jbuf = J0
@@ -453,19 +547,21 @@ class _IpoptCallbacks:
             self._jac_structure = (np.zeros(0, np.int64), np.zeros(0, np.int64))
         self._H = None
         if hessian == "exact":
-            def lagrangian(x, w):
-                val = w[0] * fun(x, *args)
+            na = len(args)
+
+            def lagrangian(x, w, *rest):
+                val = w[0] * fun(x, *rest[:na])
                 if m:
-                    val = val + np.sum(w[1:] * cons(x))
+                    val = val + np.sum(w[1:] * cons(x, *rest[na:]))
                 return val
 
-            self._H = _sa.sparse_hessian(lagrangian, x0, (np.ones(m + 1),))
+            self._H = _sa.sparse_hessian(lagrangian, x0, (np.ones(m + 1), *args, *self._cargs))
             P = self._H.pattern
             rows = np.repeat(np.arange(n), np.diff(P.indptr))
             self._lower = np.flatnonzero(rows >= P.indices)
             self._hess_structure = (rows[self._lower], P.indices[self._lower].copy())
             self._w = np.ones(m + 1)
-            H0 = self._H(x0, self._w)
+            H0 = self._H(x0, self._w, *args, *self._cargs)
             if not np.array_equal(H0.indices, P.indices):
                 raise SparseadError("internal: prepared Hessian layout differs from its pattern")
             self._hbuf = H0
@@ -480,7 +576,7 @@ class _IpoptCallbacks:
         return self._grad(x, *self.args)
 
     def constraints(self, x):
-        return self._cons(x) if self.m else np.zeros(0)
+        return self._cons(x, *self._cargs) if self.m else np.zeros(0)
 
     def jacobianstructure(self):
         return self._jac_structure
@@ -488,7 +584,7 @@ class _IpoptCallbacks:
     def jacobian(self, x):
         if not self.m:
             return np.zeros(0)
-        return self._J(x, out=self._jbuf).data
+        return self._J(x, *self._cargs, out=self._jbuf).data
 
     def hessianstructure(self):
         if self._H is None:  # limited-memory: IPOPT never asks for values
@@ -499,7 +595,7 @@ class _IpoptCallbacks:
         self.nhev += 1
         self._w[0] = obj_factor
         self._w[1:] = lagrange
-        return self._H(x, self._w, out=self._hbuf).data[self._lower]
+        return self._H(x, self._w, *self.args, *self._cargs, out=self._hbuf).data[self._lower]
 
     def intermediate(self, alg_mod, iter_count, *rest):
         self.nit = int(iter_count)

@@ -14,6 +14,9 @@ import numpy as np
 import scipy.io
 import scipy.sparse as sp
 
+from ._errors import PatternError
+from ._validation import check_seed, check_size
+
 __all__ = [
     "laplacian",
     "banded",
@@ -27,6 +30,18 @@ __all__ = [
     "permuted_band",
     "write_bundled_data",
 ]
+
+
+def _sizes(**sizes) -> None:
+    """Refuse sizes that are not integers (bools included) with a message naming them."""
+    for name, value in sizes.items():
+        if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
+            raise TypeError(f"`{name}` must be an integer, got {value!r}.")
+
+
+def _fits(shape, nnz, what) -> None:
+    """A generated pattern must fit in memory (else a PatternError, not the OOM killer)."""
+    check_size(shape, int(nnz), what)
 
 
 def _as_bool_csr(a) -> sp.csr_array:
@@ -77,9 +92,13 @@ def laplacian(shape, periodic: bool = False) -> sp.csr_array:
     >>> laplacian((3, 3)).nnz
     33
     """
-    shape = (int(shape),) if np.isscalar(shape) else tuple(int(s) for s in shape)
+    shape = (shape,) if np.isscalar(shape) else tuple(shape)
+    _sizes(**{f"shape[{k}]": s for k, s in enumerate(shape)})
+    shape = tuple(int(s) for s in shape)
     if any(s < 1 for s in shape):
         raise ValueError(f"`shape` must hold positive sizes, got {shape}.")
+    N = int(np.prod(shape, dtype=object))
+    _fits((N, N), N * (2 * len(shape) + 1) * len(shape), f"laplacian({shape})")
     total = None
     for axis, size in enumerate(shape):
         factors = [sp.eye_array(s, dtype=bool, format="csr") for s in shape]
@@ -102,11 +121,13 @@ def banded(n: int, half_bandwidth: int) -> sp.csr_array:
     >>> banded(5, 1).nnz
     13
     """
+    _sizes(n=n, half_bandwidth=half_bandwidth)
     if n < 0 or half_bandwidth < 0:
         raise ValueError(
             f"`n` and `half_bandwidth` must be non-negative, got n={n}, "
             f"half_bandwidth={half_bandwidth}."
         )
+    _fits((n, n), n * (2 * min(half_bandwidth, n) + 1), f"banded({n}, {half_bandwidth})")
     offsets = list(range(-half_bandwidth, half_bandwidth + 1))
     offsets = [k for k in offsets if abs(k) < max(n, 1)]
     if n == 0:
@@ -124,8 +145,10 @@ def arrowhead(n: int) -> sp.csr_array:
     >>> arrowhead(5).nnz
     13
     """
+    _sizes(n=n)
     if n < 1:
         raise ValueError(f"`n` must be positive, got {n}.")
+    _fits((n, n), 3 * n, f"arrowhead({n})")
     idx = np.arange(n)
     r = np.concatenate([idx, np.zeros(n - 1, dtype=idx.dtype), idx[1:]])
     c = np.concatenate([idx, idx[1:], np.zeros(n - 1, dtype=idx.dtype)])
@@ -147,11 +170,15 @@ def random_pattern(m: int, n: int | None = None, density: float = 0.01, *,
     True
     """
     n = m if n is None else n
+    _sizes(m=m, n=n)
+    if m < 0 or n < 0:
+        raise ValueError(f"`m` and `n` must be non-negative, got ({m}, {n}).")
     if symmetric and n != m:
         raise ValueError(f"`symmetric=True` needs a square shape, got ({m}, {n}).")
     if not 0.0 <= density <= 1.0:
         raise ValueError(f"`density` must lie in [0, 1], got {density}.")
-    rng = np.random.default_rng(seed)
+    _fits((m, n), 3 * density * m * n + m, f"random_pattern({m}, {n}, density={density})")
+    rng = np.random.default_rng(check_seed(seed, error=PatternError))
     a = sp.random_array((m, n), density=density, format="csr", rng=rng, dtype=np.float64)
     a = _as_bool_csr(a)
     if symmetric:
@@ -173,8 +200,10 @@ def brusselator_pattern(N: int) -> sp.csr_array:
     >>> brusselator_pattern(6).nnz
     432
     """
+    _sizes(N=N)
     if N < 1:
         raise ValueError(f"`N` must be positive, got {N}.")
+    _fits((2 * N * N, 2 * N * N), 12 * N * N, f"brusselator_pattern({N})")
     lap = laplacian((N, N), periodic=True)
     eye = sp.eye_array(N * N, dtype=bool, format="csr")
     block = sp.block_array([[lap, eye], [eye, lap]], format="csr")
@@ -193,6 +222,7 @@ def arrowhead_band(n: int, half_bandwidth: int = 1) -> sp.csr_array:
     >>> arrowhead_band(6, 1).nnz
     24
     """
+    _sizes(n=n, half_bandwidth=half_bandwidth)
     if n < 1:
         raise ValueError(f"`n` must be positive, got {n}.")
     return _as_bool_csr(arrowhead(n) + banded(n, half_bandwidth))
@@ -211,10 +241,12 @@ def dense_rows(m: int, n: int, n_dense: int = 3, per_row: int = 4, *, seed=None)
     >>> P.shape, int(P.sum(axis=1).max())
     ((100, 30), 30)
     """
+    _sizes(m=m, n=n, n_dense=n_dense, per_row=per_row)
     if m < 1 or n < 1 or per_row < 0 or not 0 <= n_dense <= m:
         raise ValueError(f"need m, n >= 1, per_row >= 0 and 0 <= n_dense <= m, got m={m}, "
                          f"n={n}, n_dense={n_dense}, per_row={per_row}.")
-    rng = np.random.default_rng(seed)
+    _fits((m, n), m * (per_row + 1) + n_dense * n, f"dense_rows({m}, {n}, {n_dense}, {per_row})")
+    rng = np.random.default_rng(check_seed(seed, error=PatternError))
     rows = np.repeat(np.arange(m), per_row)
     cols = rng.integers(0, n, size=rows.size)
     dense = np.linspace(0, m - 1, n_dense).astype(np.int64) if n_dense else np.zeros(0, np.int64)
@@ -239,9 +271,11 @@ def random_geometric(n: int, degree: float = 8.0, *, dim: int = 2, seed=None) ->
     from scipy.spatial import cKDTree
     from scipy.special import gamma
 
-    if n < 1 or degree <= 0 or dim < 1:
+    _sizes(n=n, dim=dim)
+    if n < 1 or not degree > 0 or dim < 1:
         raise ValueError(f"need n >= 1, degree > 0, dim >= 1, got {n}, {degree}, {dim}.")
-    rng = np.random.default_rng(seed)
+    _fits((n, n), n * (2 * degree + 1), f"random_geometric({n}, {degree})")
+    rng = np.random.default_rng(check_seed(seed, error=PatternError))
     pts = rng.random((n, dim))
     ball = np.pi ** (dim / 2) / gamma(dim / 2 + 1)
     r = (degree / (n * ball)) ** (1.0 / dim)
@@ -267,9 +301,11 @@ def power_law(n: int, degree: float = 8.0, exponent: float = 2.5, *, seed=None) 
     >>> bool(d.max() > 10 * d.mean())
     True
     """
-    if n < 1 or degree <= 0 or exponent <= 1:
+    _sizes(n=n)
+    if n < 1 or not degree > 0 or not exponent > 1:
         raise ValueError(f"need n >= 1, degree > 0, exponent > 1, got {n}, {degree}, {exponent}.")
-    rng = np.random.default_rng(seed)
+    _fits((n, n), n * (degree + 1), f"power_law({n}, {degree})")
+    rng = np.random.default_rng(check_seed(seed, error=PatternError))
     w = (np.arange(n) + 1.0) ** (-1.0 / (exponent - 1.0))
     cdf = np.cumsum(w / w.sum())
     m = int(n * degree / 2)
@@ -290,7 +326,7 @@ def permuted_band(n: int, half_bandwidth: int, *, seed=None) -> sp.csr_array:
     True
     """
     b = banded(n, half_bandwidth).tocoo()
-    perm = np.random.default_rng(seed).permutation(n)
+    perm = np.random.default_rng(check_seed(seed, error=PatternError)).permutation(n)
     return _as_bool_csr(sp.coo_array((b.data, (perm[b.row], perm[b.col])), shape=(n, n)))
 
 

@@ -9,26 +9,31 @@ prepared pattern, so it drops into ``scipy.optimize`` as ``jac=``/``hess=``.
 
 Numeric (floating) ndarray ``args`` are graph inputs: they may change between
 calls and their values never enter the pattern (a pattern holds for every value,
-e.g. Lagrange multipliers). Every other argument is baked into the graph and
-must compare equal at call time.
+e.g. Lagrange multipliers). Every other argument is baked into the graph: copied
+at preparation and compared by value at every call
+(:class:`sparsead._validation.ArgSpec`), so a changed one raises, never goes stale.
 """
 
 from __future__ import annotations
 
 import importlib
+import pickle
+import sys
 import time
 
 import numpy as np
 import scipy.sparse as sp
 
-from ._errors import DecompressionError, PatternError, SparseadError
-from ._kernels import decompress as _kd
-from ._validation import as_pattern
+from ._errors import DecompressionError, InputError, InputTypeError, PatternError  # noqa: F401
+from ._kernels import lazy, readonly_flat
+from ._validation import ArgSpec, as_pattern, as_real_array, check_out
 from .ad.forward import LanePlan, seed_from_colors
 from .ad.reverse import grad_graph, vjp_graph
 from .coloring import color as _color_api
 from .sparsity import graph_hessian_sparsity, graph_jacobian_sparsity
 from .tracing import trace
+
+_kd = lazy("decompress")  # Numba is imported at the first kernel call
 
 __all__ = ["sparse_jacobian", "sparse_hessian", "SparseJacobian", "SparseHessian"]
 
@@ -43,105 +48,13 @@ DEFAULT_ORDERS = ("natural", "largest_first", "smallest_last")
 DEFAULT_IMPROVE = 2
 
 
-class InputError(SparseadError, ValueError):
-    """A call's ``x``, ``args`` or ``out`` does not fit the prepared operator."""
-
-
-class InputTypeError(SparseadError, TypeError):
-    """A call's ``x`` or ``args`` has an unsupported type (complex, object, ...)."""
-
-
 def _choice(value, allowed, name):
     if not (isinstance(value, str) and value in allowed):
         raise ValueError(f"`{name}` must be one of {allowed}, got {value!r}.")
     return value
 
 
-def as_real_array(x, name="x"):
-    """``x`` as a float64 C-contiguous array; complex and non-numeric input refused."""
-    a = np.asarray(x)
-    if np.iscomplexobj(a):
-        raise InputTypeError(f"`{name}` is complex (dtype {a.dtype}); sparsead differentiates "
-                             "real float64 functions. Split real and imaginary parts into a "
-                             "real array of twice the size.")
-    if not (np.issubdtype(a.dtype, np.number) or a.dtype == bool):
-        raise InputTypeError(f"`{name}` must be a real numeric array, got dtype {a.dtype}.")
-    return np.ascontiguousarray(a, dtype=np.float64)
-
-
-# --- arguments ------------------------------------------------------------------------
-
-def _is_traced(a):
-    return isinstance(a, np.ndarray) and (np.issubdtype(a.dtype, np.floating))
-
-
-def _same(a, b):
-    if a is b:
-        return True
-    try:
-        if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
-            return (np.shape(a) == np.shape(b) and np.asarray(a).dtype == np.asarray(b).dtype
-                    and bool(np.array_equal(a, b, equal_nan=np.asarray(a).dtype.kind == "f")))
-        if sp.issparse(a) or sp.issparse(b):
-            return sp.issparse(a) and sp.issparse(b) and a.shape == b.shape and (a != b).nnz == 0
-        return bool(a == b)
-    except Exception:  # noqa: BLE001  (incomparable: treat as changed)
-        return False
-
-
-class ArgSpec:
-    """How ``args`` enter a traced graph: floating ndarrays as inputs, the rest baked in."""
-
-    def __init__(self, args):
-        args = tuple(args)
-        for k, a in enumerate(args):
-            if isinstance(a, np.ndarray) and np.iscomplexobj(a):
-                raise InputTypeError(f"`args[{k}]` is complex (dtype {a.dtype}); only real "
-                                     "arguments are supported.")
-        self.n = len(args)
-        self.traced = [k for k, a in enumerate(args) if _is_traced(a)]
-        self.shapes = {k: args[k].shape for k in self.traced}
-        self.baked = {k: a for k, a in enumerate(args) if k not in self.shapes}
-
-    def wrap(self, f):
-        """``f`` as a function of ``(x, *traced_args)`` with the other args baked in."""
-        traced, baked, n = self.traced, self.baked, self.n
-
-        def wrapped(x, *tv):
-            full = [None] * n
-            for k, v in zip(traced, tv):
-                full[k] = v
-            for k, v in baked.items():
-                full[k] = v
-            return f(x, *full)
-        return wrapped
-
-    def traced_values(self, args):
-        """Check ``args`` against the prepared ones; return the traced arrays (float64)."""
-        if len(args) != self.n:
-            raise InputError(f"the operator was prepared with {self.n} extra argument(s) in "
-                             f"`args`, got {len(args)}; pass the same arguments (prepare again "
-                             "for a different signature).")
-        out = []
-        for k in self.traced:
-            a = np.asarray(args[k])
-            if np.iscomplexobj(a):
-                raise InputTypeError(f"`args[{k}]` is complex; only real arguments are supported.")
-            if a.shape != self.shapes[k]:
-                raise InputError(f"`args[{k}]` has shape {a.shape} but the operator was prepared "
-                                 f"with shape {self.shapes[k]}; shapes are part of the traced "
-                                 "structure: prepare again for new shapes.")
-            out.append(np.ascontiguousarray(a, dtype=np.float64))
-        for k, v in self.baked.items():
-            if not _same(args[k], v):
-                raise InputError(
-                    f"`args[{k}]` differs from the value the operator was prepared with; only "
-                    "floating-point ndarray arguments may change between calls (they are "
-                    "traced as inputs), other arguments are baked into the traced structure. "
-                    "Pass it as a float ndarray (e.g. np.asarray(t, dtype=float)) or prepare "
-                    "again.")
-        return out
-
+# --- arguments: see sparsead._validation (ArgSpec, as_real_array) ---------------------
 
 def _validate_x(x, shape):
     a = as_real_array(x)
@@ -158,7 +71,12 @@ def _numba_module():
 
 
 def _lanes(graph, wrt, colors, n_lanes, backend):
-    """``(run, layout, name)``: ``run(inputs) -> B`` with B as (m, p) ("rows") or (p, m) ("lanes")."""
+    """``(run, layout, name)``: ``run(inputs) -> B`` with B as (m, p) ("rows") or (p, m) ("lanes").
+
+    No lanes (an empty pattern, e.g. an empty ``x``): nothing is compiled or run, name None.
+    """
+    if n_lanes == 0:
+        return _no_lanes, "rows", None
     if backend in ("auto", "numba"):
         try:
             mod = _numba_module()
@@ -172,6 +90,10 @@ def _lanes(graph, wrt, colors, n_lanes, backend):
             return (lambda inputs: fn(inputs)[1]), "rows", "numba"
     plan = LanePlan(graph, wrt, seed_from_colors(colors, n_lanes), want_value=False)
     return (lambda inputs: plan.run_t(inputs)[1]), "lanes", "numpy"
+
+
+def _no_lanes(inputs):
+    return np.zeros(0)
 
 
 def _remap(src, shape):
@@ -215,40 +137,76 @@ class _Decompressor:
         self.out = plan.out
 
     def __call__(self, b1, b2, data):
-        _kd.run_plan(b1.reshape(-1), b2.reshape(-1), *self.args, data)
+        _kd.run_plan(readonly_flat(b1), readonly_flat(b2), *self.args, data)
+
+
+# --- pickling --------------------------------------------------------------------------
+
+def check_picklable(f, what):
+    """Refuse, with a clear message, a function that Python's standard pickle cannot store.
+
+    ``pickle`` stores a function by its importable name, so lambdas and functions
+    defined inside other functions fail (with a terse message from deep inside
+    pickle). When cloudpickle is loaded (joblib/loky, dask, or the caller's own
+    choice) the pickler may be one that can store them, so nothing is refused.
+    """
+    qualname = getattr(f, "__qualname__", None)
+    if not isinstance(qualname, str) or not ("<lambda>" in qualname or "<locals>" in qualname):
+        return
+    if any(name.endswith("cloudpickle") for name in list(sys.modules)):
+        return
+    raise pickle.PicklingError(
+        f"cannot pickle {what}: its function `{qualname}` is a lambda or is defined inside "
+        "another function, and Python's standard pickle stores functions by their importable "
+        "name. Define the function at module level (def f(x): ...) in a module the other "
+        "process can import; cloudpickle (not a sparsead dependency) can pickle lambdas.")
+
+
+def _rebuild(cls, f, x0, args, options):
+    """Unpickle a prepared operator by preparing it again (its kernels load from the cache)."""
+    return cls(f, x0, args, **options)
 
 
 # --- the common base ------------------------------------------------------------------
 
 class _Prepared:
+    def __reduce__(self):
+        """Pickle as the preparation call: the other process traces, detects and colors again
+        (deterministically: the same pattern and coloring) and loads the compiled lane
+        kernel from the on-disk cache instead of compiling it."""
+        check_picklable(self.f, f"this {type(self).__name__}")
+        return _rebuild, (type(self), self.f, self._x0, self._pickle_args, self._options)
+
     def _init_args(self, f, x0, args):
+        if not callable(f):
+            raise InputTypeError(f"`f` must be a callable f(x, *args), got {type(f).__name__}.")
         self.f = f
         self._x0 = as_real_array(x0, "x0")
         self.shape_x = self._x0.shape
         self._args = ArgSpec(args)
         traced = [np.asarray(args[k], dtype=np.float64) for k in self._args.traced]
+        # what pickling re-prepares with: the baked snapshots and copies of the traced arrays
+        copies = dict(zip(self._args.traced, (np.array(a) for a in traced)))
+        self._pickle_args = tuple(copies[k] if k in copies else self._args.baked[k]
+                                  for k in range(self._args.n))
         t = time.perf_counter()
         self._graph = trace(self._args.wrap(f), self._x0, tuple(traced), args_as_inputs=True)
         return traced, t
 
     def _check_out(self, out):
-        if not (sp.issparse(out) and out.format == "csr"):
-            raise DecompressionError(f"`out` must be a scipy.sparse csr_array, got "
-                                     f"{type(out).__name__}; allocate it with out = op(x).")
-        if out.data.dtype != np.float64 or not out.data.flags.c_contiguous \
-                or not out.data.flags.writeable:
-            raise DecompressionError(f"`out.data` must be a writeable contiguous float64 "
-                                     f"array, got dtype {out.data.dtype}.")
+        check_out(out, "allocate it once with out = op(x)")
         p = self._out_pattern
         seen = getattr(self, "_seen_out", None)
-        if seen is not None and out.indptr is seen[0] and out.indices is seen[1]:
+        if seen is not None and out.indptr is seen[0] and out.indices is seen[1] \
+                and out.data.size == p.nnz:
             return out
-        if out.shape != p.shape or out.nnz != p.nnz or not (
-                np.array_equal(out.indptr, p.indptr) and np.array_equal(out.indices, p.indices)):
+        if out.shape != p.shape or out.data.size != p.nnz or not (
+                np.shape(out.indptr) == p.indptr.shape and np.shape(out.indices) == p.indices.shape
+                and np.array_equal(out.indptr, p.indptr) and np.array_equal(out.indices, p.indices)):
             raise DecompressionError(
                 f"`out` must have exactly the prepared pattern (shape {p.shape}, nnz {p.nnz}); "
-                f"got shape {out.shape}, nnz {out.nnz} with another structure. Allocate it "
-                "once with out = op(x).")
+                f"got shape {out.shape}, {out.data.size} values with another structure. Allocate "
+                "it once with out = op(x).")
         self._seen_out = (out.indptr, out.indices)
         return out
 
@@ -341,6 +299,16 @@ class SparseJacobian(_Prepared):
     timings : dict
         Preparation seconds: ``detect``, ``color``, ``compile``.
 
+    Notes
+    -----
+    Pickling (``pickle``, ``multiprocessing``, ``concurrent.futures``) stores
+    the preparation call (``f``, ``x0``, ``args`` and the options): the
+    receiving process prepares again, getting the same pattern and coloring,
+    and loads the compiled kernel from the on-disk cache. ``f`` must then be
+    a module-level function (standard pickle stores functions by name: a
+    lambda raises ``pickle.PicklingError``; cloudpickle, not a dependency,
+    can store lambdas).
+
     Examples
     --------
     >>> import numpy as np, sparsead as sa
@@ -358,6 +326,7 @@ class SparseJacobian(_Prepared):
                  backend="auto"):
         mode = _choice(mode, MODES, "mode")
         backend = _choice(backend, BACKENDS, "backend")
+        self._options = dict(mode=mode, order=order, sparsity=sparsity, backend=backend)
         traced, t0 = self._init_args(f, x0, args)
         g = self._graph
         detected = graph_jacobian_sparsity(g)
@@ -390,7 +359,8 @@ class SparseJacobian(_Prepared):
             shapes, transposed = [(m, c.n_colors)], [layout == "lanes"]
             backends.append(name)
         if self.mode in ("reverse", "bidirectional"):
-            self._vjp_graph = vjp_graph(g)
+            vjp_lanes = c.n_colors if self.mode == "reverse" else c.n_row_colors
+            self._vjp_graph = vjp_graph(g) if vjp_lanes else None  # no lanes: not needed
         if self.mode == "reverse":
             run, layout, name = _lanes(self._vjp_graph, 1, c.colors, c.n_colors, backend)
             runs.append((run, True))
@@ -408,7 +378,9 @@ class SparseJacobian(_Prepared):
         self._w = np.zeros(m)
         self._decomp = _Decompressor(c, "full", shapes, transposed)
         self._out_pattern = self._decomp.out
-        self.backend = "numba" if all(b == "numba" for b in backends) else "numpy"
+        used = [b for b in backends if b is not None]
+        self.backend = "numba" if used and all(b == "numba" for b in used) else (
+            "numba" if not used and backend == "numba" else "numpy")
         t3 = time.perf_counter()
         self.timings = {"detect": t1 - t0, "color": t2 - t1, "compile": t3 - t2}
 
@@ -461,6 +433,11 @@ class SparseHessian(_Prepared):
     timings : dict
         Preparation seconds: ``detect``, ``color``, ``compile``.
 
+    Notes
+    -----
+    Pickles as :class:`SparseJacobian` does: the receiving process prepares
+    again (``f`` must be a module-level function).
+
     Examples
     --------
     >>> import numpy as np, sparsead as sa
@@ -481,6 +458,8 @@ class SparseHessian(_Prepared):
         method = _choice(coloring, HESSIAN_COLORINGS, "coloring")
         backend = _choice(backend, BACKENDS, "backend")
         triangle = _choice(triangle, TRIANGLES, "triangle")
+        self._options = dict(coloring=coloring, order=order, sparsity=sparsity, backend=backend,
+                             triangle=triangle)
         traced, t0 = self._init_args(f, x0, args)
         g = self._graph
         out = g.nodes[g.outputs[0]]
@@ -496,13 +475,13 @@ class SparseHessian(_Prepared):
         self.mode = method
         self.triangle = triangle
         t2 = time.perf_counter()
-        self._grad_graph = grad_graph(g)
+        self._grad_graph = grad_graph(g) if self.n_colors else None  # else built by hessp
         n = full.shape[0]
         run, layout, name = _lanes(self._grad_graph, 0, self.coloring.colors, self.n_colors,
                                    backend)
         self._run = run
         self._transposed = layout == "lanes"
-        self.backend = name
+        self.backend = name or ("numba" if backend == "numba" else "numpy")
         self._decomp = _Decompressor(self.coloring, triangle, [(n, self.n_colors)],
                                      [self._transposed])
         self._out_pattern = self._decomp.out
@@ -531,6 +510,8 @@ class SparseHessian(_Prepared):
         if v.size != inputs[0].size:
             raise InputError(f"`p` has {v.size} elements, `x` has {inputs[0].size}.")
         if self._hvp_plan is None:
+            if self._grad_graph is None:
+                self._grad_graph = grad_graph(self._graph)
             self._hvp_plan = LanePlan(self._grad_graph, 0, 1, want_value=False)
         _, Bt = self._hvp_plan.run_t(inputs, seed=v.reshape(-1, 1))
         return Bt.reshape(self.shape_x).copy()
@@ -553,8 +534,10 @@ def sparse_jacobian(f, x0, args=(), *, mode="auto", order=None, sparsity=None, b
     args : tuple, optional
         Extra arguments. Floating ndarrays are traced as inputs: they may take
         other values at call time (same shape), and the pattern holds for all
-        of them. Other arguments are baked in and must compare equal at call
-        time.
+        of them. Other arguments are baked in: copied here and compared by
+        value at every call (an argument changed since, even in place, raises
+        ``InputError``); functions are compared by identity, and objects
+        without value equality are refused (``InputTypeError``).
     mode : {"auto", "forward", "reverse", "bidirectional"}
         ``forward``: column coloring, JVP lanes (``B = J S``); ``reverse``: row
         coloring, VJP lanes (``B = S^T J``, for wide Jacobians);
@@ -588,11 +571,14 @@ def sparse_jacobian(f, x0, args=(), *, mode="auto", order=None, sparsity=None, b
         Unknown ``mode``/``backend``; at call time (``InputError``): ``x`` or a
         traced argument of another shape, a baked argument that changed.
     TypeError
-        Complex ``x``/``args`` (``InputTypeError``); see also the tracing errors.
+        Complex ``x``/``args``, ``args`` not a tuple, a baked argument that
+        cannot be compared (``InputTypeError``); see also the tracing errors.
     PatternError
-        ``sparsity`` of the wrong shape or missing detected entries.
+        ``sparsity`` of the wrong shape, missing detected entries, or malformed
+        (indices outside the shape, a non-monotone ``indptr``, ...).
     DecompressionError
-        ``out`` with another pattern.
+        ``out`` with another pattern, or whose ``data`` is read-only, strided
+        or not float64.
 
     Notes
     -----

@@ -20,9 +20,12 @@ import numpy as np
 import scipy.sparse as sp
 
 from ._errors import TracingError
-from ._kernels.sparsity import compose, transpose
+from ._kernels import lazy
+from ._validation import as_real_array, check_args
 from .tracing import IDENTITY, REGISTRY, Pattern, RuleContext, trace
 from .tracing.registry import broadcast_map
+
+_ks = lazy("sparsity")  # Numba is imported at the first kernel call
 
 __all__ = ["jacobian_sparsity", "hessian_sparsity", "graph_jacobian_sparsity",
            "graph_hessian_sparsity"]
@@ -79,7 +82,7 @@ def _product(terms, n_rows, n_cols):
         row_off += sp_.size - 1
         nnz_off += si.size
     s_ptrs.append(np.array([nnz_off], dtype=_I64))
-    return compose(np.stack(blocks), np.concatenate(l_idx), np.concatenate(s_ptrs),
+    return _ks.compose(np.stack(blocks), np.concatenate(l_idx), np.concatenate(s_ptrs),
                    np.concatenate(s_idx), n_cols, bound)
 
 
@@ -228,15 +231,22 @@ def _stack(blocks):
     return np.concatenate(ptrs), np.concatenate(idx) if idx else np.zeros(0, dtype=_I64)
 
 
+def _transpose(indptr, indices, n_cols):
+    """Pattern of the transpose, as ``(indptr, indices)`` with sorted rows (scipy's C conversion)."""
+    a = sp.csr_array((np.ones(indices.size, dtype=bool), indices, indptr),
+                     shape=(indptr.size - 1, n_cols)).tocsc()
+    return a.indptr.astype(_I64, copy=False), a.indices.astype(_I64, copy=False)
+
+
 def _gram(A, B, n):
     """Pattern of ``A.T @ B`` for row-stacked blocks ``A``, ``B`` (``None`` if empty)."""
     if not A:
         return None
     ap, ai = _stack(A)
     bp, bi = _stack(B)
-    tp, ti = transpose(ap, ai, n)
+    tp, ti = _transpose(ap, ai, n)
     bound = int(np.diff(bp)[ti].sum())
-    return compose(tp.reshape(1, -1), ti, bp, bi, n, bound)
+    return _ks.compose(tp.reshape(1, -1), ti, bp, bi, n, bound)
 
 
 # --- public API ----------------------------------------------------------------------------
@@ -286,7 +296,7 @@ def jacobian_sparsity(f, x, args=(), *, local=False) -> sp.csr_array:
            [1, 1, 1, 0],
            [1, 0, 1, 1]])
     """
-    graph = trace(f, x, args, local=local)
+    graph = trace(f, as_real_array(x), check_args(args), local=local)
     return graph_jacobian_sparsity(graph, local=local)
 
 
@@ -327,7 +337,7 @@ def hessian_sparsity(f, x, args=(), *, local=False) -> sp.csr_array:
            [0, 1, 1, 1],
            [0, 0, 1, 1]])
     """
-    graph = trace(f, x, args, local=local)
+    graph = trace(f, as_real_array(x), check_args(args), local=local)
     out = graph.nodes[graph.outputs[0]]
     if out.size != 1:
         raise TracingError(f"hessian_sparsity needs a scalar `f`; it returned shape "

@@ -43,22 +43,3 @@ def compose(l_indptr, l_indices, s_indptr, s_indices, n_cols, bound):
         indptr[i + 1] = pos
     return indptr, indices[:pos].copy()
 
-
-@njit(cache=True)
-def transpose(indptr, indices, n_cols):
-    """Pattern of the transpose, as ``(indptr, indices)`` with sorted rows."""
-    n_rows = indptr.shape[0] - 1
-    counts = np.zeros(n_cols + 1, dtype=np.int64)
-    for a in range(indices.shape[0]):
-        counts[indices[a] + 1] += 1
-    for j in range(n_cols):
-        counts[j + 1] += counts[j]
-    out_indptr = counts.copy()
-    fill = counts[:n_cols].copy()
-    out_indices = np.empty(indices.shape[0], dtype=np.int64)
-    for i in range(n_rows):
-        for a in range(indptr[i], indptr[i + 1]):
-            j = indices[a]
-            out_indices[fill[j]] = i
-            fill[j] += 1
-    return out_indptr, out_indices

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._errors import InputError, InputTypeError
+from .._validation import ArgSpec, as_real_array
 from ..tracing import evaluate, trace
 from .forward import LanePlan
 from .reverse import grad_graph, vjp_graph
@@ -19,7 +21,8 @@ __all__ = ["gradient", "jvp", "vjp", "hvp"]
 
 
 def _prepare(f, x, args):
-    from ..prepared import ArgSpec, as_real_array
+    if not callable(f):
+        raise InputTypeError(f"`f` must be a callable f(x, *args), got {type(f).__name__}.")
     x = as_real_array(x)
     spec = ArgSpec(args)
     traced = spec.traced_values(args)
@@ -27,36 +30,63 @@ def _prepare(f, x, args):
     return x, spec, traced, graph
 
 
-def _key(x, args):
+def _signature(x, args):
+    """What a traced gradient graph depends on besides baked values: shapes and kinds."""
     parts = [x.shape]
     for a in args:
         if isinstance(a, np.ndarray) and np.issubdtype(a.dtype, np.floating):
             parts.append(("array", a.shape))
         else:
-            parts.append(("baked", id(a)))
+            parts.append(("baked", type(a)))
     return tuple(parts)
 
 
 class _Gradient:
+    """``g(x, *args)``: traced gradient graphs cached per signature, checked by value.
+
+    A cache entry serves a call only if its :class:`~sparsead._validation.ArgSpec`
+    matches the call's arguments by value (baked arguments are private copies),
+    so an argument changed in place is traced anew, never served stale.
+    """
+
     def __init__(self, f, cache_size):
+        if not callable(f):
+            raise InputTypeError(f"`f` must be callable, got {type(f).__name__}.")
+        if isinstance(cache_size, (bool, np.bool_)) or not isinstance(
+                cache_size, (int, np.integer)):
+            raise InputTypeError(f"`cache_size` must be a positive integer, got {cache_size!r}.")
+        if cache_size < 1:
+            raise InputError(f"`cache_size` must be a positive integer, got {cache_size!r}.")
         self.f = f
-        self._cache = {}
-        self._cache_size = cache_size
+        self._cache = []          # [(signature, spec, gradient graph)], oldest first
+        self._cache_size = int(cache_size)
         self.__doc__ = f"Gradient of {getattr(f, '__name__', 'f')} (sparsead.gradient)."
 
+    def __reduce__(self):  # the traced graphs are not pickled: the other side traces again
+        from ..prepared import check_picklable
+        check_picklable(self.f, "this gradient")
+        return _Gradient, (self.f, self._cache_size)
+
+    def _lookup(self, xa, args):
+        sig = _signature(xa, args)
+        for s, spec, gg in list(self._cache):      # a snapshot: other threads may append
+            if s == sig and spec.matches(args):
+                return spec, gg
+        _, spec, _, graph = _prepare(self.f, xa, args)
+        gg = grad_graph(graph)
+        cache = self._cache
+        cache.append((sig, spec, gg))
+        while len(cache) > self._cache_size:       # oldest first
+            try:
+                cache.pop(0)
+            except IndexError:                     # emptied by another thread
+                break
+        return spec, gg
+
     def __call__(self, x, *args):
-        from ..prepared import as_real_array
         xa = as_real_array(x)
-        key = _key(xa, args)
-        hit = self._cache.get(key)
-        if hit is None:
-            _, spec, _, graph = _prepare(self.f, xa, args)
-            hit = (spec, grad_graph(graph))
-            if len(self._cache) >= self._cache_size:
-                self._cache.pop(next(iter(self._cache)))
-            self._cache[key] = hit
-        spec, gg = hit
-        traced = spec.traced_values(args)
+        spec, gg = self._lookup(xa, args)
+        traced = spec.traced_arrays(args)           # baked values matched in _lookup
         with np.errstate(all="ignore"):
             g = evaluate(gg, xa, tuple(traced))
         return np.array(g, dtype=np.float64).reshape(xa.shape)
@@ -79,7 +109,8 @@ def gradient(f, *, cache_size=8):
     -------
     callable
         ``g(x, *args) -> numpy.ndarray`` shaped like ``x`` (float64), usable as
-        ``jac=`` in ``scipy.optimize.minimize``.
+        ``jac=`` in ``scipy.optimize.minimize``. It pickles when ``f`` does (a
+        module-level function); the receiving process traces ``f`` again.
 
     Examples
     --------
@@ -104,10 +135,9 @@ def jvp(f, x, v, args=()):
     array([1., 2.])
     """
     x, spec, traced, graph = _prepare(f, x, args)
-    from ..prepared import as_real_array
     v = as_real_array(v, "v").reshape(-1, 1)
     if v.shape[0] != x.size:
-        raise ValueError(f"`v` has {v.shape[0]} elements, `x` has {x.size}.")
+        raise InputError(f"`v` has {v.shape[0]} elements, `x` has {x.size}.")
     plan = LanePlan(graph, 0, v)
     value, Bt = plan.run_t([x] + traced)
     out_shape = graph.nodes[graph.outputs[0]].shape
@@ -126,11 +156,10 @@ def vjp(f, x, w, args=()):
     array([2., 4., 2.])
     """
     x, spec, traced, graph = _prepare(f, x, args)
-    from ..prepared import as_real_array
     out_shape = graph.nodes[graph.outputs[0]].shape
     w = as_real_array(w, "w")
     if w.size != int(np.prod(out_shape, dtype=np.int64)):
-        raise ValueError(f"`w` has {w.size} elements, `f(x)` has shape {out_shape}.")
+        raise InputError(f"`w` has {w.size} elements, `f(x)` has shape {out_shape}.")
     with np.errstate(all="ignore"):
         y = evaluate(graph, x, tuple(traced))
         g = evaluate(vjp_graph(graph), x, (w.reshape(out_shape), *traced))
@@ -148,10 +177,9 @@ def hvp(f, x, v, args=()):
     array([ 6., 12.])
     """
     x, spec, traced, graph = _prepare(f, x, args)
-    from ..prepared import as_real_array
     v = as_real_array(v, "v").reshape(-1, 1)
     if v.shape[0] != x.size:
-        raise ValueError(f"`v` has {v.shape[0]} elements, `x` has {x.size}.")
+        raise InputError(f"`v` has {v.shape[0]} elements, `x` has {x.size}.")
     plan = LanePlan(grad_graph(graph), 0, v, want_value=False)
     _, Bt = plan.run_t([x] + traced)
     return Bt.reshape(x.shape).copy()

@@ -11,7 +11,8 @@ from __future__ import annotations
 import numpy as np
 
 from .._errors import ColoringError
-from .._validation import as_pattern, check_choice, require_square, require_symmetric
+from .._validation import (as_pattern, check_bool, check_choice, check_seed, require_square,
+                           require_symmetric)
 from .checks import (
     is_acyclic_coloring,
     is_distance1_coloring,
@@ -52,6 +53,32 @@ def _orders(order):
     return [check_choice(order, ORDERS, "order")]
 
 
+def _lower_bound(p, problem):
+    """Colors no order can go below, in O(nnz): the orders after one that reaches it are skipped.
+
+    ``column``/``row``: the entries of a row (column) need distinct colors;
+    ``distance2``: a vertex and its neighbours; ``distance1``: two ends of an
+    edge; ``star``/``acyclic``: an edge between two vertices with diagonal
+    entries (both diagonals are read in their own colors, which differ; with
+    post-processing an edge alone may need one color); ``bidirectional``: none.
+    """
+    if p.nnz == 0 or problem == "bidirectional":
+        return 0
+    if problem == "column":
+        return int(np.diff(p.indptr).max())
+    if problem == "row":
+        return int(np.bincount(p.indices, minlength=p.shape[1]).max())
+    rows = np.repeat(np.arange(p.shape[0]), np.diff(p.indptr))
+    off = rows != p.indices
+    if problem == "distance2":
+        return int(np.bincount(rows[off], minlength=p.shape[0]).max()) + 1
+    if problem == "distance1":
+        return 2 if off.any() else 1
+    diag = np.zeros(p.shape[0], dtype=bool)
+    diag[rows[~off]] = True
+    return 2 if np.any(diag[rows[off]] & diag[p.indices[off]]) else 1
+
+
 def color(pattern, problem="column", order=None, *, seed=None, keep_explicit_zeros=True,
           symmetrize=False, postprocess=True, method="star", improve=0):
     """Color a sparsity pattern for compressed evaluation of a Jacobian or Hessian.
@@ -86,8 +113,9 @@ def color(pattern, problem="column", order=None, *, seed=None, keep_explicit_zer
         intersection graph for ``row``, the adjacency graph with no diagonal
         for the symmetric problems, the augmented adjacency for
         ``bidirectional``) and returns a permutation of its vertices; or a list
-        or tuple of these, in which case every one is tried and the coloring
-        with the fewest colors is returned (the first on ties).
+        or tuple of these, in which case they are tried in turn and the coloring
+        with the fewest colors is returned (the first on ties; the orders after
+        one that reaches a simple lower bound are skipped).
     seed : int or numpy.random.Generator, optional
         Seed of ``np.random.default_rng`` for ``order="random"``.
     keep_explicit_zeros : bool, default True
@@ -115,9 +143,11 @@ def color(pattern, problem="column", order=None, *, seed=None, keep_explicit_zer
     Raises
     ------
     ColoringError
-        Unknown ``problem``, ``order`` or ``method``.
+        Unknown ``problem``, ``order`` or ``method``; a ``seed`` that is not
+        None, a non-negative integer or a Generator; a flag that is not a bool.
     PatternError
-        Malformed pattern; a non-square pattern for a symmetric problem; a
+        Malformed pattern (for sparse input: indices outside the shape, a
+        non-monotone ``indptr``, non-integer indices, ...); a non-square pattern for a symmetric problem; a
         structurally nonsymmetric pattern for a symmetric problem (unless
         ``symmetrize=True``).
 
@@ -146,6 +176,10 @@ def color(pattern, problem="column", order=None, *, seed=None, keep_explicit_zer
     if order is None:
         order = "largest_first" if problem == "bidirectional" else "natural"
     orders = _orders(order)
+    seed = check_seed(seed)
+    keep_explicit_zeros = check_bool(keep_explicit_zeros, "keep_explicit_zeros")
+    symmetrize = check_bool(symmetrize, "symmetrize")
+    postprocess = check_bool(postprocess, "postprocess")
     p = as_pattern(pattern, keep_explicit_zeros=keep_explicit_zeros)
     if problem in SYMMETRIC_PROBLEMS:
         require_square(p, problem)
@@ -154,6 +188,7 @@ def color(pattern, problem="column", order=None, *, seed=None, keep_explicit_zer
         require_symmetric(p, problem)
     improve = _rounds(improve)
     graph = build_graph(p, problem)
+    bound = _lower_bound(p, problem) if len(orders) > 1 or improve else 0
     best, best_rank, found = None, None, None
     for rank in _evaluation_order(orders, problem):
         perm, name = vertex_order(graph, orders[rank], seed)
@@ -165,7 +200,9 @@ def color(pattern, problem="column", order=None, *, seed=None, keep_explicit_zer
                            method=method)
         if best is None or (c.n_colors, rank) < (best.n_colors, best_rank):
             best, best_rank, found = c, rank, (perm, raw, root)
-    if improve and best is not None and graph.n:
+        if best.n_colors <= bound:
+            break  # optimal: a later order could only tie, and ties keep the first
+    if improve and best is not None and graph.n and best.n_colors > bound:
         def score(raw, root):
             c = build_coloring(graph, problem, best.order, raw, root, postprocess=postprocess,
                                method=method)

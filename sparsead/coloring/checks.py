@@ -15,7 +15,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from .._errors import ColoringError
-from .._validation import as_pattern, check_choice
+from .._validation import as_colors, as_pattern, check_choice
 
 __all__ = [
     "is_structurally_orthogonal",
@@ -35,7 +35,7 @@ def _entries(pattern):
 
 
 def _colors(colors, k):
-    col = [int(x) for x in np.asarray(colors).ravel()]
+    col = as_colors(colors).tolist()
     if len(col) != k:
         return None
     return col

@@ -14,8 +14,10 @@ from dataclasses import dataclass, field
 import numpy as np
 import scipy.sparse as sp
 
-from .._kernels import coloring as kc
+from .._kernels import lazy
 from . import graphs
+
+kc = lazy("coloring")  # Numba is imported at the first kernel call
 
 #: Names accepted by ``problem=``.
 PROBLEMS = ("column", "row", "distance1", "distance2", "star", "acyclic", "bidirectional")

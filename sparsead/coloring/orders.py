@@ -15,7 +15,9 @@ from __future__ import annotations
 import numpy as np
 
 from .._errors import ColoringError
-from .._kernels import orders as ko
+from .._kernels import lazy
+
+ko = lazy("orders")  # Numba is imported at the first kernel call
 
 #: Names accepted by ``order=``.
 ORDERS = (

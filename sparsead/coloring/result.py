@@ -17,9 +17,11 @@ import numpy as np
 import scipy.sparse as sp
 
 from .._errors import ColoringError, DecompressionError
-from .._kernels import decompress as kd
-from .._validation import as_compressed, as_pattern
+from .._kernels import lazy, readonly_flat
+from .._validation import as_compressed, as_csr, check_out
 from . import graphs
+
+kd = lazy("decompress")  # Numba is imported at the first kernel call
 
 TRIANGLES = ("full", "lower", "upper")
 _E = np.zeros(0, dtype=np.int64)
@@ -200,11 +202,17 @@ class Coloring:
     # ------------------------------------------------------------ compress
     def _check_matrix(self, A, name="A"):
         if sp.issparse(A):
-            if A.shape != self.shape:
+            a = as_csr(A, name)
+            if a.shape != self.shape:
                 raise DecompressionError(
-                    f"`{name}` must have the pattern's shape {self.shape}, got {A.shape}.")
-            return sp.csr_array(A, dtype=np.float64)
-        a = np.asarray(A, dtype=np.float64)
+                    f"`{name}` must have the pattern's shape {self.shape}, got {a.shape}.")
+            return sp.csr_array(a, dtype=np.float64)
+        try:
+            a = np.asarray(A, dtype=np.float64)
+        except (TypeError, ValueError) as exc:
+            raise DecompressionError(f"`{name}` must be a real matrix of shape {self.shape} "
+                                     f"(dense or scipy.sparse), got {type(A).__name__} "
+                                     f"({exc}).") from None
         if a.shape != self.shape:
             raise DecompressionError(
                 f"`{name}` must have the pattern's shape {self.shape}, got {a.shape}.")
@@ -350,8 +358,8 @@ class Coloring:
 
     @staticmethod
     def _run(plan, b1, b2, data):
-        kd.run_plan(b1, b2, plan.g_out, plan.g_src, plan.s_out, plan.s_src, plan.s_ptr,
-                    plan.s_sub, plan.c_dst, plan.c_src, data)
+        kd.run_plan(readonly_flat(b1), readonly_flat(b2), plan.g_out, plan.g_src, plan.s_out,
+                    plan.s_src, plan.s_ptr, plan.s_sub, plan.c_dst, plan.c_src, data)
 
     def decompress_into(self, B, out):
         """Decompress ``B`` into the ``data`` of a preallocated ``csr_array`` and return it.
@@ -372,15 +380,7 @@ class Coloring:
         >>> bool((c.decompress_into(c.compress(A), out) != A).nnz == 0)
         True
         """
-        if not (sp.issparse(out) and out.format == "csr"):
-            raise DecompressionError(
-                f"`out` must be a scipy.sparse csr_array, got {type(out).__name__}; "
-                "allocate it once with out = coloring.decompress(B).")
-        if out.data.dtype != np.float64 or not out.data.flags.c_contiguous \
-                or not out.data.flags.writeable:
-            raise DecompressionError(
-                f"`out.data` must be a writeable contiguous float64 array, got dtype "
-                f"{out.data.dtype}.")
+        check_out(out, "allocate it once with out = coloring.decompress(B)")
         plan = self._match(out)
         b1, b2 = self._flat_b(B)
         self._run(plan, b1, b2, out.data)
@@ -388,14 +388,17 @@ class Coloring:
 
     def _match(self, out):
         cached = self._validated.get("last")
-        if cached is not None and cached[0] is out.indptr and cached[1] is out.indices:
+        if (cached is not None and cached[0] is out.indptr and cached[1] is out.indices
+                and out.data.size == cached[2].out.nnz):
             return cached[2]
         triangles = ("full", "lower", "upper") if self.problem in (
             "distance2", "star", "acyclic") else ("full",)
         for tri in triangles:
             plan = self._plan(tri)
             o = plan.out
-            if (out.shape == o.shape and out.nnz == o.nnz
+            if (out.shape == o.shape and out.data.size == o.nnz
+                    and np.shape(out.indptr) == o.indptr.shape
+                    and np.shape(out.indices) == o.indices.shape
                     and np.array_equal(out.indptr, o.indptr)
                     and np.array_equal(out.indices, o.indices)):
                 self._validated["last"] = (out.indptr, out.indices, plan)
@@ -403,7 +406,7 @@ class Coloring:
         raise DecompressionError(
             f"`out` must have exactly the coloring's pattern (shape {self.shape}, nnz "
             f"{self.pattern.nnz}{' or one triangle' if len(triangles) > 1 else ''}), got "
-            f"shape {out.shape} with nnz {out.nnz} and a different structure; allocate it "
+            f"shape {out.shape} with {out.data.size} values and a different structure; allocate it "
             "with coloring.decompress(B).")
 
 

@@ -22,7 +22,7 @@ import scipy.sparse as sp
 from scipy.sparse.csgraph import connected_components
 
 from .._errors import ColoringError
-from .._validation import as_pattern, check_choice
+from .._validation import as_colors, as_pattern, check_choice
 
 _I = np.int64
 
@@ -34,10 +34,8 @@ def _coo(pattern):
 
 
 def _colors(colors, k):
-    col = np.asarray(colors).ravel()
-    if col.size != k:
-        return None
-    return col.astype(_I)
+    col = as_colors(colors)
+    return col if col.size == k else None
 
 
 def _fresh(col):

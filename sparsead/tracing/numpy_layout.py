@@ -13,6 +13,7 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
+from .._validation import as_csr
 from .numpy_api import (HANDLERS, _axes, _call_ufunc, _check_const, _normalize_axis, _reduce,
                         _shape, _tc_of, _unsupported, _wrap, any_, all_, astype, copy,
                         implements, max_, mean, min_, prod, std, sum_, var)
@@ -299,12 +300,12 @@ def _sparse_matmul(a, b):
     if sp.issparse(a) and sp.issparse(b):
         raise _unsupported("a product of two scipy.sparse matrices inside a traced function")
     if sp.issparse(a):
-        A = sp.csr_array(a)
+        A = as_csr(a, "the scipy.sparse matrix of A @ x")   # validated: kernels trust it
         x = _wrap(tc, b)
         if x.shape[0 if x.ndim == 1 else -2] != A.shape[1]:
             raise ValueError(f"matmul: dimension mismatch {A.shape} @ {x.shape}")
         return tc.add("spmatmul", [x], matrix=A, axis=0 if x.ndim == 1 else x.ndim - 2)
-    A = sp.csr_array(b)
+    A = as_csr(b, "the scipy.sparse matrix of x @ A")
     x = _wrap(tc, a)
     if x.shape[-1] != A.shape[0]:
         raise ValueError(f"matmul: dimension mismatch {x.shape} @ {A.shape}")
