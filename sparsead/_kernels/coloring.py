@@ -55,7 +55,7 @@ def greedy_color(ptr_a, idx_a, ptr_b, idx_b, mode, order, n):
 # ---------------------------------------------------------------- star
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _forbid_around_uncolored(ptr, idx, colors, forbidden, v, w):
     """Forbid for ``v`` the colors of the colored neighbours of the uncolored vertex ``w``."""
     for q in range(ptr[_U(w)], ptr[_U(w) + _U1]):

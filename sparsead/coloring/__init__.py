@@ -190,7 +190,9 @@ def color(pattern, problem="column", order=None, *, seed=None, keep_explicit_zer
     graph = build_graph(p, problem)
     bound = _lower_bound(p, problem) if len(orders) > 1 or improve else 0
     best, best_rank, found = None, None, None
+    tried = set()
     for rank in _evaluation_order(orders, problem):
+        tried.add(rank)
         perm, name = vertex_order(graph, orders[rank], seed)
         raw, root = run(graph, problem, perm, method,
                         limit=None if best is None else best.n_colors)
@@ -200,8 +202,8 @@ def color(pattern, problem="column", order=None, *, seed=None, keep_explicit_zer
                            method=method)
         if best is None or (c.n_colors, rank) < (best.n_colors, best_rank):
             best, best_rank, found = c, rank, (perm, raw, root)
-        if best.n_colors <= bound:
-            break  # optimal: a later order could only tie, and ties keep the first
+        if best.n_colors <= bound and tried.issuperset(range(best_rank)):
+            break  # optimal: the orders left could only tie, and ties keep the first given
     if improve and best is not None and graph.n and best.n_colors > bound:
         def score(raw, root):
             c = build_coloring(graph, problem, best.order, raw, root, postprocess=postprocess,
