@@ -71,6 +71,21 @@ def _counts(keys):
     return cnt[inv]
 
 
+def _proper(pattern, colors):
+    """``(n, r, c, raw, fresh, a, b)`` for a symmetric check, or None when the colors
+    have the wrong length or two adjacent vertices share a color (``a``, ``b``: both
+    directions of every off-diagonal entry; ``fresh``: neutral vertices made unique)."""
+    n, r, c = _square(pattern)
+    raw = _colors(colors, n)
+    if raw is None:
+        return None
+    f = _fresh(raw)
+    a, b = _edges(r, c)
+    if np.any(f[a] == f[b]):
+        return None
+    return n, r, c, raw, f, a, b
+
+
 def _unique_pairs(a, b, width):
     """True if no pair ``(a[k], b[k])`` repeats (``0 <= b < width``)."""
     key = a * width + b
@@ -150,14 +165,10 @@ def distance2(pattern, colors) -> bool:
     Vertices at distance two share a neighbour, so: adjacent vertices differ,
     and the neighbours of every vertex have pairwise distinct colors.
     """
-    n, r, c = _square(pattern)
-    col = _colors(colors, n)
-    if col is None:
+    got = _proper(pattern, colors)
+    if got is None:
         return False
-    f = _fresh(col)
-    a, b = _edges(r, c)
-    if np.any(f[a] == f[b]):
-        return False
+    f, a, b = got[4:]
     return _unique_pairs(a, f[b], int(f.max(initial=0)) + 1)
 
 
@@ -188,14 +199,10 @@ def star(pattern, colors) -> bool:
     colors exists exactly when some edge ``(b, c)`` has ``b`` seeing the color
     of ``c`` twice and ``c`` seeing the color of ``b`` twice.
     """
-    n, r, c = _square(pattern)
-    raw = _colors(colors, n)
-    if raw is None:
+    got = _proper(pattern, colors)
+    if got is None:
         return False
-    f = _fresh(raw)
-    a, b = _edges(r, c)
-    if np.any(f[a] == f[b]):
-        return False
+    n, r, c, raw, f, a, b = got
     width = int(f.max(initial=0)) + 1
     twice = _counts(a * width + f[b]) > 1          # a sees the color of b twice
     if a.size:
@@ -233,14 +240,10 @@ def acyclic(pattern, colors) -> bool:
     products must also determine every entry by substitution (see
     :func:`_peelable`).
     """
-    n, r, c = _square(pattern)
-    raw = _colors(colors, n)
-    if raw is None:
+    got = _proper(pattern, colors)
+    if got is None or not _forests(got[0], *got[4:]):
         return False
-    f = _fresh(raw)
-    a, b = _edges(r, c)
-    if np.any(f[a] == f[b]) or not _forests(n, f, a, b):
-        return False
+    n, r, c, raw = got[:4]
     if not np.any(raw < 0):
         return True
     # unknowns: unordered entries; entry (v, w) of the pattern puts one in equation (v, raw[w])
