@@ -1,9 +1,11 @@
 """The coloring engine: color a sparsity pattern, compress, decompress.
 
 Files in dependency order: :mod:`.graphs` (graph views as CSR arrays),
-:mod:`.orders` (vertex orders), :mod:`.greedy` (the problems and their greedy
-kernels), :mod:`.result` (the :class:`Coloring` with post-processing and
-decompression plans), :mod:`.checks` (independent plain checkers).
+:mod:`.orders` (vertex orders), :mod:`.greedy` (the problems, the bicoloring
+cover and their greedy kernels), :mod:`.improve` (iterated greedy rounds),
+:mod:`.result` (the :class:`Coloring` with post-processing and decompression
+plans), :mod:`.checks` (independent plain checkers, the tests' oracle) and
+:mod:`.verify` (the same checks vectorised, what :func:`is_valid_coloring` runs).
 """
 
 from __future__ import annotations
