@@ -1,20 +1,30 @@
-"""Benchmark of the coloring engine against ColPack's reference counts and times, and networkx.
+"""Benchmark of the coloring engine against ColPack, run live on the same machine, and networkx.
 
-    python benchmarks/bench_coloring.py [--matrices DIR] [--quick]
+    python benchmarks/bench_coloring.py [--matrices DIR] [--quick] [--repeats R]
+                                        [--sections colors,times,large,bicolor,improve,networkx,compile]
 
-Prints (1) colors per matrix x problem x order against ColPack (the
-``colpack_colors.csv`` table in DIR) with equal/fewer/more counts and totals;
-(2) speed: first-call compile time (empty numba cache) and cache-load time,
-steady-state times (median of repeats) split into graph construction and
-ordering + coloring, on the 3-D 7-point Laplacian with 100**3 unknowns, the
-largest reference matrices and the arrowhead pattern with n = 10**5; the whole
-reference set's ordering + coloring time against ColPack's summed
-``wall_seconds`` (which also excludes graph construction); and the ratio to
-``networkx.greedy_color`` (distance-1, same graphs, matching strategy).
+Sections (all by default):
 
-How the files are seen matches ColPack: adjacency problems color the pattern
-of A + A.T with stored zeros kept; partial distance-2 problems the bipartite
-graph of A with stored zeros dropped.
+* ``colors``   colors per matrix x problem x order against ColPack's reference table
+               (``colpack_colors.csv`` in DIR);
+* ``times``    ordering + coloring time of every reference run, ours and ColPack's,
+               interleaved (median of R), per problem and in total;
+* ``large``    the same, run by run, on large generated patterns (arrowhead plus band,
+               3-D Laplacian 100^3, rectangular with dense rows, grid, random geometric,
+               power-law, permuted band);
+* ``bicolor``  bidirectional totals: star and acyclic bicolorings against min(column,
+               row) and against ColPack's implicit-covering star bicoloring;
+* ``improve``  iterated greedy (``improve=2`` and ``10``) against ColPack's best order;
+* ``networkx`` distance-1 coloring against ``networkx.greedy_color``, graphs built apart;
+* ``compile``  first-call compile time (empty cache) and cache-load time.
+
+ColPack is driven through ``benchmarks/colpack_driver.cpp``, compiled here with g++
+into a temporary folder when ``libcolpack-dev`` is installed (``apt-get install -y
+libcolpack-dev``); otherwise its columns are skipped with a message. Times exclude
+graph construction on both sides, as ColPack's reference table does; ColPack runs
+serially (``OMP_NUM_THREADS=1``). How files are seen matches ColPack: adjacency
+problems color the pattern of A + A.T with stored zeros kept; partial distance-2 and
+bidirectional problems the bipartite graph of A with stored zeros dropped.
 """
 
 from __future__ import annotations
@@ -22,126 +32,498 @@ from __future__ import annotations
 import argparse
 import collections
 import os
+import re
+import select
+import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
 
 import numpy as np
+import scipy.io
+import scipy.sparse as sp
 
 import sparsead as sa
-from sparsead._io import read_matrix, read_reference
+from sparsead import patterns as pt
+from sparsead._io import COLPACK_ORDERS, COLPACK_PROBLEMS, read_matrix, read_reference
 from sparsead._validation import as_pattern
 from sparsead.coloring.greedy import build_graph, run
 from sparsead.coloring.orders import vertex_order
-from sparsead.patterns import arrowhead, laplacian
+from sparsead.coloring.result import build_coloring
 
 DEFAULT_DIR = "/work/shared/matrices"
+HERE = os.path.dirname(os.path.abspath(__file__))
 SYMMETRIC = ("distance1", "distance2", "star", "acyclic")
+CP_PROBLEM = {v: k for k, v in COLPACK_PROBLEMS.items() if k != "STAR_ALG41"}
+CP_PROBLEM["bidirectional"] = "IMPLICIT_COVERING__STAR_BICOLORING"
+CP_ORDER = {v: k for k, v in COLPACK_ORDERS.items()}
+BASIC = ("natural", "largest_first", "smallest_last", "incidence_degree", "dynamic_largest_first")
+SHORT = {"natural": "NAT", "largest_first": "LF", "smallest_last": "SL", "incidence_degree": "ID",
+         "dynamic_largest_first": "DLF", "distance2_largest_first": "D2LF",
+         "distance2_smallest_last": "D2SL", "distance2_incidence_degree": "D2ID"}
+QUICK = {"1138_bus", "bcsstk13", "Pd", "lp_e226", "west0479", "dwt_2680", "rajat01", "G51",
+         "bp_1200", "hangGlider_2"}
 
 
-def load(directory, name, problem, cache):
-    key = (name, problem in ("column", "row"))
-    if key not in cache:
-        a = read_matrix(os.path.join(directory, name + ".mtx"))
-        if key[1]:
-            p = as_pattern(a, keep_explicit_zeros=False)
-        else:
-            p = as_pattern(a)
-            if p.shape[0] == p.shape[1]:
-                p = as_pattern(p + p.T)
-        cache[key] = p
-    return cache[key]
+# ---------------------------------------------------------------- ColPack
 
 
-def color_count(p, problem, order):
-    kw = {"keep_explicit_zeros": False} if problem in ("column", "row") else {}
-    return sa.color(p, problem, order, **kw).n_colors
+class ColPack:
+    """ColPack through ``colpack_driver.cpp``: compiled once, one process per file, over stdin."""
+
+    def __init__(self):
+        self.reason = None
+        self.proc = None
+        self.path = None
+        self.dir = tempfile.mkdtemp(prefix="colpack_")
+        header = "/usr/include/ColPack/ColPackHeaders.h"
+        if shutil.which("g++") is None or not os.path.exists(header):
+            self.reason = ("ColPack not found (needs g++ and libcolpack-dev: apt-get install -y "
+                           "libcolpack-dev); ColPack's live columns are skipped")
+            return
+        self.exe = os.path.join(self.dir, "colpack_driver")
+        r = subprocess.run(["g++", "-O2", "-std=c++11", "-w", "-I/usr/include/ColPack",
+                            os.path.join(HERE, "colpack_driver.cpp"), "-lColPack", "-o", self.exe],
+                           capture_output=True, text=True)
+        if r.returncode:
+            self.reason = f"could not build colpack_driver.cpp: {r.stderr.strip()[:300]}"
+
+    @property
+    def available(self):
+        return self.reason is None
+
+    def _ask(self, line, timeout=None):
+        self.proc.stdin.write(line + "\n")
+        self.proc.stdin.flush()
+        chatter = []
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            if deadline is not None:
+                ready, _, _ = select.select([self.proc.stdout], [], [],
+                                            max(0.0, deadline - time.monotonic()))
+                if not ready:                        # too slow: stop it, report a timeout
+                    self.proc.kill()
+                    self.proc.wait()
+                    self.proc = None
+                    return "timeout", chatter
+            out = self.proc.stdout.readline()
+            if not out:                              # the driver died (ColPack aborted)
+                self.proc = None
+                return None, chatter
+            if out.startswith("= "):
+                return out[2:].strip(), chatter
+            chatter.append(out)
+
+    def load(self, path):
+        if not self.available:
+            return False
+        if self.proc is None or self.path != path:
+            self.close()
+            env = dict(os.environ, OMP_NUM_THREADS="1")
+            self.proc = subprocess.Popen([self.exe], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                         stderr=subprocess.STDOUT, text=True, env=env)
+            self.path = path
+            reply, _ = self._ask(f"load {path}")
+            return reply == "ok"
+        return True
+
+    def run(self, problem, order, timeout=None):
+        """``(colors, seconds)`` of ColPack on the loaded file; None if it cannot, and
+        ``(None, inf)`` when it takes longer than ``timeout`` seconds."""
+        if not self.available or self.path is None:
+            return None
+        if self.proc is None and not self.load(self.path):
+            return None
+        reply, chatter = self._ask(f"run {CP_PROBLEM[problem]} {CP_ORDER[order]}", timeout)
+        if reply == "timeout":
+            return None, float("inf")
+        if reply is None or reply.startswith("error") or any("Unknown" in c for c in chatter):
+            return None                              # e.g. an ordering this ColPack lacks
+        colors, secs = reply.split()
+        return int(colors), float(secs)
+
+    def close(self):
+        if self.proc is not None:
+            try:
+                self.proc.stdin.write("quit\n")
+                self.proc.stdin.flush()
+                self.proc.wait(timeout=10)
+            except (OSError, subprocess.TimeoutExpired):
+                self.proc.kill()
+        self.proc = None
 
 
-def timed(fn, repeats):
-    ts = []
-    out = None
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        out = fn()
-        ts.append(time.perf_counter() - t0)
-    return float(np.median(ts)), out
+# ---------------------------------------------------------------- ours
 
 
-def phases(p, problem, order, repeats, method="star"):
-    """Median seconds of (graph construction, ordering + coloring, post-processing + plan)."""
-    from sparsead.coloring.result import build_coloring
-    t_graph, g = timed(lambda: build_graph(p, problem), repeats)
+class Loader:
+    """Reference matrices seen the way ColPack sees them, cached per (matrix, view)."""
 
-    def oc():
-        perm, _ = vertex_order(g, order, 0)
-        return run(g, problem, perm, method)
-    t_color, (raw, root) = timed(oc, repeats)
-    t_plan, c = timed(lambda: build_coloring(g, problem, order, raw, root, method=method),
-                      max(1, repeats // 2))
-    return t_graph, t_color, t_plan, c
+    def __init__(self, directory):
+        self.directory = directory
+        self.cache = {}
+
+    def path(self, name):
+        return os.path.join(self.directory, name + ".mtx")
+
+    def __call__(self, name, problem):
+        bipartite = problem in ("column", "row", "bidirectional")
+        key = (name, bipartite)
+        if key not in self.cache:
+            a = read_matrix(self.path(name))
+            if bipartite:
+                p = as_pattern(a, keep_explicit_zeros=False)
+            else:
+                p = as_pattern(a)
+                if p.shape[0] == p.shape[1]:
+                    p = as_pattern(p + p.T)
+            self.cache[key] = p
+        return self.cache[key]
+
+
+def ours(graph, problem, order, method="star"):
+    """``(seconds, raw colors, tree roots)`` of one ordering + coloring."""
+    t0 = time.perf_counter()
+    perm, _ = vertex_order(graph, order, 0)
+    raw, root = run(graph, problem, perm, method)
+    return time.perf_counter() - t0, raw, root
+
+
+def race(graph, problem, order, colpack, repeats, timeout=None):
+    """Ours and ColPack's times interleaved; ``(colors, s, colpack colors, colpack s)``.
+
+    Medians of ``repeats`` runs, or up to ``4 * repeats`` while ours take under 0.1 s
+    in all (a millisecond run is at the mercy of the scheduler); a run over 10 s is
+    measured once. A ColPack run over ``timeout`` seconds is stopped (time inf).
+    """
+    to, tc, cp = [], [], None
+    raw = root = None
+    k = 0
+    while k < repeats or (sum(to) < 0.1 and k < 4 * repeats):   # short runs: more repeats
+        k += 1
+        t, raw, root = ours(graph, problem, order)
+        to.append(t)
+        r = colpack.run(problem, order, timeout) if colpack is not None else None
+        if r is not None:
+            cp = r[0] if r[0] is not None else cp
+            tc.append(r[1])
+            if r[1] == float("inf"):
+                colpack = None
+        if max([t] + tc[-1:]) > 10.0:
+            break                                   # a long run is measured once
+    c = build_coloring(graph, problem, order, raw, root).n_colors
+    return c, statistics.median(to), cp, (statistics.median(tc) if tc else None)
+
+
+def fmt(t, timeout=None):
+    if t == float("inf"):
+        return f">{timeout:.0f}" if timeout else "stopped"
+    return "-" if t is None else (f"{t:.4f}" if t < 10 else f"{t:.1f}")
+
+
+def ratio(a, b):
+    return "-" if (a is None or not b) else f"{a / b:.2f}" if b != float("inf") else "<"
 
 
 # ---------------------------------------------------------------- (1) colors
 
 
 def colors_table(directory, ref, quick):
-    cache = {}
+    load = Loader(directory)
     by_mp = collections.defaultdict(dict)
     for r in ref:
         by_mp[(r["matrix"], r["problem"])][r["order"]] = r
     verdict = collections.Counter()
     totals = collections.defaultdict(lambda: [0, 0])
-    orders_shown = ("natural", "largest_first", "smallest_last", "incidence_degree",
-                    "dynamic_largest_first", "distance2_largest_first",
-                    "distance2_smallest_last", "distance2_incidence_degree")
-    short = ["NAT", "LF", "SL", "ID", "DLF", "D2LF", "D2SL", "D2ID"]
     print("\n(1) colors: ours/ColPack (ColPack's distinct_colors for star/acyclic); "
           "'=' equal, '<' fewer, '>' more")
-    print(f"{'matrix':28s} {'problem':10s} " + " ".join(f"{s:>9s}" for s in short))
-    seen_star = set()
+    print(f"{'matrix':28s} {'problem':10s} " + " ".join(f"{s:>9s}" for s in SHORT.values()))
     for (name, problem), rows in sorted(by_mp.items()):
         if quick and name not in QUICK:
             continue
-        p = load(directory, name, problem, cache)
+        p = load(name, problem)
         cells = []
-        for o in orders_shown:
+        for o in SHORT:
             r = rows.get(o)
             if r is None:
                 cells.append(f"{'':>9s}")
                 continue
             want = r["distinct_colors"] if problem in ("star", "acyclic") else r["colors"]
-            got = color_count(p, problem, o)
+            got = sa.color(p, problem, o).n_colors
             mark = "=" if got == want else ("<" if got < want else ">")
-            # STAR and STAR_ALG41 rows map to the same problem: count once
-            key = (name, problem, o)
-            if key not in seen_star:
-                seen_star.add(key)
-                verdict[(problem, mark)] += 1
-                totals[(problem, o)][0] += got
-                totals[(problem, o)][1] += want
+            verdict[(problem, mark)] += 1
+            totals[(problem, o)][0] += got
+            totals[(problem, o)][1] += want
             cells.append(f"{got:>4d}/{want:<3d}{mark}"[:9].rjust(9))
         print(f"{name:28s} {problem:10s} " + " ".join(cells))
-    print("\nsummary (matrix x order cells): problem: equal / fewer / more")
+    print("\nsummary (matrix x order cells): problem: equal / fewer / more;  total colors "
+          "ours / ColPack")
     for problem in ("column", "row", "distance1", "distance2", "star", "acyclic"):
+        t = [v for k, v in totals.items() if k[0] == problem]
         print(f"  {problem:10s} {verdict[(problem, '=')]:4d} = {verdict[(problem, '<')]:4d} < "
-              f"{verdict[(problem, '>')]:4d} >")
-    print("\ntotal colors over the set, ours / ColPack, per order:")
+              f"{verdict[(problem, '>')]:4d} >   {sum(x[0] for x in t):6d} / "
+              f"{sum(x[1] for x in t):6d}")
+
+
+# ---------------------------------------------------------------- (2) times, reference set
+
+
+def reference_times(directory, ref, colpack, repeats, quick):
+    load = Loader(directory)
+    runs = collections.defaultdict(list)
+    seen = set()
+    for r in ref:
+        key = (r["matrix"], r["problem"], r["order"])
+        if key in seen or (quick and r["matrix"] not in QUICK):
+            continue
+        seen.add(key)
+        runs[r["matrix"]].append((r["problem"], r["order"], r["seconds"]))
+    res = []
+    for name in sorted(runs):
+        cp = colpack if colpack.load(load.path(name)) else None
+        graphs = {}
+        for problem, order, ref_s in runs[name]:
+            if problem not in graphs:
+                graphs[problem] = build_graph(load(name, problem), problem)
+            c, t, cc, tc = race(graphs[problem], problem, order, cp, repeats)
+            res.append((name, problem, order, c, t, cc, tc, ref_s))
+    print(f"\n(2) reference set, ordering + coloring (graph construction excluded), ours and "
+          f"ColPack run interleaved here (median of {repeats}); 'table' = ColPack's reference "
+          f"wall_seconds")
+    print(f"  {'problem':10s} {'runs':>5s} {'ours s':>9s} {'ColPack s':>10s} {'ratio':>6s} "
+          f"{'table s':>9s} {'>1.5x':>6s} {'worst':>6s}")
+    tot = [0, 0.0, 0.0, 0.0, 0]
+    worst_runs = []
     for problem in ("column", "row", "distance1", "distance2", "star", "acyclic"):
-        parts = [f"{s}={totals[(problem, o)][0]}/{totals[(problem, o)][1]}"
-                 for s, o in zip(short, orders_shown) if (problem, o) in totals]
-        print(f"  {problem:10s} " + "  ".join(parts))
-    for problem in ("star", "acyclic"):
-        ours = sum(v[0] for k, v in totals.items() if k[0] == problem)
-        theirs = sum(v[1] for k, v in totals.items() if k[0] == problem)
-        print(f"  {problem} over all orders: ours {ours}, ColPack {theirs} "
-              f"({'no more' if ours <= theirs else 'MORE'})")
+        rows = [r for r in res if r[1] == problem and r[6] is not None]
+        if not rows:
+            continue
+        so, sc, st = sum(r[4] for r in rows), sum(r[6] for r in rows), sum(r[7] for r in rows)
+        slow = [r for r in rows if r[4] > 1.5 * r[6] and max(r[4], r[6]) >= 1e-3]
+        worst = max((r[4] / r[6] for r in rows if max(r[4], r[6]) >= 1e-3), default=0.0)
+        worst_runs += slow
+        print(f"  {problem:10s} {len(rows):5d} {so:9.3f} {sc:10.3f} {so / sc:6.2f} {st:9.3f} "
+              f"{len(slow):6d} {worst:6.2f}")
+        tot = [tot[0] + len(rows), tot[1] + so, tot[2] + sc, tot[3] + st, tot[4] + len(slow)]
+    if tot[0]:
+        print(f"  {'total':10s} {tot[0]:5d} {tot[1]:9.3f} {tot[2]:10.3f} {tot[1] / tot[2]:6.2f} "
+              f"{tot[3]:9.3f} {tot[4]:6d}   (goal: total <= 1.0, no run above 1.5x)")
+        print("  '>1.5x' counts runs where ours took more than 1.5x ColPack's time and one of "
+              "the two took 1 ms or more")
+        for r in sorted(worst_runs, key=lambda r: -r[4] / r[6])[:12]:
+            print(f"    {r[0]:24s} {r[1]:10s} {r[2]:26s} ours {r[4]:.4f} s ColPack {r[6]:.4f} s")
+    else:
+        print("  (no ColPack runs: " + (colpack.reason or "none matched") + ")")
+    missing = sum(1 for r in res if r[6] is None)
+    if missing:
+        print(f"  {missing} runs have no live ColPack time (an ordering ColPack "
+              f"{'lacks' if colpack.available else 'was not run'}; e.g. Debian's 1.0.10 has no "
+              f"DYNAMIC_LARGEST_FIRST for partial distance-2 coloring)")
 
 
-QUICK = {"1138_bus", "bcsstk13", "Pd", "lp_e226", "west0479", "dwt_2680", "rajat01"}
+# ---------------------------------------------------------------- (3) large patterns
 
-# ---------------------------------------------------------------- (2) speed
+
+def large_cases(quick):
+    """``(name, pattern, [(problem, orders)])``; O(n^2) runs only where n allows them."""
+    s = 4 if quick else 1
+    adj = ("distance1", "distance2", "star", "acyclic")
+    std = ("natural", "largest_first", "smallest_last", "incidence_degree")
+    d2 = std + ("distance2_smallest_last",)
+    cases = [
+        ("arrowhead+band n=2e4", pt.arrowhead_band(20000 // s, 1),
+         [("column", std), ("row", std), ("distance2", d2), ("star", d2), ("acyclic", std),
+          ("distance1", d2), ("bidirectional", ("largest_first", "smallest_last"))]),
+        ("arrowhead+band n=1e5", pt.arrowhead_band(100000 // s, 1),
+         [("star", std), ("acyclic", ("natural", "largest_first")), ("distance1", std),
+          ("bidirectional", ("largest_first",))]),
+        ("laplacian 100^3" if not quick else "laplacian 40^3",
+         pt.laplacian((100, 100, 100) if not quick else (40, 40, 40)),
+         [("column", std), ("row", ("natural", "smallest_last")), ("distance1", std),
+          ("distance2", d2), ("star", d2), ("acyclic", std), ("bidirectional", std[:3])]),
+        ("dense rows 5e4x1e4", pt.dense_rows(50000 // s, 10000 // s, 3, 4, seed=0),
+         [("column", std), ("row", std), ("bidirectional", std[:3])]),
+        ("grid 700^2", pt.laplacian((700 // s, 700 // s)),
+         [(p, std) for p in adj] + [("column", std)]),
+        ("random geometric 2e5", pt.random_geometric(200000 // s, 10.0, seed=0),
+         [(p, std) for p in adj] + [("column", std)]),
+        ("power law 2e5", pt.power_law(200000 // s, 8.0, seed=0),
+         [(p, std) for p in adj] + [("column", std[:3]), ("bidirectional", std[:3])]),
+        ("permuted band 2e5", pt.permuted_band(200000 // s, 5, seed=0),
+         [(p, std) for p in adj] + [("column", std)]),
+    ]
+    return cases
+
+
+def large(colpack, repeats, quick, timeout=120.0):
+    print(f"\n(3) large generated patterns: one row per run, ordering + coloring, ours and ColPack "
+          f"interleaved (median of {repeats})")
+    print(f"  {'pattern':22s} {'problem':13s} {'order':24s} {'n':>8s} {'nnz':>9s} "
+          f"{'colors':>7s} {'ColPack':>7s} {'ours s':>8s} {'ColPack s':>9s} {'ratio':>6s}")
+    tmp = tempfile.mkdtemp(prefix="sparsead_large_")
+    sums = [0.0, 0.0]
+    worst = (0.0, None)
+    stopped = 0
+    for name, p, plan in large_cases(quick):
+        path = os.path.join(tmp, re.sub(r"\W+", "_", name) + ".mtx")
+        sym = p.shape[0] == p.shape[1] and (p != p.T).nnz == 0
+        scipy.io.mmwrite(path, sp.coo_matrix(sp.tril(p) if sym else p), field="pattern",
+                         symmetry="symmetric" if sym else "general")
+        cp = colpack if colpack.load(path) else None
+        for problem, orders in plan:
+            g = build_graph(p, problem)
+            n = p.shape[0] if problem == "row" else p.shape[1]
+            for order in orders:
+                c, t, cc, tc = race(g, problem, order, cp, repeats, timeout)
+                print(f"  {name:22s} {problem:13s} {order:24s} {n:8d} {p.nnz:9d} {c:7d} "
+                      f"{cc if cc is not None else '-':>7} {fmt(t):>8s} "
+                      f"{fmt(tc, timeout):>9s} {ratio(t, tc):>6s}", flush=True)
+                if tc == float("inf"):
+                    stopped += 1
+                    tc = timeout                     # a lower bound on ColPack's time
+                if tc:
+                    sums[0] += t
+                    sums[1] += tc
+                    if t / tc > worst[0]:
+                        worst = (t / tc, f"{name} {problem} {order}")
+        os.remove(path)
+    if sums[1]:
+        print(f"  total: ours {sums[0]:.2f} s, ColPack {sums[1]:.2f} s, ratio "
+              f"{sums[0] / sums[1]:.2f}; worst run {worst[0]:.2f}x ({worst[1]})")
+    if stopped:
+        print(f"  ColPack was stopped after {timeout:.0f} s on {stopped} runs ('>{timeout:.0f}'); "
+              f"the total counts {timeout:.0f} s for each, a lower bound")
+    print("  not run: column/row/distance-2 orders on the arrowhead at n=1e5 (O(n^2) work on "
+          "both sides, and ColPack's degree buckets keep O(n^2) memory: ~40 GB)")
+
+
+# ---------------------------------------------------------------- (4) bicolorings
+
+
+def bicolor(directory, ref, colpack, quick):
+    load = Loader(directory)
+    names = sorted({r["matrix"] for r in ref if not quick or r["matrix"] in QUICK})
+    print("\n(4) bidirectional: best of the five basic orders per matrix; ColPack = its "
+          "implicit-covering star bicoloring (NATURAL, LF, SL, ID), run here")
+    print(f"  {'matrix':26s} {'column':>7s} {'row':>6s} {'min':>6s} {'star':>6s} {'acyclic':>7s} "
+          f"{'ColPack':>7s} {'star s':>7s} {'ColPack s':>9s}")
+    tot = collections.Counter()
+    worse = []
+    for name in names:
+        p = load(name, "bidirectional")
+        col = sa.color(p, "column", list(BASIC)).n_colors
+        row = sa.color(p, "row", list(BASIC)).n_colors
+        t0 = time.perf_counter()
+        star = min(sa.color(p, "bidirectional", o).n_colors for o in BASIC)
+        ts = time.perf_counter() - t0
+        acyc = sa.color(p, "bidirectional", list(BASIC), method="acyclic").n_colors
+        cps, tcp = [], 0.0
+        if colpack.load(load.path(name)):
+            for o in BASIC[:4]:
+                r = colpack.run("bidirectional", o)
+                if r is not None:
+                    cps.append(r[0])
+                    tcp += r[1]
+        cp = min(cps) if cps else None
+        tot.update(column=col, row=row, min=min(col, row), star=star, acyclic=acyc,
+                   colpack=cp or 0, star_s=ts, colpack_s=tcp)
+        if star > min(col, row):
+            worse.append(name)
+        print(f"  {name:26s} {col:7d} {row:6d} {min(col, row):6d} {star:6d} {acyc:7d} "
+              f"{cp if cp is not None else '-':>7} {ts:7.3f} {tcp:9.3f}")
+    print(f"  {'total':26s} {tot['column']:7d} {tot['row']:6d} {tot['min']:6d} {tot['star']:6d} "
+          f"{tot['acyclic']:7d} {tot['colpack'] or '-':>7} {tot['star_s']:7.2f} "
+          f"{tot['colpack_s']:9.2f}")
+    print(f"  star bicoloring above min(column, row) on {len(worse)} of {len(names)} matrices: "
+          + ", ".join(worse))
+    for n in (1000, 100000):
+        A = pt.arrowhead(n)
+        t0 = time.perf_counter()
+        c = sa.color(A, "bidirectional")
+        t1 = time.perf_counter()
+        a = sa.color(A, "bidirectional", method="acyclic")
+        t2 = time.perf_counter()
+        print(f"  arrowhead n={n}: star {c.n_colors} colors in {t1 - t0:.3f} s, acyclic "
+              f"{a.n_colors} in {t2 - t1:.3f} s (theory: 3)")
+
+
+# ---------------------------------------------------------------- (5) improvement
+
+
+def improve(directory, ref, quick):
+    load = Loader(directory)
+    best = collections.defaultdict(lambda: 10**9)
+    orders = collections.defaultdict(list)
+    for r in ref:
+        want = r["distinct_colors"] if r["problem"] in ("star", "acyclic") else r["colors"]
+        key = (r["matrix"], r["problem"])
+        best[key] = min(best[key], want)
+        if r["order"] not in orders[key]:
+            orders[key].append(r["order"])
+    print("\n(5) iterated greedy after the best of ColPack's orders, against ColPack's best "
+          "order (fewer / equal / more matrices, colors saved, time of the rounds)")
+    print(f"  {'problem':10s} {'rounds':>6s} {'fewer':>6s} {'equal':>6s} {'more':>5s} "
+          f"{'saved':>6s} {'orders s':>9s} {'rounds s':>9s}")
+    wins = collections.defaultdict(list)
+    for problem in ("column", "row", "distance1", "distance2", "star", "acyclic"):
+        keys = [k for k in sorted(best) if k[1] == problem and (not quick or k[0] in QUICK)]
+        for rounds in (2, 10):
+            stat = collections.Counter()
+            for key in keys:
+                p = load(*key)
+                t0 = time.perf_counter()
+                base = sa.color(p, problem, orders[key]).n_colors
+                t1 = time.perf_counter()
+                got = sa.color(p, problem, orders[key], improve=rounds).n_colors
+                t2 = time.perf_counter()
+                cp = best[key]
+                stat["fewer" if got < cp else "equal" if got == cp else "more"] += 1
+                stat["saved"] += cp - got
+                stat["t_orders"] += t1 - t0
+                stat["t_rounds"] += max(0.0, (t2 - t1) - (t1 - t0))
+                if rounds == 10 and got < cp:
+                    wins[problem].append(f"{key[0]} {cp}->{got}")
+            print(f"  {problem:10s} {rounds:6d} {stat['fewer']:6d} {stat['equal']:6d} "
+                  f"{stat['more']:5d} {stat['saved']:6d} {stat['t_orders']:9.2f} "
+                  f"{stat['t_rounds']:9.2f}")
+    for problem, w in wins.items():
+        print(f"  wins with 10 rounds, {problem}: " + ", ".join(w))
+
+
+# ---------------------------------------------------------------- (6) networkx
+
+
+def networkx_section(directory, ref, quick):
+    import networkx as nx
+
+    load = Loader(directory)
+    strategies = {"natural": lambda G, colors: sorted(G), "largest_first": "largest_first",
+                  "smallest_last": "smallest_last"}
+    t_nx = collections.Counter()
+    t_us = collections.Counter()
+    t_build = 0.0
+    names = sorted({r["matrix"] for r in ref if r["problem"] == "distance1"
+                    and (not quick or r["matrix"] in QUICK)})
+    for nm in names:
+        g = build_graph(load(nm, "distance1"), "distance1")
+        t0 = time.perf_counter()
+        G = nx.from_scipy_sparse_array(g.as_csr())
+        t_build += time.perf_counter() - t0
+        for o, strat in strategies.items():
+            t0 = time.perf_counter()
+            nx.greedy_color(G, strategy=strat)
+            t_nx[o] += time.perf_counter() - t0
+            t_us[o] += min(ours(g, "distance1", o)[0] for _ in range(3))
+    print(f"\n(6) distance-1 coloring vs networkx.greedy_color on the same graphs ({len(names)} "
+          f"matrices; networkx builds its graphs in {t_build:.2f} s more, not included)")
+    for o in strategies:
+        print(f"  {o:14s} networkx {t_nx[o]:8.3f} s   ours {t_us[o]:8.4f} s   "
+              f"speed-up {t_nx[o] / t_us[o]:7.0f}x")
+
+
+# ---------------------------------------------------------------- (7) compile
 
 _COMPILE_SNIPPET = r"""
 import time, numpy as np, scipy.sparse as sp
@@ -161,14 +543,14 @@ print(repr((t_imp, out)))
 
 def compile_times():
     with tempfile.TemporaryDirectory() as d:
-        env = dict(os.environ, NUMBA_CACHE_DIR=d)
+        env = dict(os.environ, NUMBA_CACHE_DIR=d, SPARSEAD_CACHE_DIR=d)
         runs = []
         for _ in range(2):  # cold (compile), then warm (load from the cache)
             r = subprocess.run([sys.executable, "-c", _COMPILE_SNIPPET], env=env,
                                capture_output=True, text=True, check=True)
             runs.append(eval(r.stdout.strip().splitlines()[-1]))  # noqa: S307 - our own output
     (imp_cold, cold), (imp_warm, warm) = runs
-    print("\n(2a) first-call time per problem (tiny input; includes decompression plan kernels)")
+    print("\n(7) first-call time per problem (tiny input; includes decompression plan kernels)")
     print(f"  {'problem:order':34s} {'compile (empty cache)':>22s} {'cache load':>11s}")
     for (name, tc), (_, tw) in zip(cold, warm):
         if tc > 0.05 or tw > 0.05:
@@ -178,113 +560,51 @@ def compile_times():
           f"{imp_warm:.2f} s warm)")
 
 
-def speed(directory, ref, quick):
-    compile_times()
-    repeats = 3 if quick else 5
-    print("\n(2b) steady state, median of", repeats, "runs (seconds)")
-    print(f"  {'pattern':30s} {'problem':14s} {'order':14s} {'n':>8s} {'nnz':>9s} {'colors':>6s} "
-          f"{'graph':>8s} {'order+color':>11s} {'plan':>8s}")
-    cases = []
-    lap = laplacian((100, 100, 100)) if not quick else laplacian((40, 40, 40))
-    lname = "laplacian 100^3" if not quick else "laplacian 40^3"
-    for prob in ("column", "row", "distance1", "distance2", "star", "acyclic", "bidirectional"):
-        cases.append((lname, lap, prob, "natural"))
-    cache = {}
-    sizes = {}
-    for r in ref:
-        sizes.setdefault(r["matrix"], None)
-    big = sorted(sizes, key=lambda nm: -load(directory, nm, "column", cache).nnz)[:3]
-    for nm in big:
-        a = load(directory, nm, "column", cache)
-        probs = ["column", "row", "bidirectional"]
-        if a.shape[0] == a.shape[1]:
-            probs += ["distance1", "distance2", "star", "acyclic"]
-        for prob in probs:
-            cases.append((nm, load(directory, nm, prob, cache), prob, "natural"))
-    arrow = arrowhead(10**5)
-    for o in ("natural", "largest_first", "smallest_last"):
-        cases.append(("arrowhead 1e5", arrow, "star", o))
-    for nm, p, prob, o in cases:
-        tg, tc, tp, c = phases(p, prob, o, repeats)
-        n = p.shape[1] if prob != "row" else p.shape[0]
-        print(f"  {nm:30s} {prob:14s} {o:14s} {n:8d} {p.nnz:9d} {c.n_colors:6d} "
-              f"{tg:8.4f} {tc:11.4f} {tp:8.4f}")
-    t0 = time.perf_counter()
-    sa.color(arrow, "star")
-    print(f"  arrowhead n=1e5 star, whole sa.color() call (validation, graph, order, "
-          f"coloring, plan): {time.perf_counter() - t0:.4f} s")
-
-    # whole reference set vs ColPack
-    ours = collections.defaultdict(float)
-    theirs = collections.defaultdict(float)
-    done = set()
-    for r in ref:
-        key = (r["matrix"], r["problem"], r["order"])
-        if key in done or (quick and r["matrix"] not in QUICK):
-            continue
-        done.add(key)
-        p = load(directory, r["matrix"], r["problem"], cache)
-        g = build_graph(p, r["problem"])
-
-        def oc(g=g, r=r):
-            perm, _ = vertex_order(g, r["order"], 0)
-            return run(g, r["problem"], perm)
-        t, _ = timed(oc, repeats)
-        ours[r["problem"]] += t
-        theirs[r["problem"]] += r["seconds"]
-    print("\n(2c) whole reference set, ordering + coloring (graph construction excluded on both "
-          "sides), summed over matrices and orders")
-    print(f"  {'problem':10s} {'ours (s)':>10s} {'ColPack (s)':>12s} {'ratio':>7s}")
-    for prob in ours:
-        print(f"  {prob:10s} {ours[prob]:10.4f} {theirs[prob]:12.4f} {ours[prob] / theirs[prob]:7.2f}")
-    to, tt = sum(ours.values()), sum(theirs.values())
-    print(f"  {'total':10s} {to:10.4f} {tt:12.4f} {to / tt:7.2f}   (target <= 1.5)")
-
-    # networkx
-    import networkx as nx
-    strategies = {"natural": lambda G, colors: list(G.nodes), "largest_first": "largest_first",
-                  "smallest_last": "smallest_last"}
-    t_nx = collections.defaultdict(float)
-    t_us = collections.defaultdict(float)
-    names = sorted({r["matrix"] for r in ref if r["problem"] == "distance1"})
-    if quick:
-        names = [nm for nm in names if nm in QUICK]
-    for nm in names:
-        p = load(directory, nm, "distance1", cache)
-        g = build_graph(p, "distance1")
-        G = nx.Graph()
-        G.add_nodes_from(range(p.shape[0]))
-        G.add_edges_from(zip(*g.as_csr().nonzero()))
-        for o, strat in strategies.items():
-            tn, col = timed(lambda: nx.greedy_color(G, strategy=strat), 1)
-
-            def oc(g=g, o=o):
-                perm, _ = vertex_order(g, o, 0)
-                return run(g, "distance1", perm)
-            tu, _ = timed(oc, repeats)
-            t_nx[o] += tn
-            t_us[o] += tu
-    print("\n(2d) distance-1 coloring vs networkx.greedy_color on the same graphs "
-          f"({len(names)} matrices, graph construction excluded)")
-    for o in strategies:
-        print(f"  {o:14s} networkx {t_nx[o]:8.3f} s   ours {t_us[o]:8.4f} s   "
-              f"speed-up {t_nx[o] / t_us[o]:7.0f}x")
+SECTIONS = ("colors", "times", "large", "bicolor", "improve", "networkx", "compile")
 
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--matrices", default=DEFAULT_DIR)
-    ap.add_argument("--quick", action="store_true", help="a few matrices, smaller Laplacian")
-    ap.add_argument("--skip-colors", action="store_true")
-    ap.add_argument("--skip-speed", action="store_true")
+    ap.add_argument("--quick", action="store_true",
+                    help="ten reference matrices, generated patterns 4x smaller per dimension")
+    ap.add_argument("--repeats", type=int, default=3, help="interleaved timing repeats (median)")
+    ap.add_argument("--sections", default=",".join(SECTIONS),
+                    help=f"comma-separated subset of {','.join(SECTIONS)}")
     args = ap.parse_args(argv)
+    sections = args.sections.split(",")
+    unknown = set(sections) - set(SECTIONS)
+    if unknown:
+        ap.error(f"unknown sections {sorted(unknown)}; choose from {SECTIONS}")
     ref = read_reference(os.path.join(args.matrices, "colpack_colors.csv"))
-    # warm every kernel before timing anything
-    sa.color(laplacian((4, 4)), "star")
-    if not args.skip_colors:
-        colors_table(args.matrices, ref, args.quick)
-    if not args.skip_speed:
-        speed(args.matrices, ref, args.quick)
+    print(f"load average {os.getloadavg()[0]:.2f} {os.getloadavg()[1]:.2f}; "
+          f"{os.cpu_count()} cores")
+    for problem in ("column", "row", "distance1", "distance2", "star", "acyclic",
+                    "bidirectional"):
+        pat = pt.laplacian((4, 4)) if problem in SYMMETRIC else pt.random_pattern(6, 5, 0.4, seed=0)
+        for order in SHORT:
+            sa.color(pat, problem, order)    # warm every kernel before timing anything
+    colpack = ColPack()
+    if not colpack.available:
+        print("note: " + colpack.reason)
+    try:
+        if "colors" in sections:
+            colors_table(args.matrices, ref, args.quick)
+        if "times" in sections:
+            reference_times(args.matrices, ref, colpack, args.repeats, args.quick)
+        if "large" in sections:
+            large(colpack, args.repeats, args.quick)
+        if "bicolor" in sections:
+            bicolor(args.matrices, ref, colpack, args.quick)
+        if "improve" in sections:
+            improve(args.matrices, ref, args.quick)
+        if "networkx" in sections:
+            networkx_section(args.matrices, ref, args.quick)
+        if "compile" in sections:
+            compile_times()
+    finally:
+        colpack.close()
+        shutil.rmtree(colpack.dir, ignore_errors=True)
 
 
 if __name__ == "__main__":

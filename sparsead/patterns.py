@@ -23,6 +23,11 @@ __all__ = [
     "arrowhead",
     "random_pattern",
     "brusselator_pattern",
+    "arrowhead_band",
+    "dense_rows",
+    "random_geometric",
+    "power_law",
+    "permuted_band",
     "write_bundled_data",
 ]
 
@@ -203,6 +208,126 @@ def brusselator_pattern(N: int) -> sp.csr_array:
     eye = sp.eye_array(N * N, dtype=bool, format="csr")
     block = sp.block_array([[lap, eye], [eye, lap]], format="csr")
     return _as_bool_csr(block)
+
+
+def arrowhead_band(n: int, half_bandwidth: int = 1) -> sp.csr_array:
+    """An arrowhead plus a band: dense first row and column, ``|i - j| <= half_bandwidth``.
+
+    The hard case of distance-2 orders: the dense row makes every column a
+    distance-2 neighbour of every other.
+
+    Examples
+    --------
+    >>> from sparsead.patterns import arrowhead_band
+    >>> arrowhead_band(6, 1).nnz
+    24
+    """
+    _sizes(n=n, half_bandwidth=half_bandwidth)
+    if n < 1:
+        raise ValueError(f"`n` must be positive, got {n}.")
+    return _as_bool_csr(arrowhead(n) + banded(n, half_bandwidth))
+
+
+def dense_rows(m: int, n: int, n_dense: int = 3, per_row: int = 4, *, seed=None) -> sp.csr_array:
+    """An ``m x n`` pattern with ``per_row`` random entries per row, ``n_dense`` rows full.
+
+    The dense rows are spread evenly over the rows; every column has an entry
+    on the diagonal band ``j = i mod n`` so that none is empty.
+
+    Examples
+    --------
+    >>> from sparsead.patterns import dense_rows
+    >>> P = dense_rows(100, 30, n_dense=2, per_row=3, seed=0)
+    >>> P.shape, int(P.sum(axis=1).max())
+    ((100, 30), 30)
+    """
+    _sizes(m=m, n=n, n_dense=n_dense, per_row=per_row)
+    if m < 1 or n < 1 or per_row < 0 or not 0 <= n_dense <= m:
+        raise ValueError(f"need m, n >= 1, per_row >= 0 and 0 <= n_dense <= m, got m={m}, "
+                         f"n={n}, n_dense={n_dense}, per_row={per_row}.")
+    _fits((m, n), m * (per_row + 1) + n_dense * n, f"dense_rows({m}, {n}, {n_dense}, {per_row})")
+    rng = np.random.default_rng(check_seed(seed, error=PatternError))
+    rows = np.repeat(np.arange(m), per_row)
+    cols = rng.integers(0, n, size=rows.size)
+    dense = np.linspace(0, m - 1, n_dense).astype(np.int64) if n_dense else np.zeros(0, np.int64)
+    r = np.concatenate([rows, np.arange(m), np.repeat(dense, n)])
+    c = np.concatenate([cols, np.arange(m) % n, np.tile(np.arange(n), dense.size)])
+    return _as_bool_csr(sp.coo_array((np.ones(r.size, dtype=bool), (r, c)), shape=(m, n)))
+
+
+def random_geometric(n: int, degree: float = 8.0, *, dim: int = 2, seed=None) -> sp.csr_array:
+    """Random geometric graph: ``n`` points in the unit cube, linked when closer than ``r``.
+
+    ``r`` is chosen so that a vertex has about ``degree`` neighbours; the
+    pattern is symmetric with a full diagonal (a mesh-like Hessian).
+
+    Examples
+    --------
+    >>> from sparsead.patterns import random_geometric
+    >>> P = random_geometric(500, 6.0, seed=0)
+    >>> bool((P != P.T).nnz == 0), P.shape
+    (True, (500, 500))
+    """
+    from scipy.spatial import cKDTree
+    from scipy.special import gamma
+
+    _sizes(n=n, dim=dim)
+    if n < 1 or not degree > 0 or dim < 1:
+        raise ValueError(f"need n >= 1, degree > 0, dim >= 1, got {n}, {degree}, {dim}.")
+    _fits((n, n), n * (2 * degree + 1), f"random_geometric({n}, {degree})")
+    rng = np.random.default_rng(check_seed(seed, error=PatternError))
+    pts = rng.random((n, dim))
+    ball = np.pi ** (dim / 2) / gamma(dim / 2 + 1)
+    r = (degree / (n * ball)) ** (1.0 / dim)
+    pairs = cKDTree(pts).query_pairs(r, output_type="ndarray")
+    i, j = pairs[:, 0], pairs[:, 1]
+    rr = np.concatenate([i, j, np.arange(n)])
+    cc = np.concatenate([j, i, np.arange(n)])
+    return _as_bool_csr(sp.coo_array((np.ones(rr.size, dtype=bool), (rr, cc)), shape=(n, n)))
+
+
+def power_law(n: int, degree: float = 8.0, exponent: float = 2.5, *, seed=None) -> sp.csr_array:
+    """Symmetric pattern of a random graph whose degrees follow a power law (Chung-Lu).
+
+    Vertex ``i`` gets weight ``(i + 1) ** (-1 / (exponent - 1))``; about
+    ``n * degree / 2`` edges are drawn with both ends chosen in proportion to
+    the weights, so a few hubs have very many neighbours. Full diagonal.
+
+    Examples
+    --------
+    >>> from sparsead.patterns import power_law
+    >>> P = power_law(1000, 6.0, seed=0)
+    >>> d = P.sum(axis=1)
+    >>> bool(d.max() > 10 * d.mean())
+    True
+    """
+    _sizes(n=n)
+    if n < 1 or not degree > 0 or not exponent > 1:
+        raise ValueError(f"need n >= 1, degree > 0, exponent > 1, got {n}, {degree}, {exponent}.")
+    _fits((n, n), n * (degree + 1), f"power_law({n}, {degree})")
+    rng = np.random.default_rng(check_seed(seed, error=PatternError))
+    w = (np.arange(n) + 1.0) ** (-1.0 / (exponent - 1.0))
+    cdf = np.cumsum(w / w.sum())
+    m = int(n * degree / 2)
+    i = np.minimum(np.searchsorted(cdf, rng.random(m)), n - 1)
+    j = np.minimum(np.searchsorted(cdf, rng.random(m)), n - 1)
+    rr = np.concatenate([i, j, np.arange(n)])
+    cc = np.concatenate([j, i, np.arange(n)])
+    return _as_bool_csr(sp.coo_array((np.ones(rr.size, dtype=bool), (rr, cc)), shape=(n, n)))
+
+
+def permuted_band(n: int, half_bandwidth: int, *, seed=None) -> sp.csr_array:
+    """A banded pattern with rows and columns permuted alike (``P A P.T``): a band in disguise.
+
+    Examples
+    --------
+    >>> from sparsead.patterns import banded, permuted_band
+    >>> permuted_band(50, 2, seed=0).nnz == banded(50, 2).nnz
+    True
+    """
+    b = banded(n, half_bandwidth).tocoo()
+    perm = np.random.default_rng(check_seed(seed, error=PatternError)).permutation(n)
+    return _as_bool_csr(sp.coo_array((b.data, (perm[b.row], perm[b.col])), shape=(n, n)))
 
 
 def _bundled_problems():

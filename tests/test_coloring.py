@@ -40,7 +40,7 @@ def check_oracle(A, problem, order, **kw):
     opts = {}
     if problem == "bidirectional":
         opts["decompression"] = "substitution" if kw.get("method") == "acyclic" else "direct"
-    assert sa.is_valid_coloring(A, colors_of(c), problem, **opts)
+    assert sa.is_valid_coloring(A, colors_of(c), problem, reference=True, **opts)
     assert c.colors.dtype == np.int64
     if problem == "distance1":
         with pytest.raises(ColoringError):
@@ -96,7 +96,7 @@ def sym_patterns(draw):
 
 @pytest.mark.parametrize("order", ORDERS)
 @pytest.mark.parametrize("problem", ["column", "row"])
-@settings(max_examples=12, deadline=None)
+@settings(max_examples=12, deadline=None, derandomize=True)
 @given(A=rect_patterns())
 def test_bipartite_round_trip(A, problem, order):
     check_oracle(A, problem, order)
@@ -104,7 +104,7 @@ def test_bipartite_round_trip(A, problem, order):
 
 @pytest.mark.parametrize("order", ORDERS)
 @pytest.mark.parametrize("problem", SYMMETRIC)
-@settings(max_examples=12, deadline=None)
+@settings(max_examples=12, deadline=None, derandomize=True)
 @given(A=sym_patterns())
 def test_symmetric_round_trip(A, problem, order):
     check_oracle(A, problem, order)
@@ -112,14 +112,14 @@ def test_symmetric_round_trip(A, problem, order):
 
 @pytest.mark.parametrize("order", ORDERS)
 @pytest.mark.parametrize("method", ["star", "acyclic"])
-@settings(max_examples=10, deadline=None)
+@settings(max_examples=10, deadline=None, derandomize=True)
 @given(A=rect_patterns())
 def test_bidirectional_round_trip(A, method, order):
     check_oracle(A, "bidirectional", order, method=method)
 
 
 @pytest.mark.parametrize("problem", ["star", "acyclic"])
-@settings(max_examples=15, deadline=None)
+@settings(max_examples=15, deadline=None, derandomize=True)
 @given(A=sym_patterns())
 def test_no_postprocess_keeps_every_vertex_colored(A, problem):
     c = check_oracle(A, problem, "natural", postprocess=False)
@@ -206,8 +206,57 @@ def test_symmetric_example_4x4_star():
     Hs = sp.csr_array(H)
     c = sa.color(Hs, "star")
     assert c.n_colors == 3
-    assert sa.is_valid_coloring(Hs, c.colors, "star")
+    assert sa.is_valid_coloring(Hs, c.colors, "star", reference=True)
     assert np.array_equal(c.decompress(Hs @ c.seed_matrix()).toarray(), H)
+
+
+@pytest.mark.parametrize("method", ["star", "acyclic"])
+@pytest.mark.parametrize("n", [3, 4, 7, 200, 3000])
+def test_arrowhead_bicoloring_uses_three_colors(n, method):
+    """An n x n arrowhead (n >= 3: dense first row and column plus the diagonal) needs n column
+    colors and n row colors, but a bicoloring with 3: the dense column alone, the
+    other columns together, the dense row alone (Coleman & Verma, "The efficient
+    computation of sparse Jacobian matrices using automatic differentiation",
+    SIAM J. Sci. Comput. 19 (1998); Gebremedhin, Manne & Pothen, SIAM Review 47
+    (2005), Sec. 6). Two cannot do: with one column and one row color, the dense
+    row must be in the row seed and the dense column in the column seed, and then
+    no diagonal entry (i, i), i > 0, is alone in any product."""
+    A = distinct_values(arrowhead(n), False)
+    c = check_oracle(A, "bidirectional", "largest_first", method=method) if n <= 200 else \
+        sa.color(A, "bidirectional", method=method)
+    assert c.n_colors == 3 and (c.n_column_colors, c.n_row_colors) == (2, 1)
+    if n > 200:
+        assert np.array_equal(c.decompress(c.compress(A)).data, A.data)
+
+
+def test_arrowhead_jacobian_picks_three_lanes():
+    f = lambda x: np.concatenate([[np.sum(x ** 2)], x[1:] * x[0] + x[1:] ** 2])  # noqa: E731
+    jac = sa.sparse_jacobian(f, np.ones(3000))
+    assert (jac.mode, jac.n_colors) == ("bidirectional", 3)
+
+
+@pytest.mark.parametrize("order", ORDERS)
+@pytest.mark.parametrize("problem", PROBLEMS)
+@settings(max_examples=5, deadline=None, derandomize=True)
+@given(data=st.data())
+def test_improve_round_trip_and_never_more_colors(problem, order, data):
+    A = data.draw(sym_patterns() if problem in SYMMETRIC else rect_patterns())
+    kw = {"method": data.draw(st.sampled_from(["star", "acyclic"]))} \
+        if problem == "bidirectional" else {}
+    c = check_oracle(A, problem, order, improve=5, **kw)
+    assert c.n_colors <= sa.color(A, problem, order, seed=3, **kw).n_colors
+
+
+def test_improve_beats_the_orders_on_a_known_case():
+    """Iterated greedy merges color classes the orders leave apart (Culberson 1992)."""
+    from sparsead.examples import brusselator, brusselator_x0
+
+    P = sa.jacobian_sparsity(brusselator, brusselator_x0(16))
+    orders = ["natural", "largest_first", "smallest_last"]
+    assert sa.color(P, "column", orders).n_colors == 11
+    assert check_oracle(distinct_values(P, False), "column", orders, improve=2).n_colors == 10
+    with pytest.raises(ColoringError, match="`improve`"):
+        sa.color(P, "column", improve=-1)
 
 
 def test_arrowhead_star_uses_two_colors():

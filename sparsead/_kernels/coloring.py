@@ -1,4 +1,4 @@
-"""Numba kernels of the coloring engine: degrees, vertex orders, greedy colorings.
+"""Numba kernels of the coloring engine: greedy, star and acyclic colorings.
 
 Every kernel takes plain C-contiguous int64 arrays (CSR/CSC ``indptr`` and
 ``indices``) and validates nothing; ``sparsead.coloring`` builds the arrays and
@@ -18,167 +18,11 @@ Vertex ``v`` itself is never its own neighbour.
 import numpy as np
 from numba import njit
 
-# ---------------------------------------------------------------- degrees
-
-
-@njit(cache=True)
-def neighbourhood_degrees(ptr_a, idx_a, ptr_b, idx_b, mode, n):
-    """Number of distinct neighbours of each of the ``n`` vertices (see module doc)."""
-    deg = np.zeros(n, dtype=np.int64)
-    mark = np.full(n, -1, dtype=np.int64)
-    for v in range(n):
-        mark[v] = v
-        d = 0
-        for p in range(ptr_a[v], ptr_a[v + 1]):
-            e = idx_a[p]
-            if mode != 1:
-                if mark[e] != v:
-                    mark[e] = v
-                    d += 1
-            if mode != 0:
-                for q in range(ptr_b[e], ptr_b[e + 1]):
-                    w = idx_b[q]
-                    if mark[w] != v:
-                        mark[w] = v
-                        d += 1
-        deg[v] = d
-    return deg
-
-
-# ---------------------------------------------------------------- orders
-# Degree buckets behave like ColPack's ``vector<vector<int>>``: push at the
-# back, take from the back, and remove a vertex by moving the bucket's last
-# vertex into its slot. Each bucket is a doubly linked list so that memory
-# stays O(n + max degree).
-
-
-@njit(cache=True)
-def _push_back(head, tail, prev, nxt, d, v):
-    t = tail[d]
-    prev[v] = t
-    nxt[v] = -1
-    if t == -1:
-        head[d] = v
-    else:
-        nxt[t] = v
-    tail[d] = v
-
-
-@njit(cache=True)
-def _pop_back(head, tail, prev, nxt, d):
-    v = tail[d]
-    t = prev[v]
-    tail[d] = t
-    if t == -1:
-        head[d] = -1
-    else:
-        nxt[t] = -1
-    return v
-
-
-@njit(cache=True)
-def _swap_remove(head, tail, prev, nxt, d, u):
-    if tail[d] == u:
-        _pop_back(head, tail, prev, nxt, d)
-        return
-    last = _pop_back(head, tail, prev, nxt, d)
-    p = prev[u]
-    q = nxt[u]
-    prev[last] = p
-    nxt[last] = q
-    if p == -1:
-        head[d] = last
-    else:
-        nxt[p] = last
-    if q == -1:
-        tail[d] = last
-    else:
-        prev[q] = last
-
-
-@njit(cache=True)
-def dynamic_order(ptr_a, idx_a, ptr_b, idx_b, mode, deg0, kind):
-    """Degree-driven vertex orders with ColPack's bucket tie-breaking.
-
-    ``kind``: 0 smallest-last, 1 dynamic-largest-first, 2 incidence-degree
-    (ColPack's adjacency-graph variant: the first vertex of largest degree
-    starts), 3 incidence-degree as ColPack's bipartite variant (no such swap).
-    ``deg0`` holds the initial degrees in the neighbourhood given by ``mode``.
-    """
-    n = deg0.size
-    maxd = 0
-    for v in range(n):
-        if deg0[v] > maxd:
-            maxd = deg0[v]
-    head = np.full(maxd + 2, -1, dtype=np.int64)
-    tail = np.full(maxd + 2, -1, dtype=np.int64)
-    prev = np.full(n, -1, dtype=np.int64)
-    nxt = np.full(n, -1, dtype=np.int64)
-    deg = np.zeros(n, dtype=np.int64)
-    if kind >= 2:
-        # all vertices in bucket 0, the (first) vertex of largest degree moved last
-        best = 0
-        for v in range(n):
-            if deg0[v] > deg0[best]:
-                best = v
-        for k in range(n):
-            v = k
-            if kind == 2 and k == best:
-                v = n - 1
-            elif kind == 2 and k == n - 1:
-                v = best
-            _push_back(head, tail, prev, nxt, 0, v)
-    else:
-        for v in range(n):
-            deg[v] = deg0[v]
-            _push_back(head, tail, prev, nxt, deg[v], v)
-    done = np.zeros(n, dtype=np.bool_)
-    stamp = np.full(n, -1, dtype=np.int64)
-    order = np.empty(n, dtype=np.int64)
-    cur = 0 if kind != 1 else maxd
-    for step in range(n):
-        if kind == 0:
-            d = cur - 1 if cur > 0 else 0
-            while head[d] == -1:
-                d += 1
-        elif kind == 1:
-            d = cur
-            while head[d] == -1:
-                d -= 1
-        else:
-            d = cur + 1 if cur < maxd else maxd
-            while head[d] == -1:
-                d -= 1
-        cur = d
-        v = _pop_back(head, tail, prev, nxt, d)
-        done[v] = True
-        if kind == 0:
-            order[n - 1 - step] = v
-        else:
-            order[step] = v
-        stamp[v] = step
-        delta = 1 if kind >= 2 else -1
-        for p in range(ptr_a[v], ptr_a[v + 1]):
-            e = idx_a[p]
-            if mode != 1:
-                if not done[e] and stamp[e] != step:
-                    stamp[e] = step
-                    _swap_remove(head, tail, prev, nxt, deg[e], e)
-                    deg[e] += delta
-                    _push_back(head, tail, prev, nxt, deg[e], e)
-            if mode == 2 and done[e]:
-                # ColPack does not look past an already ordered neighbour
-                continue
-            if mode != 0:
-                for q in range(ptr_b[e], ptr_b[e + 1]):
-                    w = idx_b[q]
-                    if not done[w] and stamp[w] != step:
-                        stamp[w] = step
-                        _swap_remove(head, tail, prev, nxt, deg[w], w)
-                        deg[w] += delta
-                        _push_back(head, tail, prev, nxt, deg[w], w)
-    return order
-
+#: Index casts: numba wraps negative indices around, a check on every access that
+#: keeps LLVM from optimizing index-heavy loops (about 3x on the distance-2 greedy).
+#: Indices that cannot be negative are cast to unsigned where the loop is hot.
+_U = np.uint64
+_U1 = np.uint64(1)
 
 # ---------------------------------------------------------------- greedy
 
@@ -189,30 +33,39 @@ def greedy_color(ptr_a, idx_a, ptr_b, idx_b, mode, order, n):
     colors = np.full(n, -1, dtype=np.int64)
     forbidden = np.full(n + 1, -1, dtype=np.int64)
     for k in range(order.size):
-        v = order[k]
-        for p in range(ptr_a[v], ptr_a[v + 1]):
-            e = idx_a[p]
+        v = order[_U(k)]
+        for p in range(ptr_a[_U(v)], ptr_a[_U(v) + _U1]):
+            e = _U(idx_a[_U(p)])
             if mode != 1:
                 c = colors[e]
                 if c >= 0:
-                    forbidden[c] = v
+                    forbidden[_U(c)] = v
             if mode != 0:
-                for q in range(ptr_b[e], ptr_b[e + 1]):
-                    c = colors[idx_b[q]]
+                for q in range(ptr_b[e], ptr_b[e + _U1]):
+                    c = colors[_U(idx_b[_U(q)])]
                     if c >= 0:
-                        forbidden[c] = v
+                        forbidden[_U(c)] = v
         c = 0
-        while forbidden[c] == v:
+        while forbidden[_U(c)] == v:
             c += 1
-        colors[v] = c
+        colors[_U(v)] = c
     return colors
 
 
 # ---------------------------------------------------------------- star
 
 
+@njit(cache=True, inline="always")
+def _forbid_around_uncolored(ptr, idx, colors, forbidden, v, w):
+    """Forbid for ``v`` the colors of the colored neighbours of the uncolored vertex ``w``."""
+    for q in range(ptr[_U(w)], ptr[_U(w) + _U1]):
+        x = idx[_U(q)]
+        if x != v and colors[_U(x)] >= 0:
+            forbidden[_U(colors[_U(x)])] = v
+
+
 @njit(cache=True)
-def star_color(ptr, idx, order):
+def star_color(ptr, idx, order, bipartite, neutral):
     """Greedy star coloring with star-set bookkeeping (Gebremedhin et al. 2007, Alg. 4.1).
 
     Every two-colored connected subgraph is kept as a star with a known hub
@@ -220,6 +73,16 @@ def star_color(ptr, idx, order):
     of the stars it belongs to, tagged with the color of its partners in that
     star, so a high-degree hub is never rescanned: the work per vertex is the
     number of stars of its neighbours, not their degrees.
+
+    Bicoloring (``bipartite``): the graph is bipartite (the augmented graph
+    of a matrix); each side has its own palette, so adjacent
+    vertices need not differ and the colors compared are always those of one
+    side. Vertices with ``neutral[v]`` stay uncolored (``-1``, in no seed).
+    As in ColPack's implicit-covering star bicoloring, a vertex not colored
+    (yet) is treated as neutral: its colored neighbours get pairwise distinct
+    colors, so that each entry next to a neutral vertex is read alone from
+    the other side (and the greedy does not pack colors that a later hub would
+    have to pay for).
     """
     n = ptr.size - 1
     nnz = idx.size
@@ -242,21 +105,26 @@ def star_color(ptr, idx, order):
     n_inc = 0
     for k in range(order.size):
         v = order[k]
+        if neutral[_U(v)]:
+            continue
         # distance-1 colors, and which colors occur twice around v
-        for p in range(ptr[v], ptr[v + 1]):
-            w = idx[p]
-            d = colors[w]
+        for p in range(ptr[_U(v)], ptr[_U(v) + _U1]):
+            w = idx[_U(p)]
+            d = colors[_U(w)]
             if d < 0:
+                if bipartite:
+                    _forbid_around_uncolored(ptr, idx, colors, forbidden, v, w)
                 continue
-            forbidden[d] = v
+            if not bipartite:
+                forbidden[d] = v
             if seen_v[d] != v:
                 seen_v[d] = v
                 seen_cnt[d] = 1
             else:
                 seen_cnt[d] += 1
-        for p in range(ptr[v], ptr[v + 1]):
-            w = idx[p]
-            d = colors[w]
+        for p in range(ptr[_U(v)], ptr[_U(v) + _U1]):
+            w = idx[_U(p)]
+            d = colors[_U(w)]
             if d < 0:
                 continue
             t = inc_head[w]
@@ -277,9 +145,9 @@ def star_color(ptr, idx, order):
             c += 1
         colors[v] = c
         # update the stars
-        for p in range(ptr[v], ptr[v + 1]):
-            w = idx[p]
-            d = colors[w]
+        for p in range(ptr[_U(v)], ptr[_U(v) + _U1]):
+            w = idx[_U(p)]
+            d = colors[_U(w)]
             if d < 0:
                 continue
             if seen_cnt[d] > 1:
@@ -354,13 +222,19 @@ def _union(parent, rank, a, b):
 
 
 @njit(cache=True)
-def acyclic_color(ptr, idx, eid, order):
+def acyclic_color(ptr, idx, eid, order, bipartite, neutral):
     """Greedy acyclic coloring with a disjoint-set forest of two-colored trees.
 
     Gebremedhin, Tarafdar, Manne & Pothen (2007), Algorithm 3.1. ``eid[p]`` is
     the id (a CSR position) shared by the two stored copies of each edge.
     Returns the colors and, for every edge id, the root of its two-colored tree
-    (``-1`` at positions that are not edge ids).
+    (``-1`` at positions that are not edge ids). ``bipartite`` and ``neutral`` as
+    in :func:`star_color`; an edge next to a neutral vertex is a tree of its own.
+
+    All edges from a vertex ``w`` to neighbours of one color lie in one tree,
+    so each vertex keeps a list with one edge per color around it; the work
+    for ``v`` is the number of colors around its neighbours, not their
+    degrees (a hub next to every vertex is not rescanned).
     """
     n = ptr.size - 1
     nnz = idx.size
@@ -372,38 +246,47 @@ def acyclic_color(ptr, idx, eid, order):
     rank = np.zeros(nnz, dtype=np.int64)
     nb_v = np.full(n + 1, -1, dtype=np.int64)
     nb_e = np.full(n + 1, -1, dtype=np.int64)
+    # per vertex: (color of a colored neighbour, one edge to it), one entry per color
+    head = np.full(n, -1, dtype=np.int64)
+    nxt = np.empty(nnz + 1, dtype=np.int64)
+    lcol = np.empty(nnz + 1, dtype=np.int64)
+    ledge = np.empty(nnz + 1, dtype=np.int64)
+    n_l = 0
     for k in range(order.size):
         v = order[k]
-        for p in range(ptr[v], ptr[v + 1]):
-            d = colors[idx[p]]
-            if d >= 0:
-                forbidden[d] = v
-        # prevent two-colored cycles
-        for p in range(ptr[v], ptr[v + 1]):
-            w = idx[p]
+        if neutral[_U(v)]:
+            continue
+        for p in range(ptr[_U(v)], ptr[_U(v) + _U1]):
+            w = idx[_U(p)]
+            if colors[w] < 0:
+                if bipartite:
+                    _forbid_around_uncolored(ptr, idx, colors, forbidden, v, w)
+            elif not bipartite:
+                forbidden[colors[w]] = v
+        # prevent two-colored cycles: v must not join one tree through two neighbours
+        for p in range(ptr[_U(v)], ptr[_U(v) + _U1]):
+            w = idx[_U(p)]
             if colors[w] < 0:
                 continue
-            for q in range(ptr[w], ptr[w + 1]):
-                x = idx[q]
-                if x == v:
-                    continue
-                cx = colors[x]
-                if cx < 0 or forbidden[cx] == v:
-                    continue
-                r = _find(parent, eid[q])
-                if first_v[r] != v:
-                    first_v[r] = v
-                    first_w[r] = w
-                elif first_w[r] != w:
-                    forbidden[cx] = v
+            t = head[w]
+            while t != -1:
+                cx = lcol[t]
+                if forbidden[cx] != v:
+                    r = _find(parent, ledge[t])
+                    if first_v[r] != v:
+                        first_v[r] = v
+                        first_w[r] = w
+                    elif first_w[r] != w:
+                        forbidden[cx] = v
+                t = nxt[t]
         c = 0
         while forbidden[c] == v:
             c += 1
         colors[v] = c
         # grow and merge the trees
-        for p in range(ptr[v], ptr[v + 1]):
-            w = idx[p]
-            d = colors[w]
+        for p in range(ptr[_U(v)], ptr[_U(v) + _U1]):
+            w = idx[_U(p)]
+            d = colors[_U(w)]
             if d < 0:
                 continue
             e = eid[p]
@@ -412,12 +295,52 @@ def acyclic_color(ptr, idx, eid, order):
             else:
                 nb_v[d] = v
                 nb_e[d] = e
-            for q in range(ptr[w], ptr[w + 1]):
-                x = idx[q]
-                if x != v and colors[x] == c:
-                    _union(parent, rank, e, eid[q])
+                lcol[n_l] = d
+                ledge[n_l] = e
+                nxt[n_l] = head[v]
+                head[v] = n_l
+                n_l += 1
+            t = head[w]
+            while t != -1 and lcol[t] != c:
+                t = nxt[t]
+            if t != -1:
+                _union(parent, rank, e, ledge[t])
+            else:
+                lcol[n_l] = c
+                ledge[n_l] = e
+                nxt[n_l] = head[w]
+                head[w] = n_l
+                n_l += 1
     root = np.full(nnz, -1, dtype=np.int64)
     for p in range(nnz):
         if eid[p] == p:
             root[p] = _find(parent, p)
     return colors, root
+
+
+# ---------------------------------------------------------------- bicoloring
+
+
+@njit(cache=True)
+def implicit_cover(ptr, idx, order):
+    """Vertices left out of the cover when the vertices are taken in ``order``.
+
+    A vertex is left out (``True``) when all its neighbours came before it and
+    are in the cover; every edge then has an endpoint in the cover. With a
+    largest-first ``order``, dense rows and columns are covered and the rows
+    (columns) they leave behind are not.
+    """
+    n = ptr.size - 1
+    out = np.zeros(n, dtype=np.bool_)
+    seen = np.zeros(n, dtype=np.bool_)
+    for k in range(order.size):
+        v = order[k]
+        left = True
+        for p in range(ptr[_U(v)], ptr[_U(v) + _U1]):
+            w = idx[_U(p)]
+            if not seen[w] or out[w]:
+                left = False
+                break
+        out[v] = left
+        seen[v] = True
+    return out

@@ -314,8 +314,8 @@ _CHECKERS = {
 }
 
 
-def is_valid_coloring(pattern, colors, problem, **options) -> bool:
-    """Check ``colors`` for ``problem`` with the plain checker of that problem.
+def is_valid_coloring(pattern, colors, problem, *, reference=False, **options) -> bool:
+    """Check ``colors`` for ``problem``.
 
     Parameters
     ----------
@@ -323,6 +323,10 @@ def is_valid_coloring(pattern, colors, problem, **options) -> bool:
     colors : array_like of int, or tuple ``(column_colors, row_colors)`` for ``bidirectional``
     problem : str
         One of ``sparsead.coloring.PROBLEMS``.
+    reference : bool, default False
+        Use the plain checker of this module (Python sets, the definitions
+        literally; slow, the tests' oracle) instead of the vectorised one of
+        :mod:`sparsead.coloring.verify` (O(nnz log nnz), the same answers).
     **options
         ``decompression="direct" | "substitution"`` for ``bidirectional``.
 
@@ -332,7 +336,12 @@ def is_valid_coloring(pattern, colors, problem, **options) -> bool:
     >>> A = sp.random_array((4, 6), density=0.4, rng=0, format="csr")
     >>> sa.is_valid_coloring(A, sa.color(A, "column").colors, "column")
     True
+    >>> sa.is_valid_coloring(A, sa.color(A, "column").colors, "column", reference=True)
+    True
     """
     check_choice(problem, tuple(_CHECKERS), "problem")
-    return bool(_CHECKERS[problem](pattern, colors, **options))
+    if reference:
+        return bool(_CHECKERS[problem](pattern, colors, **options))
+    from .verify import CHECKS
 
+    return bool(CHECKS[problem](pattern, colors, **options))

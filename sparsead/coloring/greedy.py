@@ -88,18 +88,56 @@ def _adjacency_graph(p, mode):
     return ColoringGraph("adjacency", a.n, a.ptr, a.idx, a.ptr, a.idx, mode, p, adj=a)
 
 
-def run(graph: ColoringGraph, problem: str, perm: np.ndarray, method: str = "star"):
+def cover(graph: ColoringGraph, perm: np.ndarray) -> np.ndarray:
+    """The rows and columns a bicoloring in the order ``perm`` leaves neutral.
+
+    The implicit cover of ColPack's bicolorings: a vertex of the augmented
+    graph is left out (no color, in no seed) when all its neighbours came
+    before it in ``perm`` and are in the cover. With a largest-first order the
+    dense rows and columns come first and are covered, and the sparse ones
+    they leave behind are read from the other side (on an arrowhead: the
+    dense row and all columns are covered, the other rows are not, 3 colors).
+    In the natural order one whole side comes first (see
+    :func:`sparsead.coloring.orders.vertex_order`), the other is left out, and
+    the bicoloring is the column (or row) coloring.
+    """
+    return kc.implicit_cover(graph.ptr_a, graph.idx_a, perm)
+
+
+def cover_bound(graph: ColoringGraph, neutral: np.ndarray) -> int:
+    """A lower bound on the colors of a bicoloring that leaves ``neutral`` out.
+
+    The neighbours of a neutral row (column) are read from distinct column
+    (row) colors, so each side needs at least the largest degree of a neutral
+    vertex of the other side.
+    """
+    n = graph.extra["source"].shape[1]
+    deg = np.diff(graph.ptr_a)
+    left = deg[neutral]
+    side = np.flatnonzero(neutral) >= n
+    return int(left[~side].max(initial=0) + left[side].max(initial=0))
+
+
+def run(graph: ColoringGraph, problem: str, perm: np.ndarray, method: str = "star",
+        limit: int | None = None):
     """Color ``graph`` greedily in the order ``perm``.
 
     Returns ``(colors, tree_root)``; ``tree_root`` is the per-edge root of the
-    two-colored trees for acyclic colorings and None otherwise.
+    two-colored trees for acyclic colorings and None otherwise. With
+    ``limit``, a bicoloring that provably needs more than ``limit`` colors is
+    not computed and ``(None, None)`` is returned.
     """
     if graph.n == 0:
         return np.zeros(0, dtype=np.int64), np.zeros(graph.idx_a.size, dtype=np.int64)
-    kind = method if problem == "bidirectional" else problem
+    if problem == "bidirectional":
+        kind, bipartite, neutral = method, True, cover(graph, perm)
+        if limit is not None and cover_bound(graph, neutral) > limit:
+            return None, None
+    else:
+        kind, bipartite, neutral = problem, False, np.zeros(graph.n, dtype=np.bool_)
     if kind == "star":
-        return kc.star_color(graph.ptr_a, graph.idx_a, perm), None
+        return kc.star_color(graph.ptr_a, graph.idx_a, perm, bipartite, neutral), None
     if kind == "acyclic":
-        return kc.acyclic_color(graph.ptr_a, graph.idx_a, graph.adj.eid, perm)
+        return kc.acyclic_color(graph.ptr_a, graph.idx_a, graph.adj.eid, perm, bipartite, neutral)
     return kc.greedy_color(graph.ptr_a, graph.idx_a, graph.ptr_b, graph.idx_b, graph.mode,
                            perm, graph.n), None

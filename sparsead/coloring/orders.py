@@ -17,7 +17,7 @@ import numpy as np
 from .._errors import ColoringError
 from .._kernels import lazy
 
-kc = lazy("coloring")  # Numba is imported at the first kernel call
+ko = lazy("orders")  # Numba is imported at the first kernel call
 
 #: Names accepted by ``order=``.
 ORDERS = (
@@ -40,8 +40,27 @@ def degrees(graph, distance2: bool = False) -> np.ndarray:
     mode = graph.degree_mode(distance2)
     if mode == 0:
         return np.diff(graph.ptr_a)
-    return kc.neighbourhood_degrees(graph.ptr_a, graph.idx_a, graph.ptr_b, graph.idx_b,
+    return ko.neighbourhood_degrees(graph.ptr_a, graph.idx_a, graph.ptr_b, graph.idx_b,
                                     mode, graph.n)
+
+
+def _natural(graph) -> np.ndarray:
+    """The natural order; for a bicoloring, the side with the smaller lower bound first.
+
+    Taken in the natural order a bicoloring covers the side that comes first and
+    leaves the other neutral: it is the column (row) coloring. Columns come
+    first unless the row coloring's lower bound (the largest column degree) is
+    below the column coloring's (the largest row degree).
+    """
+    n = graph.n
+    source = graph.extra.get("source") if graph.kind == "adjacency" else None
+    if source is None:
+        return np.arange(n, dtype=np.int64)
+    cols = source.shape[1]
+    deg = np.diff(graph.ptr_a)
+    if deg[:cols].max(initial=0) < deg[cols:].max(initial=0):
+        return np.concatenate([np.arange(cols, n), np.arange(cols)]).astype(np.int64)
+    return np.arange(n, dtype=np.int64)
 
 
 def vertex_order(graph, order, seed=None) -> tuple[np.ndarray, str]:
@@ -61,18 +80,19 @@ def vertex_order(graph, order, seed=None) -> tuple[np.ndarray, str]:
     if n == 0:
         return np.zeros(0, dtype=np.int64), order
     if order == "natural":
-        return np.arange(n, dtype=np.int64), order
+        return _natural(graph), order
     if order == "random":
         return np.random.default_rng(seed).permutation(n).astype(np.int64), order
     distance2 = order.startswith("distance2_")
     base = order[len("distance2_"):] if distance2 else order
     deg = degrees(graph, distance2)
     if base == "largest_first":
-        return np.argsort(-deg, kind="stable").astype(np.int64), order
+        nat = _natural(graph)
+        return nat[np.argsort(-deg[nat], kind="stable")].astype(np.int64), order
     mode = graph.degree_mode(distance2)
     kind = _DYNAMIC[base]
     if kind == 2 and graph.kind == "bipartite":
         kind = 3
-    perm = kc.dynamic_order(graph.ptr_a, graph.idx_a, graph.ptr_b, graph.idx_b, mode,
+    perm = ko.dynamic_order(graph.ptr_a, graph.idx_a, graph.ptr_b, graph.idx_b, mode,
                             deg, kind)
     return perm, order

@@ -56,8 +56,14 @@ def _renumber(raw_colors, keep_colors):
     nc = int(raw_colors.max()) + 1 if raw_colors.size else 0
     newc = np.full(max(nc, 1), -1, dtype=np.int64)
     keep = np.unique(keep_colors)
+    keep = keep[keep >= 0]
     newc[keep] = np.arange(keep.size, dtype=np.int64)
     return newc, int(keep.size)
+
+
+def _apply(newc, raw):
+    """``newc[raw]`` with neutral raw colors (``-1``) kept neutral."""
+    return np.where(raw >= 0, newc[np.maximum(raw, 0)], -1) if raw.size else raw
 
 
 def _tree_schedule(graph, raw, root):
@@ -69,8 +75,11 @@ def _tree_schedule(graph, raw, root):
     o = np.argsort(rts, kind="stable")
     canon = _i64(canon[o])
     rts = rts[o]
-    eu = _i64(arows[canon])
-    ev = _i64(adj.idx[canon])
+    eu = arows[canon]
+    ev = adj.idx[canon]
+    # an edge next to a neutral vertex (a tree of its own) is read at the neutral end
+    flip = raw[ev] < 0
+    eu, ev = _i64(np.where(flip, ev, eu)), _i64(np.where(flip, eu, ev))
     n_e = canon.size
     bounds = np.flatnonzero(np.diff(rts)) + 1 if n_e else _E
     tree_ptr = _i64(np.concatenate([[0], bounds, [n_e]])) if n_e else _PTR0
@@ -462,13 +471,15 @@ def _bidirectional(graph, order, raw, root, postprocess, method):
     m, n = a.shape
     apos = graph.extra["apos"]
     h = graph.pattern
+    # the kernels color each side from its own palette: make the row colors distinct numbers
+    raw = raw.copy()
+    shift = int(raw[:n].max()) + 1 if n else 0
+    raw[n:] = np.where(raw[n:] >= 0, raw[n:] + max(shift, 0), -1)
 
     def sides(jvp_keep, vjp_keep):
         newj, pc = _renumber(raw, jvp_keep)
         newr, pr = _renumber(raw, vjp_keep)
-        colc = newj[raw[:n]] if n else np.zeros(0, dtype=np.int64)
-        rowc = newr[raw[n:]] if m else np.zeros(0, dtype=np.int64)
-        return newj, newr, pc, pr, colc, rowc
+        return newj, newr, pc, pr, _apply(newj, raw[:n]), _apply(newr, raw[n:])
 
     def encode(r, col, newj, newr, pc, pr):
         jvp = r >= n
