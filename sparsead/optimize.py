@@ -219,15 +219,12 @@ def derivatives(fun, x0, args=(), *, method=None, hess=None) -> dict:
 # --- constraints -----------------------------------------------------------------
 
 def _constraint_values(c, x0, args, name):
+    """``c(x0, *args)`` as a 1-D array: a scalar is one constraint (m = 1), as in SciPy."""
     val = np.asarray(c(x0, *args))
-    if val.ndim == 0:
-        raise _InputError(
-            f"`{name}` returned a scalar; a constraint function must return a 1-D array. "
-            f"Wrap it in an array of length 1, e.g. `lambda x: np.reshape(c(x), 1)`.")
-    if val.ndim != 1:
-        raise _InputError(f"`{name}` must return a 1-D array, got {_shape(val)}; "
+    if val.ndim > 1:
+        raise _InputError(f"`{name}` must return a scalar or a 1-D array, got {_shape(val)}; "
                           "return np.ravel(...) of it.")
-    return val
+    return val.reshape(-1)
 
 
 def _bound_values(b, name, m, dtype=np.float64):
@@ -253,7 +250,8 @@ def nonlinear_constraint(c, x0, lb, ub, args=(), *, keep_feasible=False):
     Parameters
     ----------
     c : callable
-        ``c(x, *args) -> ndarray of shape (m,)`` written with numpy.
+        ``c(x, *args) -> ndarray of shape (m,)`` written with numpy, or a scalar
+        (one constraint, ``m = 1``, as SciPy accepts).
     x0 : array_like, shape (n,)
         A point at which ``c`` is traced.
     lb, ub : array_like
@@ -271,7 +269,7 @@ def nonlinear_constraint(c, x0, lb, ub, args=(), *, keep_feasible=False):
     Raises
     ------
     ValueError
-        ``c`` returns a scalar or a non-1-D array; ``lb``, ``ub`` or
+        ``c`` returns an array of more than one dimension; ``lb``, ``ub`` or
         ``keep_feasible`` do not broadcast to ``c``'s length; ``hess`` called
         with multipliers ``v`` of the wrong length.
 
@@ -483,7 +481,7 @@ def _constraint_list(constraints, x0):
             m = val.size
 
             def fun(x, f=con.fun):
-                return f(x)
+                return np.reshape(f(x), -1)      # a scalar constraint is one value
 
             lb, ub, cargs = con.lb, con.ub, ()
         elif isinstance(con, _opt.LinearConstraint):

@@ -544,3 +544,33 @@ Tracer.real = property(lambda self: self)
 Tracer.imag = property(lambda self: HANDLERS[np.imag](self))
 Tracer.conj = Tracer.conjugate = lambda self: self
 Tracer.fill = lambda self, value: setitem(self, Ellipsis, value)
+
+
+class _Flags:
+    """``ndarray.flags`` of a traced array: it behaves as a C-contiguous, writeable array."""
+
+    def __init__(self, ndim):
+        self.c_contiguous = self.contiguous = self.writeable = self.aligned = True
+        self.owndata = True
+        self.f_contiguous = self.fortran = ndim <= 1
+        self.fortran = False
+
+    def __getitem__(self, key):
+        return getattr(self, {"C_CONTIGUOUS": "c_contiguous", "F_CONTIGUOUS": "f_contiguous",
+                              "WRITEABLE": "writeable", "ALIGNED": "aligned",
+                              "OWNDATA": "owndata", "C": "c_contiguous", "F": "f_contiguous",
+                              "W": "writeable"}.get(key, key.lower()))
+
+
+def _c_strides(shape, itemsize):
+    out, step = [], itemsize
+    for s in reversed(shape):
+        out.append(step)
+        step *= max(s, 1)
+    return tuple(reversed(out))
+
+
+Tracer.itemsize = property(lambda self: self.dtype.itemsize)
+Tracer.nbytes = property(lambda self: self.size * self.dtype.itemsize)
+Tracer.strides = property(lambda self: _c_strides(self.shape, self.dtype.itemsize))
+Tracer.flags = property(lambda self: _Flags(self.ndim))
