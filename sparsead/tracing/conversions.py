@@ -137,8 +137,9 @@ def _make_wrapper(name, original):
     handler = _HANDLERS[name]
 
     def wrapper(a, *args, **kwargs):
-        if _state.stack and holds_tracer(a) and not sys._getframe(1).f_globals.get(
-                "__name__", "").startswith(_NOT_ROUTED):
+        t = type(a)
+        if (t is Tracer or t is list or t is tuple) and _state.stack and holds_tracer(a) \
+                and not sys._getframe(1).f_globals.get("__name__", "").startswith(_NOT_ROUTED):
             return handler(a, *args, **kwargs)
         return original(a, *args, **kwargs)
 

@@ -10,6 +10,8 @@ attached at the bottom of this module.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import scipy.sparse as sp
 
@@ -35,23 +37,51 @@ def _const_key(tc, key):
     return tuple(one(k) for k in key) if isinstance(key, tuple) else one(key)
 
 
+_ARANGES: dict = {}
+
+
+def _positions(shape):
+    """``arange(size).reshape(shape)`` (read-only, cached): flat positions of an array's elements."""
+    hit = _ARANGES.get(shape)
+    if hit is None:
+        if len(_ARANGES) > 256:
+            _ARANGES.clear()
+        hit = np.arange(math.prod(shape), dtype=np.int64).reshape(shape)
+        hit.flags.writeable = False
+        _ARANGES[shape] = hit
+    return hit
+
+
 def getitem(a, key):
-    key = _const_key(a._tc, key)
+    if type(key) is not int:
+        key = _const_key(a._tc, key)
     rmap = a._map()[key]
-    return a._gather(rmap if isinstance(rmap, np.ndarray) else np.asarray(rmap))
+    if type(rmap) is not np.ndarray:          # one element: a numpy integer
+        root = a._root if a._root is not None else a
+        a.node  # noqa: B018  (sync with the root first)
+        tc = a._tc
+        src = root._node
+        return tc.record("gather", (src,), {"index": _np_array(rmap, dtype=np.int64), "fill": 0},
+                         (), tc.graph.nodes[src].dtype)
+    return a._gather(rmap)
 
 
 def setitem(a, key, value):
-    key = _const_key(a._tc, key)
-    index = np.asarray(np.arange(a.size, dtype=np.int64).reshape(a.shape)[key])
-    if isinstance(value, (list, tuple)):
+    if type(key) is not int:
+        key = _const_key(a._tc, key)
+    index = _positions(a.shape)[key]
+    if type(value) in (list, tuple):
         value = _as_array(a._tc, value)
     vshape = _shape(value)
-    if np.broadcast_shapes(vshape, index.shape) != index.shape:
+    ishape = np.shape(index)
+    if vshape != ishape and vshape != () and np.broadcast_shapes(vshape, ishape) != ishape:
         raise ValueError(f"could not broadcast input array from shape {vshape} into shape "
-                         f"{index.shape}")
-    index = np.array(index, dtype=np.int64, order="C")
+                         f"{ishape}")
+    index = _np_array(index, dtype=np.int64, order="C")
     a._assign(a._tc.add("scatter", [a, value], index=index))
+
+
+_np_array = np.array       # the original converter (tracing routes np.array for user code)
 
 
 # --- layout: reshape and transpose families -----------------------------------

@@ -23,8 +23,8 @@ import numpy as np
 
 from .._errors import TracerConversionError, TracingError
 from .frames import caller_frame, store_subscr, user_frame, where
-from .graph import Graph
-from .registry import REGISTRY
+from .graph import Graph, Node, evaluate
+from .registry import REGISTRY, UFUNC_PRIMITIVES
 
 __all__ = ["Tracer", "TraceContext", "trace", "user_frame"]
 
@@ -36,11 +36,16 @@ def _plain_array_error(loc, src):
         "needed), then assign into it.")
 
 
+_np_array = np.array       # the original converter (tracing routes np.array for user code)
+
+
 def _index(m):
     """A C-contiguous int64 copy of an index map (0-d stays 0-d)."""
-    return np.array(m, dtype=np.int64, order="C")
+    return _np_array(m, dtype=np.int64, order="C")
 
 
+#: (primitive, *input avals) -> output aval, for primitives without parameters
+_AVALS: dict = {}
 _SCALAR_DTYPES = {bool: np.dtype(bool), int: np.dtype(np.int64), float: np.dtype(np.float64),
                   complex: np.dtype(np.complex128)}
 
@@ -75,18 +80,17 @@ class Guard:
 class TraceContext:
     """The state of one tracing run: the graph, and the node values in local mode.
 
-    Per node it also keeps two flags: ``varying`` (depends on some graph input;
-    nodes that do not are folded into constants as they are recorded, so their
-    value is always known) and ``diff`` (a derivative with respect to ``x`` can
-    reach it). In local mode ``guards`` lists the decisions taken on traced
-    values (:class:`Guard`).
+    Per node it keeps ``varying`` (depends on some graph input; nodes that do
+    not are folded into constants as they are recorded, so their value is
+    always known). In local mode ``guards`` lists the decisions taken on
+    traced values (:class:`Guard`).
     """
 
     def __init__(self, local: bool):
         self.graph = Graph(values=[] if local else None)
         self.local = local
         self.varying = []
-        self.diff = []
+        self._diff = {}
         self.guards = []
 
     def node_of(self, v) -> int:
@@ -98,8 +102,11 @@ class TraceContext:
         return self.const(v)
 
     def const(self, v) -> int:
-        if type(v) in _SCALAR_DTYPES:
-            value, shape, dtype = v, (), _SCALAR_DTYPES[type(v)]
+        t = type(v)
+        if t in _SCALAR_DTYPES:
+            # (not shared between equal values: a graph's structure must not depend on
+            # which constants happen to coincide -- compiled kernels are cached by it)
+            value, shape, dtype = v, (), _SCALAR_DTYPES[t]
         else:
             if isinstance(v, np.ndarray) and v.flags.writeable:
                 value = np.array(v)          # a private copy: the caller may write into v later
@@ -112,7 +119,6 @@ class TraceContext:
             shape, dtype = value.shape, value.dtype
         nid = self.graph.add("const", (), {"value": value}, shape, dtype)
         self.varying.append(False)
-        self.diff.append(False)
         if self.local:
             self.graph.values.append(value)
         return nid
@@ -121,7 +127,6 @@ class TraceContext:
         nid = self.graph.add("input", (), {"index": index}, value.shape, value.dtype)
         self.graph.inputs.append(nid)
         self.varying.append(True)
-        self.diff.append(index == 0)
         if self.local:
             self.graph.values.append(value)
         return Tracer(self, nid)
@@ -133,24 +138,71 @@ class TraceContext:
         constant (constant folding), so every value that does not depend on an
         input is known while tracing.
         """
-        ids = [self.node_of(v) for v in inputs]
+        ids = []
+        for v in inputs:
+            ids.append(v.node if type(v) is Tracer and v._tc is self else self.node_of(v))
         nodes = self.graph.nodes
-        entry = REGISTRY[prim]
-        shape, dtype = entry.shape([(nodes[i].shape, nodes[i].dtype) for i in ids], **params)
+        if params:
+            shape, dtype = REGISTRY[prim].shape([(nodes[i].shape, nodes[i].dtype) for i in ids],
+                                                **params)
+            shape, dtype = tuple(shape), np.dtype(dtype)
+        else:   # elementwise and other parameter-free primitives: cached by input avals
+            key = (prim, *[(nodes[i].shape, nodes[i].dtype) for i in ids])
+            hit = _AVALS.get(key)
+            if hit is None:
+                if len(_AVALS) > 50_000:
+                    _AVALS.clear()
+                shape, dtype = REGISTRY[prim].shape(list(key[1:]))
+                hit = _AVALS[key] = (tuple(shape), np.dtype(dtype))
+            shape, dtype = hit
+        return self.record(prim, ids, params, shape, dtype)
+
+    def record(self, prim, ids, params, shape, dtype) -> "Tracer":
+        """Record a node whose output aval is known (``shape`` a tuple, ``dtype`` a dtype)."""
         if dtype.kind == "c":
             raise _complex_error(prim, params)
         varying = self.varying
-        if not any(varying[i] for i in ids):
-            vals = [nodes[i].params["value"] for i in ids]
-            value = np.asarray(entry.impl(*vals, **params))
+        for i in ids:
+            if varying[i]:
+                break
+        else:
+            nodes = self.graph.nodes
+            value = np.asarray(REGISTRY[prim].impl(*[nodes[i].params["value"] for i in ids],
+                                                   **params))
             return Tracer(self, self.const(value.reshape(shape).astype(dtype, copy=False)))
-        nid = self.graph.add(prim, ids, params, shape, dtype)
+        nodes = self.graph.nodes
+        nodes.append(Node(prim, tuple(ids), params, shape, dtype))
         varying.append(True)
-        self.diff.append(_carries_derivative(entry, ids, self.diff, params))
         if self.local:
             vals = self.graph.values
-            vals.append(np.asarray(entry.impl(*[vals[i] for i in ids], **params)))
-        return Tracer(self, nid)
+            vals.append(np.asarray(REGISTRY[prim].impl(*[vals[i] for i in ids], **params)))
+        return Tracer(self, len(nodes) - 1)
+
+    def has_derivative(self, nid) -> bool:
+        """Whether a derivative with respect to ``x`` can reach node ``nid`` (memoized walk)."""
+        memo = self._diff
+        nodes = self.graph.nodes
+        todo = [nid]
+        while todo:
+            i = todo[-1]
+            if i in memo:
+                todo.pop()
+                continue
+            nd = nodes[i]
+            if nd.prim in ("input", "const"):
+                memo[i] = nd.prim == "input" and nd.params["index"] == 0
+                todo.pop()
+                continue
+            entry = REGISTRY[nd.prim]
+            flows = entry.elementwise.d1 if entry.elementwise is not None else \
+                (nd.dtype.kind == "f",) if nd.prim == "cast" else (True,) * len(nd.inputs)
+            pending = [j for j, f in zip(nd.inputs, flows) if f and j not in memo]
+            if pending:
+                todo.extend(pending)
+                continue
+            memo[i] = any(memo[j] for j, f in zip(nd.inputs, flows) if f)
+            todo.pop()
+        return memo[nid]
 
     def value(self, nid):
         """The value of node ``nid`` if known (constants; every node in local mode), else None."""
@@ -158,15 +210,6 @@ class TraceContext:
         if nd.prim == "const":
             return nd.params["value"]
         return None if self.graph.values is None else self.graph.values[nid]
-
-
-def _carries_derivative(entry, ids, diff, params) -> bool:
-    info = entry.elementwise
-    if info is not None:
-        return any(diff[i] and d for i, d in zip(ids, info.d1))
-    if entry.name == "cast":
-        return diff[ids[0]] and params["dtype"].kind in "fc"
-    return any(diff[i] for i in ids)
 
 
 def _complex_error(prim, params):
@@ -290,7 +333,7 @@ class Tracer:
             raise _plain_array_error(loc, src)
         if tc.local:
             value = tc.value(nid)
-            if test == "value" and tc.diff[nid]:
+            if test == "value" and tc.has_derivative(nid):
                 raise TracerConversionError(
                     f"`{what}` of a traced array {where(loc, src)}: the Python number would "
                     "leave the trace and its derivative with respect to `x` would be lost. "
@@ -348,12 +391,22 @@ class Tracer:
         _api.setitem(self, key, value)
 
 
+_FAST = (float, int)
+
+
 def _binary(ufunc, reflected=False):
+    prim = UFUNC_PRIMITIVES.get(ufunc)
+    if prim is None or ufunc is np.matmul:
+        prim = None
     if reflected:
         def op(self, other):
+            if prim is not None and (type(other) in _FAST or type(other) is Tracer):
+                return self._tc.add(prim, (other, self))
             return _api.binary_operator(ufunc, other, self)
     else:
         def op(self, other):
+            if prim is not None and (type(other) in _FAST or type(other) is Tracer):
+                return self._tc.add(prim, (self, other))
             return _api.binary_operator(ufunc, self, other)
     return op
 
@@ -381,7 +434,7 @@ Tracer.__abs__ = lambda self: _api.binary_operator(np.abs, self)
 Tracer.__invert__ = lambda self: _api.binary_operator(np.logical_not, self)
 
 
-def trace(f, x, args=(), *, local=False, args_as_inputs=False):
+def trace(f, x, args=(), *, local=False, args_as_inputs=False, reroll=True):
     """Trace ``f(x, *args)`` into a :class:`Graph`.
 
     Parameters
@@ -397,13 +450,17 @@ def trace(f, x, args=(), *, local=False, args_as_inputs=False):
         ``1, 2, ...`` (no index sets; they may then change in
         :func:`~sparsead.tracing.evaluate`).
     local : bool, optional
-        Carry primal values along (control flow on traced values is then allowed).
+        Carry primal values along (control flow on traced values is then allowed;
+        the decisions are recorded in ``graph.guards``).
+    reroll : bool, optional
+        Roll repeated scalar statements (loops over elements) into vector
+        primitives (:func:`sparsead.tracing.reroll.reroll`).
 
     Returns
     -------
     Graph
         With ``graph.outputs == [output node]``; ``graph.values`` holds every
-        node's value in local mode.
+        node's value in local mode, ``graph.guards`` the decisions taken there.
     """
     x = np.asarray(x)
     if not np.issubdtype(x.dtype, np.number) and x.dtype != bool:
@@ -428,7 +485,20 @@ def trace(f, x, args=(), *, local=False, args_as_inputs=False):
         if isinstance(inner, (TracingError, TracerConversionError)):
             raise inner from None
         raise
-    return tc.graph
+    graph = tc.graph
+    graph.guards = tc.guards
+    if reroll:
+        rolled, kept = _reroll.reroll(graph, [g.node for g in tc.guards])
+        if rolled is not graph:
+            for g, nid in zip(tc.guards, kept):
+                g.node = nid
+            rolled.guards = tc.guards
+            if local:
+                inputs = [args[i] for i, a in enumerate(call_args) if isinstance(a, Tracer)]
+                rolled.values = [np.asarray(v) for v in evaluate(rolled, x, inputs,
+                                                                  all_values=True)]
+            graph = rolled
+    return graph
 
 
 def _output_node(tc, out) -> int:
@@ -447,4 +517,5 @@ def _output_node(tc, out) -> int:
 
 
 from . import conversions as _conv  # noqa: E402  (array literals, np.asarray, __array__)
+from . import reroll as _reroll  # noqa: E402
 from . import numpy_api as _api  # noqa: E402  (the lowering rules use Tracer)

@@ -1,0 +1,581 @@
+"""Re-rolling: repeated scalar statements of a traced graph become vector primitives.
+
+Loop-written numpy code (``for i in range(n): r[i] = y[i-1] - 2*y[i] + ...``,
+``s = s + term(i)``, ``out.append(...)`` then ``np.array(out)``) traces into
+one small expression per iteration, glued together by a *combiner*: a chain of
+``scatter`` nodes writing into one array, a chain of ``add``/``subtract``/
+``multiply`` accumulating into one value, or one ``concatenate`` stacking the
+pieces. :func:`reroll` finds runs of isomorphic iterations and replaces each
+run by one batched expression (a leading axis of length K) and one combiner
+(one ``scatter`` with the stacked indices, a ``reduce_sum``/``reduce_prod``, a
+reshape), so detection, preparation and evaluation see a graph whose size does
+not grow with the loop count. Fed by :func:`sparsead.tracing.trace`.
+
+**Items.** Each iteration's *item* is the expression that feeds the combiner:
+its root (the scattered value, the accumulated term, the stacked piece) and
+every node that is *private* to it -- all of whose uses lie inside the item.
+Ownership is computed in one backward sweep. Leaves of an item are constants
+and *externals* (nodes used by more than one item or outside).
+
+**Soundness.** Because every member is private, no value flows out of an item
+except through its root into the combiner, and the chain links between
+combiners are single-use (nothing reads an intermediate version of the
+array or accumulator). So an item cannot read what an earlier item wrote or
+accumulated -- a recurrence ``r[i] = r[i-1] + y[i]`` reads an intermediate
+version, which breaks the chain -- and externals cannot depend on any item.
+Two items are rolled together only if their canonical forms are equal:
+members in creation order, each with its primitive, shape, dtype, static
+parameters and inputs named by position (members), by node id (externals) or by
+shape and dtype (constants, whose values may differ and are then stacked);
+index arrays of gathers may differ and are stacked. The batched expression then
+computes exactly the stacked per-item values (elementwise primitives broadcast
+over the new axis, gathers address the stacked sources, reductions and layout
+primitives shift their axes by one). Scatter runs must write distinct
+elements (so the order of the writes cannot matter); accumulations become
+``s0 + sum(terms)`` (equal up to floating-point rounding of the summation
+order). A differential test (``tests/test_reroll.py``) checks values,
+Jacobians, Hessians and patterns of rolled against unrolled graphs on random
+loop programs.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from .graph import Graph
+from .registry import REGISTRY
+
+__all__ = ["reroll", "MIN_RUN"]
+
+#: the shortest run of isomorphic items worth rolling
+MIN_RUN = 4
+_MAX_ROUNDS = 4
+_ACCUMULATE = {"add": "reduce_sum", "subtract": "reduce_sum", "multiply": "reduce_prod"}
+_SHIFTED = {"reshape", "transpose", "reduce_sum", "reduce_prod", "reduce_max", "reduce_min",
+            "concatenate", "cumsum", "cumprod", "cast"}
+
+
+# --- finding the groups -------------------------------------------------------------------
+
+class _Group:
+    """A combiner: ``kind`` ("scatter", "acc", "concat"), its chain of nodes and its items.
+
+    ``roots[k]`` is the node item ``k`` feeds in; ``base`` the array or value the
+    chain starts from (None for a concatenate); ``side`` the input position of the
+    accumulator in an accumulation chain.
+    """
+
+    __slots__ = ("kind", "chain", "roots", "base", "side", "items")
+
+    def __init__(self, kind, chain, roots, base, side=0):
+        self.kind, self.chain, self.roots, self.base, self.side = kind, chain, roots, base, side
+        self.items = []
+
+
+def _uses(graph, protected):
+    nodes = graph.nodes
+    uses = [0] * len(nodes)
+    for nd in nodes:
+        for j in nd.inputs:
+            uses[j] += 1
+    for j in list(graph.outputs) + list(protected):
+        uses[j] += 1
+    return uses
+
+
+def _groups(graph, uses):
+    nodes = graph.nodes
+    groups = []
+    scatter_tail = {}            # last node of an open scatter chain -> its group
+    acc_tail = {}                # last node of an open accumulation chain -> [nodes], side
+    for c, nd in enumerate(nodes):
+        prim = nd.prim
+        if prim == "scatter":
+            b = nd.inputs[0]
+            g = scatter_tail.pop(b, None) if uses[b] == 1 else None
+            if g is not None:
+                g.chain.append(c)
+                g.roots.append(nd.inputs[1])
+            else:
+                g = _Group("scatter", [c], [nd.inputs[1]], b)
+                groups.append(g)
+            scatter_tail[c] = g
+        elif prim in _ACCUMULATE:
+            ins = nd.inputs
+            hit = None
+            for side in ((0, 1) if prim != "subtract" else (0,)):
+                a = ins[side]
+                cand = acc_tail.get(a)
+                if cand is None or uses[a] != 1:
+                    continue
+                na = nodes[a]
+                if na.prim != prim or na.shape != nd.shape or na.dtype != nd.dtype:
+                    continue
+                if cand[1] is None or cand[1] == side:
+                    hit = cand
+                    hit[1] = side
+                    del acc_tail[a]
+                    break
+            if hit is None:
+                hit = [[], None]
+            hit[0].append(c)
+            acc_tail[c] = hit
+        elif prim == "concatenate" and len(nd.inputs) >= MIN_RUN:
+            groups.append(_Group("concat", [c], list(nd.inputs), None))
+    seen = set()
+    for chain, side in acc_tail.values():
+        if len(chain) < MIN_RUN or id(chain) in seen:
+            continue
+        seen.add(id(chain))
+        roots = [nodes[c].inputs[1 - side] for c in chain]
+        groups.append(_Group("acc", chain, roots, nodes[chain[0]].inputs[side], side))
+    groups.sort(key=lambda g: g.chain[-1])
+    return [g for g in groups if len(g.roots) >= MIN_RUN]
+
+
+def _owners(graph, groups, uses, protected):
+    """``owner[u]``: the item (global number) whose expression node ``u`` is private to, or -1."""
+    nodes = graph.nodes
+    N = len(nodes)
+    root_item = {}
+    n_items = 0
+    for g in groups:
+        for r in g.roots:
+            if uses[r] == 1 and r not in root_item and nodes[r].prim not in ("const", "input"):
+                root_item[r] = n_items
+            g.items.append(n_items)
+            n_items += 1
+    seen = [-1] * N            # owner proposed by the consumers so far (-2: several / none)
+    owner = [-2] * N
+    for u in range(N - 1, -1, -1):
+        nd = nodes[u]
+        t = root_item.get(u)
+        if t is not None:
+            own = t
+        elif nd.prim in ("const", "input") or u in protected:
+            own = -2
+        else:
+            own = seen[u] if seen[u] >= 0 else -2
+        owner[u] = own
+        for j in nd.inputs:
+            s = seen[j]
+            seen[j] = own if s == -1 else (s if s == own else -2)
+    return owner, n_items
+
+
+def _static(nd):
+    """The static part of a member's parameters (None: the primitive cannot be batched)."""
+    prim = nd.prim
+    entry = REGISTRY[prim]
+    if entry.elementwise is not None:
+        return ()
+    p = nd.params
+    if prim == "gather":
+        return (p["index"].shape, p.get("fill", 0))
+    if prim == "cast":
+        return (p["dtype"],)
+    if prim == "reshape":
+        return (tuple(p["shape"]),)
+    if prim == "transpose":
+        return (tuple(p["axes"]),)
+    if prim in ("reduce_sum", "reduce_prod", "reduce_max", "reduce_min"):
+        return (tuple(p["axes"]),)
+    if prim in ("concatenate", "cumsum", "cumprod"):
+        return (p["axis"],)
+    return None
+
+
+def _describe(nodes, members, root, extra, leaves):
+    """The canonical form (a hashable key, or None if not batchable) of one item.
+
+    ``leaves`` caches the description of leaf nodes: ``("c", shape, dtype)`` for a
+    constant (its value may differ between items), ``("x", id)`` for an external.
+    """
+    pos = {}
+    parts = []
+    for u in members:
+        nd = nodes[u]
+        static = _static(nd)
+        if static is None:
+            return None
+        refs = []
+        for j in nd.inputs:
+            p = pos.get(j)
+            if p is None:
+                p = leaves.get(j)
+                if p is None:
+                    nj = nodes[j]
+                    p = leaves[j] = ("c", nj.shape, nj.dtype) if nj.prim == "const" \
+                        else ("x", j)
+            refs.append(p)
+        pos[u] = len(parts)
+        parts.append((nd.prim, nd.shape, nd.dtype, static, tuple(refs)))
+    root_ref = pos.get(root)
+    if root_ref is None:
+        nj = nodes[root]
+        root_ref = ("c", nj.shape, nj.dtype) if nj.prim == "const" else ("x", root)
+    return (tuple(parts), root_ref, extra)
+
+
+def _item_forms(graph, groups, owner, n_items):
+    nodes = graph.nodes
+    members = [[] for _ in range(n_items)]
+    for u, t in enumerate(owner):
+        if t >= 0:
+            members[t].append(u)
+    forms = []
+    leaves = {}
+    for g in groups:
+        fs = []
+        scatter = g.kind == "scatter"
+        for k, t in enumerate(g.items):
+            extra = nodes[g.chain[k]].params["index"].shape if scatter else None
+            fs.append(_describe(nodes, members[t], g.roots[k], extra, leaves))
+        forms.append(fs)
+    return members, forms
+
+
+_MAX_PERIOD = 8
+
+
+def _runs(group, forms, nodes):
+    """Runs ``(start, period, count)``: ``count`` repetitions of ``period`` consecutive forms.
+
+    A loop body with several statements into one array (``r[2*i] = ...; r[2*i+1] = ...``)
+    or several appends gives items whose forms repeat with a period; each phase of the
+    period is rolled separately. Forms are compared through integer classes.
+    """
+    classes, cls = {}, []
+    for f in forms:
+        cls.append(-1 if f is None else classes.setdefault(f, len(classes)))
+    out = []
+    k, M = 0, len(cls)
+    while k < M:
+        best = (0, 1)                     # (items covered, period)
+        for p in range(1, _MAX_PERIOD + 1):
+            if k + p > M or any(c < 0 for c in cls[k:k + p]):
+                break
+            j = k + p
+            while j < M and cls[j] == cls[j - p]:
+                j += 1
+            count = (j - k) // p
+            if count >= MIN_RUN and count * p > best[0]:
+                best = (count * p, p)
+        covered, p = best
+        if covered and _rollable(group, k, p, covered // p, nodes):
+            out.append((k, p, covered // p))
+            k += covered
+        else:
+            k += 1
+    return out
+
+
+def _rollable(group, start, period, count, nodes):
+    stop = start + period * count
+    if group.kind == "scatter":       # distinct elements: the order of the writes cannot matter
+        idx = np.concatenate([nodes[c].params["index"].reshape(-1)
+                              for c in group.chain[start:stop]])
+        return np.unique(idx).size == idx.size
+    if group.kind == "concat" and period > 1:   # the phases interleave: one piece shape
+        first = nodes[group.roots[start]]
+        return all(nodes[group.roots[start + q]].shape == first.shape
+                   and nodes[group.roots[start + q]].dtype == first.dtype
+                   for q in range(period))
+    return True
+
+
+# --- emitting the new graph ---------------------------------------------------------------------
+
+class _Emitter:
+    """Builds the re-rolled graph: copies of old nodes and new batched nodes."""
+
+    def __init__(self, graph):
+        self.old = graph.nodes
+        self.g = Graph()
+        self.new_id = [-1] * len(graph.nodes)
+
+    def copy(self, u, inputs=None):
+        nd = self.old[u]
+        ins = [self.new_id[j] for j in nd.inputs] if inputs is None else inputs
+        return self.g.add(nd.prim, ins, nd.params, nd.shape, nd.dtype)
+
+    def new(self, prim, inputs, **params):
+        """A new node; on constants only it is evaluated (so rules keep seeing the values)."""
+        nodes = self.g.nodes
+        shape, dtype = REGISTRY[prim].shape([(nodes[i].shape, nodes[i].dtype) for i in inputs],
+                                            **params)
+        if all(nodes[i].prim == "const" for i in inputs):
+            with np.errstate(all="ignore"):
+                value = REGISTRY[prim].impl(*[nodes[i].params["value"] for i in inputs], **params)
+            return self.const(np.asarray(value).reshape(shape).astype(dtype, copy=False))
+        return self.g.add(prim, inputs, params, shape, dtype)
+
+    def const(self, value):
+        value = np.asarray(value)
+        return self.g.add("const", (), {"value": value}, value.shape, value.dtype)
+
+    def shape(self, i):
+        return self.g.nodes[i].shape
+
+
+def _batch_to(em, v, K):
+    """An invariant value ``(id, False)`` broadcast to a batched one of shape ``(K,) + shape``."""
+    i, batched = v
+    if batched:
+        return i
+    shape = em.shape(i)
+    pos = np.arange(math.prod(shape), dtype=np.int64).reshape(shape)
+    index = np.ascontiguousarray(np.broadcast_to(pos, (K,) + shape))
+    return em.new("gather", [i], index=index, fill=0)
+
+
+def _align(em, i, item_shape, rank, K):
+    """A batched value of per-item shape ``item_shape`` reshaped to broadcast at ``rank``."""
+    if len(item_shape) >= rank:
+        return i
+    return em.new("reshape", [i], shape=(K,) + (1,) * (rank - len(item_shape)) + item_shape)
+
+
+def _emit_run(em, nodes, members, items, form):
+    """Emit the batched expression of ``items`` (equal ``form``); return ``(id, batched)`` of the root."""
+    K = len(items)
+    parts, root_ref, _ = form
+    cols = [members[t] for t in items]          # cols[k][p]: member p of item k
+    vals = []
+
+    for p, (prim, shape, dtype, static, refs) in enumerate(parts):
+        ins = []
+        for q, ref in enumerate(refs):
+            if isinstance(ref, int):
+                ins.append(vals[ref])
+            elif ref[0] == "x":
+                ins.append((em.new_id[ref[1]], False))
+            else:
+                ins.append(_const_leaf(em, nodes, [nodes[col[p]].inputs[q] for col in cols]))
+        nd0 = nodes[cols[0][p]]
+        if not any(b for _, b in ins):
+            if prim == "gather":
+                idx = [nodes[col[p]].params["index"] for col in cols]
+                if all(np.array_equal(idx[0], i) for i in idx[1:]):
+                    vals.append((em.copy(cols[0][p], [i for i, _ in ins]), False))
+                    continue
+            else:
+                vals.append((em.copy(cols[0][p], [i for i, _ in ins]), False))
+                continue
+        if REGISTRY[prim].elementwise is not None:
+            rank = len(shape)
+            args = [_align(em, i, nodes[nodes[cols[0][p]].inputs[q]].shape, rank, K) if b else i
+                    for q, (i, b) in enumerate(ins)]
+            vals.append((em.new(prim, args), True))
+        elif prim == "gather":
+            src, batched = ins[0]
+            idx = np.stack([nodes[col[p]].params["index"] for col in cols])
+            if batched:
+                size = nodes[nd0.inputs[0]].size
+                offset = (np.arange(K, dtype=np.int64) * size).reshape((K,) + (1,) * (idx.ndim - 1))
+                idx = np.where(idx >= 0, idx + offset, -1)
+            vals.append((em.new("gather", [src], index=np.ascontiguousarray(idx, dtype=np.int64),
+                                fill=nd0.params.get("fill", 0)), True))
+        else:
+            args = [_batch_to(em, v, K) for v in ins]
+            prm = dict(nd0.params)
+            if prim == "reshape":
+                prm["shape"] = (K,) + tuple(prm["shape"])
+            elif prim == "transpose":
+                prm["axes"] = (0,) + tuple(a + 1 for a in prm["axes"])
+            elif prim.startswith("reduce_"):
+                prm["axes"] = tuple(a + 1 for a in prm["axes"])
+            elif prim in ("concatenate", "cumsum", "cumprod"):
+                prm["axis"] = prm["axis"] + 1
+            vals.append((em.new(prim, args, **prm), True))
+    if isinstance(root_ref, int):
+        return vals[root_ref]
+    if root_ref[0] == "x":
+        return em.new_id[root_ref[1]], False
+    return None          # a constant root: the caller stacks it
+
+
+def _const_leaf(em, nodes, ids):
+    """Constants at one leaf position of every item: one shared constant, or their stack."""
+    values = [np.asarray(nodes[j].params["value"]) for j in ids]
+    first = values[0]
+    if all(v.tobytes() == first.tobytes() for v in values[1:]):
+        return em.new_id[ids[0]], False
+    return em.const(np.stack(values)), True
+
+
+def _phase_value(em, nodes, group, members, forms, k0, period, count):
+    """The batched root of items ``k0, k0 + period, ...`` (``count`` of them)."""
+    ks = range(k0, k0 + period * count, period)
+    v = _emit_run(em, nodes, members, [group.items[k] for k in ks], forms[k0])
+    if v is None:                               # constant roots
+        v = _const_leaf(em, nodes, [group.roots[k] for k in ks])
+    return v
+
+
+def _emit_group(em, nodes, group, members, forms, runs):
+    """Emit a group's combiner with its rolled runs; return the new id of its last node."""
+    segments, k = [], 0
+    for start, period, count in runs:
+        segments += [("one", j) for j in range(k, start)] + [("run", start, period, count)]
+        k = start + period * count
+    segments += [("one", j) for j in range(k, len(group.roots))]
+    if group.kind == "concat":
+        return _emit_concat(em, nodes, group, members, forms, segments)
+    cur = em.new_id[group.base]
+    prim = nodes[group.chain[0]].prim
+    for seg in segments:
+        if seg[0] == "one":
+            j = seg[1]
+            c = group.chain[j]
+            ins = [cur, em.new_id[group.roots[j]]]
+            if group.kind == "acc" and group.side == 1:
+                ins.reverse()
+            cur = em.copy(c, ins)
+            continue
+        _, start, period, count = seg
+        for q in range(period):
+            v = _phase_value(em, nodes, group, members, forms, start + q, period, count)
+            if group.kind == "scatter":
+                chain = group.chain[start + q:start + period * count:period]
+                idx = np.stack([nodes[c].params["index"] for c in chain])
+                i, batched = v
+                if batched:
+                    i = _align(em, i, nodes[group.roots[start + q]].shape, idx.ndim - 1, count)
+                cur = em.new("scatter", [cur, i], index=np.ascontiguousarray(idx, dtype=np.int64))
+            else:
+                total = em.new(_ACCUMULATE[prim], [_batch_to(em, v, count)], axes=(0,))
+                ins = [cur, total] if group.side == 0 else [total, cur]
+                cur = em.new(prim, ins)
+    return cur
+
+
+def _emit_concat(em, nodes, group, members, forms, segments):
+    axis = nodes[group.chain[0]].params["axis"]
+    pieces = []
+    for seg in segments:
+        if seg[0] == "one":
+            pieces.append(em.new_id[group.roots[seg[1]]])
+            continue
+        _, start, period, count = seg
+        P = nodes[group.roots[start]].shape
+        phases = []
+        for q in range(period):
+            i = _batch_to(em, _phase_value(em, nodes, group, members, forms, start + q, period,
+                                           count), count)
+            phases.append(em.new("reshape", [i], shape=(count, 1) + P) if period > 1 else i)
+        i = phases[0] if period == 1 else em.new("reshape", [
+            em.new("concatenate", phases, axis=1)], shape=(count * period,) + P)
+        K = count * period
+        if axis != 0:
+            perm = tuple(range(1, axis + 1)) + (0,) + tuple(range(axis + 1, len(P) + 1))
+            i = em.new("transpose", [i], axes=perm)
+        pieces.append(em.new("reshape", [i], shape=P[:axis] + (K * P[axis],) + P[axis + 1:]))
+    if len(pieces) == 1:
+        return pieces[0]
+    return em.new("concatenate", pieces, axis=axis)
+
+
+def _prune(graph, protected):
+    """Drop the nodes neither the outputs nor the protected nodes need (inputs are kept)."""
+    nodes = graph.nodes
+    keep = np.zeros(len(nodes), dtype=bool)
+    keep[list(graph.outputs) + list(protected)] = True
+    for i in range(len(nodes) - 1, -1, -1):
+        if keep[i]:
+            keep[list(nodes[i].inputs)] = True
+    keep[list(graph.inputs)] = True
+    new_id = np.cumsum(keep) - 1
+    g = Graph()
+    for i, nd in enumerate(graph.nodes):
+        if keep[i]:
+            g.add(nd.prim, [int(new_id[j]) for j in nd.inputs], nd.params, nd.shape, nd.dtype)
+    g.inputs = [int(new_id[j]) for j in graph.inputs]
+    g.outputs = [int(new_id[j]) for j in graph.outputs]
+    return g, [int(new_id[j]) for j in protected]
+
+
+def _round(graph, protected):
+    """One pass: ``(new graph, new protected ids)``, or None if nothing rolls."""
+    uses = _uses(graph, protected)
+    groups = _groups(graph, uses)
+    if not groups:
+        return None
+    prot = set(protected)
+    owner, n_items = _owners(graph, groups, uses, prot)
+    nodes = graph.nodes
+    members, forms = _item_forms(graph, groups, owner, n_items)
+    plans = []
+    skipped = np.zeros(len(nodes), dtype=bool)       # members of rolled items, inner chain links
+    for g, fs in zip(groups, forms):
+        runs = _runs(g, fs, nodes)
+        if not runs:
+            continue
+        if any(skipped[c] for c in g.chain):          # inside a run rolled this round
+            continue
+        for start, period, count in runs:
+            for t in g.items[start:start + period * count]:
+                skipped[members[t]] = True
+        skipped[g.chain[:-1]] = True
+        plans.append((g, fs, runs))
+    if not plans:
+        return None
+    last = {g.chain[-1]: (g, fs, runs) for g, fs, runs in plans}
+    em = _Emitter(graph)
+    for u, nd in enumerate(nodes):
+        if skipped[u]:
+            continue
+        plan = last.get(u)
+        if plan is not None:
+            em.new_id[u] = _emit_group(em, nodes, plan[0], members, plan[1], plan[2])
+        else:
+            em.new_id[u] = em.copy(u)
+    g = em.g
+    g.inputs = [em.new_id[j] for j in graph.inputs]
+    g.outputs = [em.new_id[j] for j in graph.outputs]
+    return _prune(g, [em.new_id[j] for j in protected])
+
+
+def reroll(graph, protected=()):
+    """Roll runs of isomorphic loop iterations of ``graph`` into vector primitives.
+
+    Parameters
+    ----------
+    graph : Graph
+        A traced graph (``values`` are not carried over).
+    protected : sequence of int, optional
+        Node ids that must survive (e.g. the nodes guards of a local trace read).
+
+    Returns
+    -------
+    graph : Graph
+        An equivalent graph (the same one if nothing rolled).
+    protected : list of int
+        The ids of the protected nodes in the returned graph.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sparsead.tracing import trace, evaluate
+    >>> def f(y):
+    ...     r = np.zeros_like(y)
+    ...     for i in range(1, y.size - 1):
+    ...         r[i] = y[i - 1] - 2 * y[i] + y[i + 1]
+    ...     return r
+    >>> g = trace(f, np.ones(100), reroll=False)
+    >>> rolled, _ = reroll(g)
+    >>> len(g.nodes) > 500, len(rolled.nodes) < 20
+    (True, True)
+    >>> y = np.linspace(0, 1, 100) ** 2
+    >>> bool(np.allclose(evaluate(rolled, y), f(y)))
+    True
+    """
+    protected = list(protected)
+    for _ in range(_MAX_ROUNDS):
+        out = _round(graph, protected)
+        if out is None:
+            break
+        graph, protected = out
+    return graph, protected
