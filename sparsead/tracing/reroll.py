@@ -165,24 +165,28 @@ def _owners(graph, groups, uses, protected):
     return owner, n_items
 
 
+_AXES = ("reduce_sum", "reduce_prod", "reduce_max", "reduce_min")
+_KINDS: dict = {}
+
+
 def _static(nd):
     """The static part of a member's parameters (None: the primitive cannot be batched)."""
     prim = nd.prim
-    entry = REGISTRY[prim]
-    if entry.elementwise is not None:
+    kind = _KINDS.get(prim)
+    if kind is None:
+        kind = _KINDS[prim] = "ew" if REGISTRY[prim].elementwise is not None else prim
+    if kind == "ew":
         return ()
     p = nd.params
-    if prim == "gather":
+    if kind == "gather":
         return (p["index"].shape, p.get("fill", 0))
-    if prim == "cast":
+    if kind == "cast":
         return (p["dtype"],)
-    if prim == "reshape":
+    if kind == "reshape":
         return (tuple(p["shape"]),)
-    if prim == "transpose":
+    if kind == "transpose" or kind in _AXES:
         return (tuple(p["axes"]),)
-    if prim in ("reduce_sum", "reduce_prod", "reduce_max", "reduce_min"):
-        return (tuple(p["axes"]),)
-    if prim in ("concatenate", "cumsum", "cumprod"):
+    if kind in ("concatenate", "cumsum", "cumprod"):
         return (p["axis"],)
     return None
 
@@ -296,9 +300,17 @@ class _Emitter:
         self.g = Graph()
         self.new_id = [-1] * len(graph.nodes)
 
+    def id(self, j):
+        """The new id of old node ``j`` (constants are copied when first used)."""
+        i = self.new_id[j]
+        if i < 0:
+            nd = self.old[j]
+            i = self.new_id[j] = self.g.add("const", (), nd.params, nd.shape, nd.dtype)
+        return i
+
     def copy(self, u, inputs=None):
         nd = self.old[u]
-        ins = [self.new_id[j] for j in nd.inputs] if inputs is None else inputs
+        ins = [self.id(j) for j in nd.inputs] if inputs is None else inputs
         return self.g.add(nd.prim, ins, nd.params, nd.shape, nd.dtype)
 
     def new(self, prim, inputs, **params):
@@ -351,7 +363,7 @@ def _emit_run(em, nodes, members, items, form):
             if isinstance(ref, int):
                 ins.append(vals[ref])
             elif ref[0] == "x":
-                ins.append((em.new_id[ref[1]], False))
+                ins.append((em.id(ref[1]), False))
             else:
                 ins.append(_const_leaf(em, nodes, [nodes[col[p]].inputs[q] for col in cols]))
         nd0 = nodes[cols[0][p]]
@@ -393,7 +405,7 @@ def _emit_run(em, nodes, members, items, form):
     if isinstance(root_ref, int):
         return vals[root_ref]
     if root_ref[0] == "x":
-        return em.new_id[root_ref[1]], False
+        return em.id(root_ref[1]), False
     return None          # a constant root: the caller stacks it
 
 
@@ -402,7 +414,7 @@ def _const_leaf(em, nodes, ids):
     values = [np.asarray(nodes[j].params["value"]) for j in ids]
     first = values[0]
     if all(v.tobytes() == first.tobytes() for v in values[1:]):
-        return em.new_id[ids[0]], False
+        return em.id(ids[0]), False
     return em.const(np.stack(values)), True
 
 
@@ -424,13 +436,13 @@ def _emit_group(em, nodes, group, members, forms, runs):
     segments += [("one", j) for j in range(k, len(group.roots))]
     if group.kind == "concat":
         return _emit_concat(em, nodes, group, members, forms, segments)
-    cur = em.new_id[group.base]
+    cur = em.id(group.base)
     prim = nodes[group.chain[0]].prim
     for seg in segments:
         if seg[0] == "one":
             j = seg[1]
             c = group.chain[j]
-            ins = [cur, em.new_id[group.roots[j]]]
+            ins = [cur, em.id(group.roots[j])]
             if group.kind == "acc" and group.side == 1:
                 ins.reverse()
             cur = em.copy(c, ins)
@@ -457,7 +469,7 @@ def _emit_concat(em, nodes, group, members, forms, segments):
     pieces = []
     for seg in segments:
         if seg[0] == "one":
-            pieces.append(em.new_id[group.roots[seg[1]]])
+            pieces.append(em.id(group.roots[seg[1]]))
             continue
         _, start, period, count = seg
         P = nodes[group.roots[start]].shape
@@ -525,7 +537,7 @@ def _round(graph, protected):
     last = {g.chain[-1]: (g, fs, runs) for g, fs, runs in plans}
     em = _Emitter(graph)
     for u, nd in enumerate(nodes):
-        if skipped[u]:
+        if skipped[u] or nd.prim == "const":     # constants: copied when used
             continue
         plan = last.get(u)
         if plan is not None:
@@ -533,9 +545,9 @@ def _round(graph, protected):
         else:
             em.new_id[u] = em.copy(u)
     g = em.g
-    g.inputs = [em.new_id[j] for j in graph.inputs]
-    g.outputs = [em.new_id[j] for j in graph.outputs]
-    return _prune(g, [em.new_id[j] for j in protected])
+    g.inputs = [em.id(j) for j in graph.inputs]
+    g.outputs = [em.id(j) for j in graph.outputs]
+    return _prune(g, [em.id(j) for j in protected])
 
 
 def reroll(graph, protected=()):
