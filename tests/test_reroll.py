@@ -17,6 +17,7 @@ from sparsead.ad.forward import forward_lanes
 from sparsead.ad.reverse import grad_graph, prune
 from sparsead.sparsity import graph_hessian_sparsity, graph_jacobian_sparsity
 from sparsead.tracing import evaluate, trace
+from sparsead.tracing.guards import GuardPlan
 from sparsead.tracing.reroll import reroll
 from sparsead.tracing.testing import numeric_jacobian
 
@@ -250,9 +251,12 @@ def test_guarded_nodes_survive_and_local_values_follow():
             r[i] = y[i] ** 2 if y[i] > 0 else -y[i]
         return r
 
-    y = np.linspace(-1.0, 1.0, 9)
+    y = np.linspace(-1.0, 1.0, 8)
     g = trace(f, y, local=True)
-    assert len(g.guards) == 9
-    for gd in g.guards:
-        assert gd.holds(g.values[gd.node])
-    assert len(g.values) == len(g.nodes)
+    assert len(g.guards) == 1 and g.guards[0].test == "truths"     # one vector of 8
+    assert g.guards[0].expected.tolist() == (y > 0).tolist()
+    assert g.guards[0].holds(g.values[g.guards[0].node])
+    assert len(g.values) == len(g.nodes) and len(g.nodes) < 30
+    plan = GuardPlan(g)
+    assert plan.holds([y]) and plan.holds([y + 0.01]) and not plan.holds([-y])
+    assert plan.n_steps <= 4          # gather, compare, reshapes: not one per element

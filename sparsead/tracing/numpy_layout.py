@@ -19,7 +19,7 @@ from .._validation import as_csr
 from .numpy_api import (HANDLERS, _axes, _call_ufunc, _check_const, _normalize_axis, _reduce,
                         _shape, _tc_of, _unsupported, _wrap, any_, all_, astype, copy,
                         implements, max_, mean, min_, prod, std, sum_, var)
-from .tracer import Tracer
+from .tracer import Guard, Tracer
 
 __all__ = ["getitem", "setitem", "reshape", "transpose", "concatenate", "clip", "matmul"]
 
@@ -29,8 +29,13 @@ __all__ = ["getitem", "setitem", "reshape", "transpose", "concatenate", "clip", 
 def _const_key(tc, key):
     def one(k):
         if isinstance(k, Tracer):
-            if tc.local:
-                return np.asarray(tc.value(k.node))
+            nid = k.node
+            if not tc.varying[nid]:                 # a constant index
+                return np.asarray(tc.value(nid))
+            if tc.local:                            # the index at this point, as a guard
+                value = np.asarray(tc.value(nid))
+                tc.guards.append(Guard(nid, "value", value.copy(), "an index"))
+                return value
             raise _unsupported("indexing with a traced index or mask (indices and masks "
                                "must be constants; use np.where for value-dependent selection)")
         return k

@@ -135,33 +135,58 @@ def _groups(graph, uses):
     return [g for g in groups if len(g.roots) >= MIN_RUN]
 
 
+#: a node used by more items than this is an external (never recomputed per item)
+_SHARE = 4
+
+
 def _owners(graph, groups, uses, protected):
-    """``owner[u]``: the item (global number) whose expression node ``u`` is private to, or -1."""
+    """``owner[u]``: the items (a tuple of global item numbers) node ``u`` belongs to, or None.
+
+    A node belongs to an item if it is the item's root or every use of it is by a
+    node belonging to some item; a node used by a few items (at most ``_SHARE``: a
+    temporary shared by two statements, a comparison and a term computed from one
+    difference) belongs to each of them and is recomputed in each -- it is pure.
+    """
     nodes = graph.nodes
     N = len(nodes)
-    root_item = {}
+    root_of = {}
+    root_edges = set()         # (combiner, root): accounted by the root's own items
     n_items = 0
     for g in groups:
-        for r in g.roots:
-            if uses[r] == 1 and r not in root_item and nodes[r].prim not in ("const", "input"):
-                root_item[r] = n_items
+        for k, r in enumerate(g.roots):
+            if nodes[r].prim not in ("const", "input"):
+                root_of.setdefault(r, []).append(n_items)
+                root_edges.add((g.chain[k] if g.kind != "concat" else g.chain[0], r))
             g.items.append(n_items)
             n_items += 1
-    seen = [-1] * N            # owner proposed by the consumers so far (-2: several / none)
-    owner = [-2] * N
+    counted = [0] * N          # uses by nodes that belong to items
+    sets = [()] * N            # the items of those users
+    owner = [None] * N
     for u in range(N - 1, -1, -1):
         nd = nodes[u]
-        t = root_item.get(u)
-        if t is not None:
-            own = t
-        elif nd.prim in ("const", "input") or u in protected:
-            own = -2
-        else:
-            own = seen[u] if seen[u] >= 0 else -2
+        own = None
+        if nd.prim not in ("const", "input") and u not in protected:
+            roots = root_of.get(u, ())
+            su = sets[u]
+            if counted[u] + len(roots) == uses[u] and uses[u] and su is not None:
+                if roots:
+                    su = tuple(sorted(set(su) | set(roots)))
+                if len(su) <= _SHARE:
+                    own = su
         owner[u] = own
-        for j in nd.inputs:
-            s = seen[j]
-            seen[j] = own if s == -1 else (s if s == own else -2)
+        if own is not None:
+            for j in nd.inputs:
+                if (u, j) in root_edges:
+                    continue
+                counted[j] += 1
+                sj = sets[j]
+                if sj is None or sj == own:
+                    continue
+                if sj:
+                    sj = tuple(sorted(set(sj) | set(own)))
+                    sets[j] = sj if len(sj) <= _SHARE else None    # None: too many items
+                else:
+                    sets[j] = own
     return owner, n_items
 
 
@@ -226,9 +251,10 @@ def _describe(nodes, members, root, extra, leaves):
 def _item_forms(graph, groups, owner, n_items):
     nodes = graph.nodes
     members = [[] for _ in range(n_items)]
-    for u, t in enumerate(owner):
-        if t >= 0:
-            members[t].append(u)
+    for u, own in enumerate(owner):
+        if own is not None:
+            for t in own:
+                members[t].append(u)
     forms = []
     leaves = {}
     for g in groups:
@@ -288,6 +314,49 @@ def _rollable(group, start, period, count, nodes):
                    and nodes[group.roots[start + q]].dtype == first.dtype
                    for q in range(period))
     return True
+
+
+def _plan(group, forms, nodes):
+    """How to roll a group: ``("runs", runs)`` keeping the order of the items, or
+    ``("buckets", batches, singles)`` when the order does not matter.
+
+    Order does not matter for an accumulation (up to the rounding of the sum), for
+    a scatter chain whose elements are all distinct, and for a concatenation along
+    axis 0 of equal pieces (a final gather restores the order). Items with equal
+    forms anywhere in the group then roll together (a loop whose body branches on
+    values interleaves a few forms irregularly).
+    """
+    runs = _runs(group, forms, nodes)
+    covered = sum(p * c for _, p, c in runs)
+    classes = {}
+    for k, f in enumerate(forms):
+        if f is not None:
+            classes.setdefault(f, []).append(k)
+    batches = [ks for ks in classes.values() if len(ks) >= MIN_RUN]
+    in_buckets = sum(len(ks) for ks in batches)
+    if in_buckets > covered and _order_free(group, nodes):
+        rolled = set(k for ks in batches for k in ks)
+        singles = [k for k in range(len(forms)) if k not in rolled]
+        batches.sort(key=lambda ks: ks[0])
+        return "buckets", batches, singles
+    return ("runs", runs) if runs else None
+
+
+def _order_free(group, nodes):
+    if group.kind == "acc":
+        return True
+    if group.kind == "scatter":
+        idx = np.concatenate([nodes[c].params["index"].reshape(-1) for c in group.chain])
+        return np.unique(idx).size == idx.size
+    first = nodes[group.roots[0]]
+    return nodes[group.chain[0]].params["axis"] == 0 and all(
+        nodes[r].shape == first.shape and nodes[r].dtype == first.dtype for r in group.roots)
+
+
+def _rolled_positions(plan):
+    if plan[0] == "runs":
+        return [k for start, p, c in plan[1] for k in range(start, start + p * c)]
+    return [k for ks in plan[1] for k in ks]
 
 
 # --- emitting the new graph ---------------------------------------------------------------------
@@ -418,54 +487,83 @@ def _const_leaf(em, nodes, ids):
     return em.const(np.stack(values)), True
 
 
-def _phase_value(em, nodes, group, members, forms, k0, period, count):
-    """The batched root of items ``k0, k0 + period, ...`` (``count`` of them)."""
-    ks = range(k0, k0 + period * count, period)
-    v = _emit_run(em, nodes, members, [group.items[k] for k in ks], forms[k0])
+def _batch_value(em, nodes, group, members, forms, ks):
+    """The batched root of the items at positions ``ks`` (equal forms)."""
+    v = _emit_run(em, nodes, members, [group.items[k] for k in ks], forms[ks[0]])
     if v is None:                               # constant roots
         v = _const_leaf(em, nodes, [group.roots[k] for k in ks])
     return v
 
 
-def _emit_group(em, nodes, group, members, forms, runs):
-    """Emit a group's combiner with its rolled runs; return the new id of its last node."""
+def _emit_group(em, nodes, group, members, forms, plan):
+    """Emit a group's combiner with its rolled items; return the new id of its last node."""
+    if plan[0] == "buckets":
+        batches, singles = plan[1], plan[2]
+        steps = [("one", j) for j in singles] + [("batch", ks) for ks in batches]
+    else:
+        steps, k = [], 0
+        for start, period, count in plan[1]:
+            steps += [("one", j) for j in range(k, start)]
+            steps += [("batch", list(range(start + q, start + period * count, period)))
+                      for q in range(period)]
+            k = start + period * count
+        steps += [("one", j) for j in range(k, len(group.roots))]
+        if group.kind == "concat":
+            return _emit_concat_runs(em, nodes, group, members, forms, plan[1])
+    if group.kind == "concat":
+        return _emit_concat_buckets(em, nodes, group, members, forms, batches, singles)
+    cur = em.id(group.base)
+    prim = nodes[group.chain[0]].prim
+    for step in steps:
+        if step[0] == "one":
+            j = step[1]
+            ins = [cur, em.id(group.roots[j])]
+            if group.kind == "acc" and group.side == 1:
+                ins.reverse()
+            cur = em.copy(group.chain[j], ins)
+            continue
+        ks = step[1]
+        v = _batch_value(em, nodes, group, members, forms, ks)
+        if group.kind == "scatter":
+            idx = np.stack([nodes[group.chain[k]].params["index"] for k in ks])
+            i, batched = v
+            if batched:
+                i = _align(em, i, nodes[group.roots[ks[0]]].shape, idx.ndim - 1, len(ks))
+            cur = em.new("scatter", [cur, i], index=np.ascontiguousarray(idx, dtype=np.int64))
+        else:
+            total = em.new(_ACCUMULATE[prim], [_batch_to(em, v, len(ks))], axes=(0,))
+            ins = [cur, total] if group.side == 0 else [total, cur]
+            cur = em.new(prim, ins)
+    return cur
+
+
+def _emit_concat_buckets(em, nodes, group, members, forms, batches, singles):
+    """Concatenate (axis 0, equal pieces) the rolled batches and the single pieces, then
+    restore the order of the pieces with one gather."""
+    P = nodes[group.roots[0]].shape
+    parts, order = [], []
+    for ks in batches:
+        i = _batch_to(em, _batch_value(em, nodes, group, members, forms, ks), len(ks))
+        parts.append(em.new("reshape", [i], shape=(len(ks) * P[0],) + P[1:]))
+        order += ks
+    for j in singles:
+        parts.append(em.id(group.roots[j]))
+        order.append(j)
+    stacked = parts[0] if len(parts) == 1 else em.new("concatenate", parts, axis=0)
+    M, S = len(order), math.prod(P)
+    pos = np.empty(M, dtype=np.int64)
+    pos[np.asarray(order, dtype=np.int64)] = np.arange(M, dtype=np.int64)
+    index = (pos[:, None] * S + np.arange(S, dtype=np.int64)).reshape((M * P[0],) + P[1:])
+    return em.new("gather", [stacked], index=np.ascontiguousarray(index), fill=0)
+
+
+def _emit_concat_runs(em, nodes, group, members, forms, runs):
+    axis = nodes[group.chain[0]].params["axis"]
     segments, k = [], 0
     for start, period, count in runs:
         segments += [("one", j) for j in range(k, start)] + [("run", start, period, count)]
         k = start + period * count
     segments += [("one", j) for j in range(k, len(group.roots))]
-    if group.kind == "concat":
-        return _emit_concat(em, nodes, group, members, forms, segments)
-    cur = em.id(group.base)
-    prim = nodes[group.chain[0]].prim
-    for seg in segments:
-        if seg[0] == "one":
-            j = seg[1]
-            c = group.chain[j]
-            ins = [cur, em.id(group.roots[j])]
-            if group.kind == "acc" and group.side == 1:
-                ins.reverse()
-            cur = em.copy(c, ins)
-            continue
-        _, start, period, count = seg
-        for q in range(period):
-            v = _phase_value(em, nodes, group, members, forms, start + q, period, count)
-            if group.kind == "scatter":
-                chain = group.chain[start + q:start + period * count:period]
-                idx = np.stack([nodes[c].params["index"] for c in chain])
-                i, batched = v
-                if batched:
-                    i = _align(em, i, nodes[group.roots[start + q]].shape, idx.ndim - 1, count)
-                cur = em.new("scatter", [cur, i], index=np.ascontiguousarray(idx, dtype=np.int64))
-            else:
-                total = em.new(_ACCUMULATE[prim], [_batch_to(em, v, count)], axes=(0,))
-                ins = [cur, total] if group.side == 0 else [total, cur]
-                cur = em.new(prim, ins)
-    return cur
-
-
-def _emit_concat(em, nodes, group, members, forms, segments):
-    axis = nodes[group.chain[0]].params["axis"]
     pieces = []
     for seg in segments:
         if seg[0] == "one":
@@ -475,8 +573,8 @@ def _emit_concat(em, nodes, group, members, forms, segments):
         P = nodes[group.roots[start]].shape
         phases = []
         for q in range(period):
-            i = _batch_to(em, _phase_value(em, nodes, group, members, forms, start + q, period,
-                                           count), count)
+            ks = list(range(start + q, start + period * count, period))
+            i = _batch_to(em, _batch_value(em, nodes, group, members, forms, ks), count)
             phases.append(em.new("reshape", [i], shape=(count, 1) + P) if period > 1 else i)
         i = phases[0] if period == 1 else em.new("reshape", [
             em.new("concatenate", phases, axis=1)], shape=(count * period,) + P)
@@ -520,21 +618,33 @@ def _round(graph, protected):
     nodes = graph.nodes
     members, forms = _item_forms(graph, groups, owner, n_items)
     plans = []
-    skipped = np.zeros(len(nodes), dtype=bool)       # members of rolled items, inner chain links
-    for g, fs in zip(groups, forms):
-        runs = _runs(g, fs, nodes)
-        if not runs:
+    rolled = np.zeros(n_items, dtype=bool)
+    links = np.zeros(len(nodes), dtype=bool)          # inner chain links of rolled groups
+    inside = np.zeros(len(nodes), dtype=bool)         # members of rolled items
+    candidates = [(g, fs, _plan(g, fs, nodes)) for g, fs in zip(groups, forms)]
+    candidates = [c for c in candidates if c[2] is not None]
+    chains = np.zeros(len(nodes), dtype=bool)
+    for g, _, _ in candidates:
+        chains[g.chain] = True
+    for g, fs, plan in candidates:
+        # inner loops first: items holding another rolling group's chain wait a round
+        if any(chains[u] for k in _rolled_positions(plan) for u in members[g.items[k]]):
             continue
-        if any(skipped[c] for c in g.chain):          # inside a run rolled this round
+        if any(inside[c] or links[c] for c in g.chain):
             continue
-        for start, period, count in runs:
-            for t in g.items[start:start + period * count]:
-                skipped[members[t]] = True
-        skipped[g.chain[:-1]] = True
-        plans.append((g, fs, runs))
+        for k in _rolled_positions(plan):
+            rolled[g.items[k]] = True
+            inside[members[g.items[k]]] = True
+        links[g.chain[:-1]] = True
+        plans.append((g, fs, plan))
     if not plans:
         return None
-    last = {g.chain[-1]: (g, fs, runs) for g, fs, runs in plans}
+    # a node is dropped when every item it belongs to is rolled (it is recomputed batched)
+    skipped = links
+    for u in np.flatnonzero(inside):
+        if all(rolled[t] for t in owner[u]):
+            skipped[u] = True
+    last = {g.chain[-1]: (g, fs, plan) for g, fs, plan in plans}
     em = _Emitter(graph)
     for u, nd in enumerate(nodes):
         if skipped[u] or nd.prim == "const":     # constants: copied when used

@@ -54,8 +54,10 @@ class Guard:
     """A decision a local trace took on a traced value: node ``node`` gave ``expected``.
 
     ``test`` says how a later value is compared: ``"truth"`` (``bool()``),
-    ``"int"`` (``int()``/``__index__``) or ``"value"`` (the whole value, e.g.
-    a traced index or ``float()`` of a value without derivative).
+    ``"truths"`` (many ``bool()`` decisions gathered into one vector, see
+    :mod:`sparsead.tracing.guards`), ``"int"`` (``int()``/``__index__``) or
+    ``"value"`` (the whole value, e.g. a traced index or ``float()`` of a
+    value without derivative).
     """
 
     __slots__ = ("node", "test", "expected", "what")
@@ -66,6 +68,8 @@ class Guard:
     def holds(self, value) -> bool:
         if self.test == "truth":
             return bool(value) == self.expected
+        if self.test == "truths":
+            return bool(np.array_equal(np.asarray(value) != 0, self.expected))
         if self.test == "int":
             return int(value) == self.expected
         v = np.asarray(value)
@@ -486,13 +490,14 @@ def trace(f, x, args=(), *, local=False, args_as_inputs=False, reroll=True):
             raise inner from None
         raise
     graph = tc.graph
-    graph.guards = tc.guards
+    checks = _guards.truth_vector(tc) if local else []
+    graph.guards = checks
     if reroll:
-        rolled, kept = _reroll.reroll(graph, [g.node for g in tc.guards])
+        rolled, kept = _reroll.reroll(graph, [g.node for g in checks])
         if rolled is not graph:
-            for g, nid in zip(tc.guards, kept):
+            for g, nid in zip(checks, kept):
                 g.node = nid
-            rolled.guards = tc.guards
+            rolled.guards = checks
             if local:
                 inputs = [args[i] for i, a in enumerate(call_args) if isinstance(a, Tracer)]
                 rolled.values = [np.asarray(v) for v in evaluate(rolled, x, inputs,
@@ -517,5 +522,6 @@ def _output_node(tc, out) -> int:
 
 
 from . import conversions as _conv  # noqa: E402  (array literals, np.asarray, __array__)
+from . import guards as _guards  # noqa: E402
 from . import reroll as _reroll  # noqa: E402
 from . import numpy_api as _api  # noqa: E402  (the lowering rules use Tracer)
