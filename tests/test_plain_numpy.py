@@ -110,6 +110,67 @@ def test_scipy_test_functions(name):
         np.testing.assert_allclose(g, so.rosen_der(x), rtol=1e-12)
 
 
+def test_scipy_rosen_hess_and_hess_prod():
+    """They build their results with xp.zeros and item assignment (array API helpers)."""
+    x = np.linspace(-1.0, 1.5, 5)
+    _check_jacobian(so.rosen_hess, x)
+    _check_jacobian(lambda v: so.rosen_hess_prod(v, np.arange(5.0)), x)
+    H = sa.jacobian_sparsity(so.rosen_hess, x)
+    assert H.shape == (25, 5)
+
+
+def _zeros_loop(x):
+    out = np.zeros(x.size)                 # numpy owns it -- but it was created while tracing
+    for i in range(x.size):
+        out[i] = x[i] ** 2 - x[(i + 1) % x.size]
+    return out
+
+
+def _views_and_creators(x):
+    A = np.eye(3)
+    A[0, 1] = x[0]
+    row = A[1]                              # a view taken before the next write
+    A[1, :] = x[1:4]
+    col = A[:, 2]
+    col *= x[4]                             # an in-place ufunc through a view
+    B = np.full((2, 3), 2.0)
+    np.copyto(B, x[:3])
+    v = np.array([0.0, 1.0])                # a copy made while tracing
+    v[0] = x[1] * x[2]
+    return np.concatenate([(A @ x[:3]) + row.sum(), B.ravel(), v, A.T[2]])
+
+
+@pytest.mark.parametrize("f", [_zeros_loop, _views_and_creators])
+def test_arrays_created_while_tracing_take_traced_values(f):
+    x = np.linspace(0.5, 1.7, 5)
+    _check_jacobian(f, x)
+    g = lambda v: np.sum(f(v) ** 2)  # noqa: E731
+    np.testing.assert_allclose(sa.sparse_hessian(g, x)(x).toarray(), numeric_hessian(g, x),
+                               rtol=1e-5, atol=1e-5)
+
+
+def test_created_arrays_stay_plain_until_written():
+    import scipy.sparse as sp
+    seen = {}
+
+    def f(x):
+        c = np.zeros(3)
+        c[1] = 2.0                                       # a constant write: still plain data
+        seen["isinstance"] = isinstance(c, np.ndarray)
+        seen["sparse"] = sp.csr_array(np.diag(c)).nnz     # compiled code reads it
+        seen["int"] = np.zeros(3, dtype=int).__class__ is np.ndarray
+        out = np.zeros(3)
+        out[0] = x[0]
+        seen["nan"] = bool(np.isnan(out.view(np.ndarray)).all())   # the raw buffer
+        return x * c + out
+
+    P = sa.jacobian_sparsity(f, np.ones(3)).toarray()
+    np.testing.assert_array_equal(P, [[1, 0, 0], [0, 1, 0], [0, 0, 0]])
+    assert seen == {"isinstance": True, "sparse": 1, "int": True, "nan": True}
+    assert not hasattr(np.zeros, "_sparsead_original")      # the originals are back
+    assert type(np.zeros(2)) is np.ndarray
+
+
 def test_numpy_polynomial_series():
     c = np.array([0.5, -1.0, 2.0, 0.25])
     for kind in (np.polynomial.Chebyshev, np.polynomial.Legendre, np.polynomial.Polynomial):

@@ -99,10 +99,13 @@ def test_traced_index_is_refused_in_global_mode():
         jacobian_sparsity(lambda x: x[x > 0], np.ones(3))
 
 
+_BEFORE = np.zeros(3)     # created before tracing began: numpy owns it
+
+
 @pytest.mark.parametrize("key", [1, slice(0, 2), [0, 2]])
-def test_writing_into_a_plain_numpy_array_says_use_zeros_like(key):
+def test_writing_into_an_array_from_outside_the_trace_says_use_zeros_like(key):
     def f(x):
-        out = np.zeros(3)
+        out = _BEFORE
         out[key] = x[:1] if not isinstance(key, int) else x[0]
         return out
 
@@ -111,6 +114,18 @@ def test_writing_into_a_plain_numpy_array_says_use_zeros_like(key):
     assert "test_tracing.py" in str(err.value)
     with pytest.raises(TracingError, match=r"zeros_like"):
         jacobian_sparsity(f, np.ones(3), local=True)
+    assert not _BEFORE.any()
+
+
+@pytest.mark.parametrize("key", [1, slice(0, 2), [0, 2]])
+def test_writing_into_an_array_created_while_tracing_works(key):
+    def f(x):
+        out = np.zeros(3)
+        out[key] = x[:1] if not isinstance(key, int) else x[0]
+        return out
+
+    P = jacobian_sparsity(f, np.ones(3)).toarray()
+    assert P[:, 0].sum() == np.zeros(3)[key].size and P[:, 1:].sum() == 0
 
 
 def test_compiled_code_on_a_tracer_is_refused_naming_the_library():
@@ -123,7 +138,7 @@ def test_compiled_code_on_a_tracer_is_refused_naming_the_library():
 
 def test_ufunc_out_into_plain_array_is_refused():
     def f(x):
-        out = np.zeros(3)
+        out = _BEFORE
         np.multiply(x, 2.0, out=out)
         return out
 

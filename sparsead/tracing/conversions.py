@@ -66,6 +66,11 @@ def current():
     return stack[-1] if stack else None
 
 
+#: array types created while tracing that may stand for a traced value (see
+#: :mod:`sparsead.tracing.scratch`): type -> function giving the tracer or a plain array
+RESOLVERS: dict = {}
+
+
 def holds_tracer(a) -> bool:
     """Whether ``a`` is a tracer or a (nested) list/tuple holding one."""
     t = type(a)
@@ -75,7 +80,9 @@ def holds_tracer(a) -> bool:
         for item in a:
             if holds_tracer(item):
                 return True
-    return False
+        return False
+    resolve = RESOLVERS.get(t)
+    return resolve is not None and type(resolve(a)) is Tracer
 
 
 # --- the converters while tracing -----------------------------------------------------
@@ -84,8 +91,19 @@ def _traced(a):
     """``a`` as one tracer: itself, or its items stacked (constants included)."""
     if type(a) is Tracer:
         return a
+    resolve = RESOLVERS.get(type(a))
+    if resolve is not None:
+        return resolve(a)
+    a = _resolve_items(a)
     tc = _api._tc_of(a)
     return _layout._as_array(tc, a)
+
+
+def _resolve_items(a):
+    if type(a) in (list, tuple):
+        return type(a)(_resolve_items(u) for u in a)
+    resolve = RESOLVERS.get(type(a))
+    return resolve(a) if resolve is not None else a
 
 
 def _finish(r, dtype, ndmin=0):
@@ -136,11 +154,16 @@ _NOT_ROUTED = ("scipy.sparse",)
 def _make_wrapper(name, original):
     handler = _HANDLERS[name]
 
+    adopt = name == "array"      # np.array copies: a floating copy may receive traced values
+
     def wrapper(a, *args, **kwargs):
         t = type(a)
-        if (t is Tracer or t is list or t is tuple) and _state.stack and holds_tracer(a) \
-                and not sys._getframe(1).f_globals.get("__name__", "").startswith(_NOT_ROUTED):
+        if (t is Tracer or t is list or t is tuple or t in RESOLVERS) and _state.stack \
+                and holds_tracer(a) and not sys._getframe(1).f_globals.get(
+                    "__name__", "").startswith(_NOT_ROUTED):
             return handler(a, *args, **kwargs)
+        if adopt and _state.stack:
+            return _scratch.adopt(original(a, *args, **kwargs))
         return original(a, *args, **kwargs)
 
     functools.update_wrapper(wrapper, original)
@@ -151,6 +174,14 @@ def _make_wrapper(name, original):
 _ORIGINALS = {n: getattr(np, n) for n in CONVERTERS}
 _WRAPPERS = {n: _make_wrapper(n, f) for n, f in _ORIGINALS.items()}
 _BY_ID = {id(f): n for n, f in _ORIGINALS.items()}
+
+
+def route(name, original, wrapper):
+    """Route ``numpy.<name>`` (and its bindings elsewhere) to ``wrapper`` while tracing."""
+    functools.update_wrapper(wrapper, original)
+    wrapper._sparsead_original = original
+    _ORIGINALS[name], _WRAPPERS[name], _BY_ID[id(original)] = original, wrapper, name
+    _scan[0] = -1
 
 
 # --- where the converters are bound ------------------------------------------------------
@@ -246,7 +277,7 @@ class activate:
         self.tc, self.f = tc, f
 
     def __enter__(self):
-        bindings = [(vars(np), n) for n in CONVERTERS] + list(_module_bindings())
+        bindings = [(vars(np), n) for n in _ORIGINALS] + list(_module_bindings())
         if self.f is not None:
             bindings += [(d, n) for d in _function_globals(self.f) for n, v in list(d.items())
                          if _BY_ID.get(id(v)) is not None and v is _ORIGINALS[_BY_ID[id(v)]]]
@@ -306,3 +337,4 @@ def array_protocol(tracer, dtype=None, copy=None):
 from . import numpy_api as _api  # noqa: E402  (the lowering of stacked lists and casts)
 from . import numpy_layout as _layout  # noqa: E402
 from .tracer import Tracer  # noqa: E402
+from . import scratch as _scratch  # noqa: E402,I001  (routes the array creators)

@@ -103,6 +103,9 @@ class TraceContext:
                 raise TracingError("A tracer from another tracing run was used; nested or "
                                    "leaked tracers are not supported.")
             return v.node
+        resolve = _conv.RESOLVERS.get(type(v))
+        if resolve is not None:            # an array created while tracing (scratch.py)
+            return self.node_of(resolve(v))
         return self.const(v)
 
     def const(self, v) -> int:
