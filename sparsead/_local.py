@@ -85,7 +85,7 @@ class _Local:
         return self._select(x, args).compressed(x, *args)
 
     def __call__(self, x, *args, out=None):
-        """The derivative at ``x`` (re-traced if a branch decision differs from the last region)."""
+        """The derivative at ``x`` (traced again if a branch decision differs from the region)."""
         return self._select(x, args)(x, *args, out=out)
 
     def __getattr__(self, name):
@@ -117,7 +117,7 @@ def _rebuild(cls, f, x0, args, options):
 
 
 class LocalJacobian(_Local):
-    """A sparse Jacobian exact at each point for code that branches; see :func:`sparsead.sparse_jacobian`.
+    """A sparse Jacobian, exact at every point of code that branches (``sparse_jacobian(local=True)``).
 
     Examples
     --------
@@ -147,7 +147,7 @@ class LocalJacobian(_Local):
 
 
 class LocalHessian(_Local):
-    """A sparse Hessian exact at each point for code that branches; see :func:`sparsead.sparse_hessian`."""
+    """A sparse Hessian, exact at every point of code that branches (``sparse_hessian(local=True)``)."""
 
     def __init__(self, f, x0, args=(), *, max_regions=4, **options):
         from .prepared import SparseHessian

@@ -28,10 +28,11 @@ from ._errors import DecompressionError, InputError, InputTypeError, PatternErro
 from ._kernels import lazy, readonly_flat
 from ._validation import ArgSpec, as_pattern, as_real_array, check_out
 from .ad.forward import LanePlan, seed_from_colors
-from .ad.reverse import grad_graph, prune, vjp_graph
+from .ad.reverse import grad_graph, vjp_graph
 from .coloring import color as _color
 from .sparsity import graph_hessian_sparsity, graph_jacobian_sparsity
 from .tracing import trace
+from .tracing.graph import prune
 
 _kd = lazy("decompress")  # Numba is imported at the first kernel call
 
@@ -190,7 +191,7 @@ class _Prepared:
                             local=local)
         if local:   # the guards' nodes stay in `_local_graph`; lanes and patterns skip them
             self._local_graph = self._graph
-            self._graph = prune(self._graph)
+            self._graph = prune(self._graph)[0]
         return traced, t
 
     def _check_out(self, out):

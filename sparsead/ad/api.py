@@ -14,9 +14,10 @@ import numpy as np
 from .._errors import InputError, InputTypeError
 from .._validation import ArgSpec, as_real_array
 from ..tracing import evaluate, trace
+from ..tracing.graph import prune
 from ..tracing.guards import GuardPlan
 from .forward import LanePlan
-from .reverse import grad_graph, prune, vjp_graph
+from .reverse import grad_graph, vjp_graph
 
 __all__ = ["gradient", "jvp", "vjp", "hvp"]
 
@@ -77,7 +78,7 @@ class _Gradient:
                 return spec, gg
         _, spec, _, graph = _prepare(self.f, xa, args, self.local)
         plan = GuardPlan(graph) if self.local else None
-        gg = grad_graph(prune(graph) if self.local else graph)
+        gg = grad_graph(prune(graph)[0] if self.local else graph)
         cache = self._cache
         cache.append((sig, spec, gg, plan))
         while len(cache) > self._cache_size:       # oldest first

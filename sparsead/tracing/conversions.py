@@ -271,7 +271,7 @@ def _release(keys):
 
 
 class activate:
-    """Context manager: trace ``tc`` in this thread, with the converters routed (see module doc)."""
+    """Context manager: trace ``tc`` in this thread, the converters routed (see the module doc)."""
 
     def __init__(self, tc, f=None):
         self.tc, self.f = tc, f

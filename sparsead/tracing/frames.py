@@ -20,7 +20,8 @@ import sysconfig
 
 import numpy as np
 
-__all__ = ["user_frame", "caller_frame", "library_function", "where", "store_subscr", "is_library_file"]
+__all__ = ["user_frame", "caller_frame", "library_function", "where", "store_subscr",
+           "is_library_file"]
 
 _PKG_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -59,7 +60,7 @@ def is_library_file(filename) -> bool:
 
 
 def user_frame(depth=1):
-    """The innermost frame outside sparsead and installed libraries, as ``(frame, "file:line", source)``."""
+    """The innermost frame outside sparsead and installed libraries: ``(frame, "file:line", src)``."""
     frame = sys._getframe(depth)
     while frame is not None and is_library_file(frame.f_code.co_filename):
         frame = frame.f_back

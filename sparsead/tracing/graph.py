@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-__all__ = ["Node", "Graph", "evaluate"]
+__all__ = ["Node", "Graph", "evaluate", "prune"]
 
 
 class Node:
@@ -79,6 +79,26 @@ class Graph:
                      for k, v in nd.params.items()}
             lines.append(f"  %{i} = {nd.prim}{list(nd.inputs)} {shown} -> {nd.shape} {nd.dtype}")
         return "\n".join(lines)
+
+
+def prune(graph: Graph, keep=()):
+    """``(graph, kept)``: a copy without the nodes that neither the outputs nor the nodes
+    ``keep`` need (inputs are kept); ``kept`` are the new ids of ``keep``."""
+    nodes = graph.nodes
+    live = np.zeros(len(nodes), dtype=bool)
+    live[list(graph.outputs) + list(keep)] = True
+    for i in range(len(nodes) - 1, -1, -1):
+        if live[i]:
+            live[list(nodes[i].inputs)] = True
+    live[list(graph.inputs)] = True
+    new_id = np.cumsum(live) - 1
+    g = Graph()
+    for i, nd in enumerate(nodes):
+        if live[i]:
+            g.add(nd.prim, [int(new_id[j]) for j in nd.inputs], nd.params, nd.shape, nd.dtype)
+    g.inputs = [int(new_id[j]) for j in graph.inputs]
+    g.outputs = [int(new_id[j]) for j in graph.outputs]
+    return g, [int(new_id[j]) for j in keep]
 
 
 def evaluate(graph: Graph, x, args=(), *, all_values: bool = False):

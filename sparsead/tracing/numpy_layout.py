@@ -46,7 +46,7 @@ _ARANGES: dict = {}
 
 
 def _positions(shape):
-    """``arange(size).reshape(shape)`` (read-only, cached): flat positions of an array's elements."""
+    """``arange(size).reshape(shape)``, read-only and cached: the flat positions of an array."""
     hit = _ARANGES.get(shape)
     if hit is None:
         if len(_ARANGES) > 256:

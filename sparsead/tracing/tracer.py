@@ -16,9 +16,6 @@ is decided by applying the same operation to an index array and asking numpy.
 
 from __future__ import annotations
 
-import os
-import sys
-
 import numpy as np
 
 from .._errors import TracerConversionError, TracingError
