@@ -171,6 +171,22 @@ def test_created_arrays_stay_plain_until_written():
     assert type(np.zeros(2)) is np.ndarray
 
 
+def test_array_without_copy_keeps_numpy_aliasing():
+    base = np.arange(3.0)
+    seen = {}
+
+    def f(x):
+        a = np.array(base, copy=None)          # no copy needed: numpy returns `base`
+        seen["same"] = a is base
+        b = np.array(base)                     # a copy: may take traced values
+        b[0] = x[0]
+        return b * x
+
+    np.testing.assert_array_equal(sa.jacobian_sparsity(f, np.ones(3)).toarray(),
+                                  [[1, 0, 0], [0, 1, 0], [0, 0, 1]])
+    assert seen["same"] and base.tolist() == [0.0, 1.0, 2.0]
+
+
 def test_numpy_polynomial_series():
     c = np.array([0.5, -1.0, 2.0, 0.25])
     for kind in (np.polynomial.Chebyshev, np.polynomial.Legendre, np.polynomial.Polynomial):

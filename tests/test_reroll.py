@@ -260,3 +260,27 @@ def test_guarded_nodes_survive_and_local_values_follow():
     plan = GuardPlan(g)
     assert plan.holds([y]) and plan.holds([y + 0.01]) and not plan.holds([-y])
     assert plan.n_steps <= 4          # gather, compare, reshapes: not one per element
+
+
+def _two_arrays(y):
+    r = np.zeros_like(y)
+    q = np.zeros_like(y)
+    for i in range(y.size):
+        r[i] = y[i] ** 2
+        q[i] = np.sin(y[(i + 1) % y.size]) + r[i]      # reads what this iteration wrote
+    return np.concatenate([r, q])
+
+
+def _old_version(y):
+    r = y * 1.0
+    old = r * 2.0
+    for i in range(1, y.size):
+        r[i] = old[i - 1] + y[i] * r[0]                # r[0] is never written in the loop
+    return r
+
+
+@pytest.mark.parametrize("f", [_two_arrays, _old_version])
+def test_reads_of_arrays_being_written(f):
+    rng = np.random.default_rng(5)
+    y = rng.standard_normal(16)
+    _check(f, "", y, rng)

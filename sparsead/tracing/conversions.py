@@ -163,7 +163,8 @@ def _make_wrapper(name, original):
                     "__name__", "").startswith(_NOT_ROUTED):
             return handler(a, *args, **kwargs)
         if adopt and _state.stack:
-            return _scratch.adopt(original(a, *args, **kwargs))
+            r = original(a, *args, **kwargs)
+            return _scratch.adopt(r) if r is not a and r.base is None else r
         return original(a, *args, **kwargs)
 
     functools.update_wrapper(wrapper, original)
