@@ -31,6 +31,15 @@ numpy does not dispatch, and a list is not a tracer. So the design is:
   only when it is known and exact (a value that depends on no input); otherwise
   it raises an error that names the user's own line (the frame that called into
   the library) and the library function that needed the array.
+
+Why not elsewhere: ``__array__`` must return an ndarray, and an ndarray subclass
+carrying the trace would survive ``np.asanyarray`` but not ``np.asarray`` (numpy
+returns a base-class view of it); a permanent patch would slow numpy down for
+every user of the process. The creators (``np.zeros``...) are routed the same
+way by :mod:`sparsead.tracing.scratch` (:func:`route`). Calls from
+``scipy.sparse`` keep numpy's behaviour: it converts the other operand of
+``A @ x`` and, given a 0-d object array by ``__array__``, defers to
+``Tracer.__rmatmul__``.
 """
 
 from __future__ import annotations
