@@ -28,7 +28,7 @@ import sparsead as sa
 from sparsead.examples import brusselator, brusselator_x0
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from peers import median_time  # noqa: E402
+from bench_loops import median_time  # noqa: E402
 
 
 def branch_per_element(x, z=0.3):

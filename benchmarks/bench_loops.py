@@ -10,7 +10,7 @@ right-hand side, written three ways:
 * ``slices``: the same with ``y[:-2]``, ``y[1:-1]``, ``y[2:]``;
 * ``casadi SX``: the same loop over CasADi SX symbols (the anchor for scalar
   code), its Jacobian built with ``casadi.jacobian`` and evaluated through
-  ``Function.buffer`` into a ``csr_array`` (as in ``peers.py``).
+  ``Function.buffer`` into a ``csr_array`` (a permutation computed once).
 
 Columns: ``build+detect`` -- sparsead: tracing (with re-rolling) and the
 sparsity pattern (``jacobian_sparsity``), CasADi: building the SX expression in
@@ -25,8 +25,8 @@ printed, and ratios within one run are the figures to trust.
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import os
-import sys
 import time
 
 import numpy as np
@@ -34,8 +34,15 @@ import scipy.sparse as sp
 
 import sparsead as sa
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from peers import _csr_permutation, _installed, median_time  # noqa: E402
+
+def median_time(fn, repeats):
+    """Median wall time of ``fn()`` over ``repeats`` calls (at least 0.2 s of calls)."""
+    times, start = [], time.perf_counter()
+    while len(times) < repeats or time.perf_counter() - start < 0.2:
+        t = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t)
+    return float(np.median(times))
 
 
 def rhs_loop(y):
@@ -90,12 +97,14 @@ def run_casadi(y0, repeats):
     cpu = _cpu(build)
     (y, r), t_build = _timed(build)
     fun, t_prep = _timed(lambda: ca.Function("J", [y], [ca.jacobian(r, y)]))
-    spo = fun.sparsity_out(0)
+    spo = fun.sparsity_out(0)                     # CasADi's pattern is CSC
     shape = (spo.size1(), spo.size2())
     colind = np.asarray(spo.colind(), dtype=np.int64)
     rows = np.asarray(spo.row(), dtype=np.int64)
-    cols = np.repeat(np.arange(shape[1]), np.diff(colind))
-    pattern, perm = _csr_permutation(rows, cols, shape)
+    # the CSC -> CSR permutation, once: convert the positions 0..nnz-1 themselves
+    pattern = sp.csc_array((np.arange(rows.size, dtype=np.float64), rows, colind),
+                           shape=shape).tocsr()
+    perm = pattern.data.astype(np.int64)
     x = np.ascontiguousarray(y0, dtype=np.float64)
     values = np.zeros(rows.size)
     buf, run = fun.buffer()
@@ -117,7 +126,7 @@ def main(argv=None):
     ap.add_argument("--repeats", type=int, default=20)
     ap.add_argument("--no-casadi", action="store_true")
     opts = ap.parse_args(argv)
-    casadi = _installed("casadi") and not opts.no_casadi
+    casadi = importlib.util.find_spec("casadi") is not None and not opts.no_casadi
     print(f"load average: {os.getloadavg()[0]:.2f} (2 shared cores)")
     sa.sparse_jacobian(rhs_slices, np.linspace(0.0, 1.0, 50))   # import Numba, warm caches
     head = (f"{'n':>7s} {'implementation':18s} {'build+detect':>13s} {'(cpu)':>7s} {'prepare':>9s} "
