@@ -21,9 +21,10 @@ numpy does not dispatch, and a list is not a tracer. So the design is:
   ``dtype=``; ``np.array`` returns a copy that does not alias) or stacks the
   list into one traced array (constants included). Any other call goes to the
   original function. The trace state is thread-local, and the bindings are
-  reference counted under a lock: installed when the first trace starts,
-  restored when the last one ends, so concurrent traces in several threads and
-  numpy calls in threads that do not trace are both safe.
+  installed under a lock when the first trace starts (and completed when
+  modules were imported since) and restored when the last running trace ends,
+  so concurrent traces in several threads and numpy calls in threads that do
+  not trace are both safe.
 * **``__array__`` is the last line.** numpy calls ``Tracer.__array__`` when
   compiled code (``scipy.integrate.odeint``, LAPACK, Cython) or a converter
   bound some other way needs a real ndarray. numpy requires an ndarray back,
@@ -197,8 +198,9 @@ def route(name, original, wrapper):
 # --- where the converters are bound ------------------------------------------------------
 
 _lock = threading.Lock()
-_bound = {}                 # (id(dict), name) -> [dict, name, users]
-_scan = [-1, []]            # [len(sys.modules) when scanned, [(dict, name)]]
+_installed = {}             # (id(dict), name) -> (dict, name, routed name): patched now
+_users = [0]                # traces running (all threads); the bindings go back at 0
+_scan = [-1, [], set()]     # [len(sys.modules) when scanned, [(dict, name)], {id(dict)}]
 
 
 def _module_bindings():
@@ -206,18 +208,19 @@ def _module_bindings():
     modules = list(sys.modules.items())
     if _scan[0] == len(modules):
         return _scan[1]
-    found = []
+    found, dicts = [], set()
     for mod_name, mod in modules:
         if mod_name != "numpy" and mod_name.startswith(("numpy.", "sparsead")):
             continue
         d = getattr(mod, "__dict__", None)
         if type(d) is not dict:
             continue
+        dicts.add(id(d))
         for name, value in list(d.items()):
             n = _BY_ID.get(id(value))
             if n is not None and value is _ORIGINALS[n]:
                 found.append((d, name))
-    _scan[0], _scan[1] = len(modules), found
+    _scan[0], _scan[1], _scan[2] = len(modules), found, dicts
     return found
 
 
@@ -250,34 +253,25 @@ def _function_globals(f, depth=3):
     return out
 
 
-def _acquire(bindings):
-    keys = []
-    with _lock:
-        for d, name in bindings:
-            key = (id(d), name)
-            entry = _bound.get(key)
-            if entry is None:
-                value = d.get(name)
-                n = _BY_ID.get(id(value))
-                if n is None or value is not _ORIGINALS[n]:
-                    continue
-                d[name] = _WRAPPERS[n]
-                entry = _bound[key] = [d, name, 0, n]
-            entry[2] += 1
-            keys.append(key)
-    return keys
+def _install(bindings):
+    """Point ``bindings`` (``(dict, name)``) at the wrappers; the lock is held."""
+    for d, name in bindings:
+        key = (id(d), name)
+        if key in _installed:
+            continue
+        value = d.get(name)
+        n = _BY_ID.get(id(value))
+        if n is not None and value is _ORIGINALS[n]:
+            d[name] = _WRAPPERS[n]
+            _installed[key] = (d, name, n)
 
 
-def _release(keys):
-    with _lock:
-        for key in keys:
-            entry = _bound[key]
-            entry[2] -= 1
-            if entry[2] == 0:
-                d, name, _, n = entry
-                if d.get(name) is _WRAPPERS[n]:
-                    d[name] = _ORIGINALS[n]
-                del _bound[key]
+def _restore():
+    """Put the originals back (the last trace ended); the lock is held."""
+    for d, name, n in _installed.values():
+        if d.get(name) is _WRAPPERS[n]:
+            d[name] = _ORIGINALS[n]
+    _installed.clear()
 
 
 class activate:
@@ -287,17 +281,23 @@ class activate:
         self.tc, self.f = tc, f
 
     def __enter__(self):
-        bindings = [(vars(np), n) for n in _ORIGINALS] + list(_module_bindings())
-        if self.f is not None:
-            bindings += [(d, n) for d in _function_globals(self.f) for n, v in list(d.items())
-                         if _BY_ID.get(id(v)) is not None and v is _ORIGINALS[_BY_ID[id(v)]]]
-        self._keys = _acquire(bindings)
+        with _lock:
+            if _users[0] == 0 or _scan[0] != len(sys.modules):
+                _install([(vars(np), n) for n in _ORIGINALS] + list(_module_bindings()))
+            if self.f is not None:       # globals of code outside any module (doctests, exec)
+                known = _scan[2]
+                _install([(d, n) for d in _function_globals(self.f) if id(d) not in known
+                          for n, v in list(d.items()) if _BY_ID.get(id(v)) is not None])
+            _users[0] += 1
         _state.stack = _state.stack + (self.tc,)
         return self.tc
 
     def __exit__(self, *exc):
         _state.stack = _state.stack[:-1]
-        _release(self._keys)
+        with _lock:
+            _users[0] -= 1
+            if _users[0] == 0:
+                _restore()
         return False
 
 
