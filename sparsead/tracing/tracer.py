@@ -151,12 +151,17 @@ class TraceContext:
                                                 **params)
             shape, dtype = tuple(shape), np.dtype(dtype)
         else:   # elementwise and other parameter-free primitives: cached by input avals
-            key = (prim, *[(nodes[i].shape, nodes[i].dtype) for i in ids])
+            if len(ids) == 2:
+                a, b = nodes[ids[0]], nodes[ids[1]]
+                key = (prim, a.shape, a.dtype, b.shape, b.dtype)
+            else:
+                key = (prim, *[v for i in ids for v in (nodes[i].shape, nodes[i].dtype)])
             hit = _AVALS.get(key)
             if hit is None:
                 if len(_AVALS) > 50_000:
                     _AVALS.clear()
-                shape, dtype = REGISTRY[prim].shape(list(key[1:]))
+                avals = [(key[k], key[k + 1]) for k in range(1, len(key), 2)]
+                shape, dtype = REGISTRY[prim].shape(avals)
                 hit = _AVALS[key] = (tuple(shape), np.dtype(dtype))
             shape, dtype = hit
         return self.record(prim, ids, params, shape, dtype)
