@@ -1,41 +1,72 @@
-"""The peers sparsead is measured against, run side by side on the standard problems.
+"""The tools sparsead is measured against, prepared the same way on the standard problems.
 
-Each ``run_*`` function takes a :class:`Problem` and returns a dict of figures
-(preparation phases, median evaluation time to a ``scipy.sparse.csr_array``,
-number of colors, the matrix itself for cross-checks), or a string saying why
-the peer was skipped (not installed, unsupported). Peers: asdex and sparsejac
-(JAX), CasADi (SX, evaluated through its zero-copy buffer API), and scipy's
-finite differences with column grouping (``approx_derivative(sparsity=...)``).
+Used by ``benchmarks/harness.py`` (each tool in its own process) and
+``benchmarks/bench_numba.py`` (the problems and :func:`median_time`). The problems
+are the plain numpy functions of ``sparsead/examples.py``, with a ``jax.numpy``
+twin for the JAX peers and a CasADi SX formulation. That file is loaded from its
+path without importing the ``sparsead`` package, so a peer's process holds no
+sparsead, Numba or JAX that it does not use itself.
 
-Every peer returns the same thing as sparsead: a ``csr_array`` with sorted
-indices. Conversions that a peer needs to get there are part of its timed
-evaluation, done the cheapest way we know (a permutation computed once).
+Each ``prepare_*`` function takes a :class:`Problem` (and the sparsity pattern,
+for the peers that are given one) and returns a :class:`Prepared`: callables for
+one evaluation to a scipy CSR matrix at the problem's point, and, where the tool
+has them, an evaluation into an existing matrix (``out=``), the compressed lanes
+alone, and the tool's own output before any conversion. A tool that cannot run a
+problem raises :class:`Skip` with the reason. Conversions a peer needs to reach a
+CSR matrix with sorted indices are part of its evaluation, done the cheapest way
+we know (a permutation computed once, index arrays shared between results).
+
+Peers: asdex and sparsejac (JAX), CasADi (SX, evaluated through its zero-copy
+buffer API) and scipy's finite differences with column groups
+(``approx_derivative(sparsity=...)``; for Hessians, differences of sparsead's
+gradient). sparsejac and the finite differences get sparsead's pattern for free.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import importlib.util
-import re
+import os
 import time
 from typing import Callable
 
 import numpy as np
 import scipy.sparse as sp
 
-from sparsead import examples
-from sparsead._extras import install_hint
+__all__ = ["Problem", "Prepared", "Skip", "make_problem", "median_time", "call_times", "PREPARE",
+           "IMPORTS", "STANDARD_PROBLEMS", "QUICK_PROBLEMS", "installed", "modules"]
 
-__all__ = ["Problem", "make_problem", "median_time", "run_asdex", "run_sparsejac",
-           "run_casadi", "run_fd", "STANDARD_PROBLEMS"]
-
-#: The standard problems and sizes of the derivative benchmarks.
+#: The standard problems and sizes (issue 15): Jacobians, then Hessians.
 STANDARD_PROBLEMS = [
-    ("brusselator", 32), ("brusselator", 64), ("brusselator", 128),
-    ("broyden", 10_000), ("broyden", 100_000),
+    ("brusselator", 32), ("brusselator", 64), ("brusselator", 128), ("brusselator", 256),
+    ("broyden", 10_000), ("broyden", 100_000), ("broyden", 1_000_000),
     ("minimal_surface", 100), ("minimal_surface", 316),
     ("arwhead", 10_000), ("arwhead", 100_000),
 ]
+QUICK_PROBLEMS = [("brusselator", 32), ("broyden", 10_000), ("minimal_surface", 100),
+                  ("arwhead", 10_000)]
+#: Dense rows longer than this make finite differences and sparsejac impractical.
+MAX_ROW = 2000
+
+
+def _load_examples():
+    """``sparsead/examples.py`` as a standalone module (it imports numpy only)."""
+    spec = importlib.util.find_spec("sparsead")
+    if spec is None or not spec.submodule_search_locations:
+        raise ImportError("sparsead is not importable; run from the repository with "
+                          "PYTHONPATH=. or pip install -e .")
+    path = os.path.join(list(spec.submodule_search_locations)[0], "examples.py")
+    mod_spec = importlib.util.spec_from_file_location("_sparsead_examples", path)
+    mod = importlib.util.module_from_spec(mod_spec)
+    mod_spec.loader.exec_module(mod)
+    return mod
+
+
+examples = _load_examples()
+
+
+class Skip(Exception):
+    """The tool cannot run this problem; the message says why."""
 
 
 @dataclasses.dataclass
@@ -52,7 +83,30 @@ class Problem:
 
     @property
     def label(self) -> str:
-        return f"{self.name} {'N' if self.name in ('brusselator', 'minimal_surface') else 'n'}={self.size}"
+        size = _short(self.size)
+        return {"brusselator": f"Brusselator N={size}", "broyden": f"Broyden n={size}",
+                "minimal_surface": f"min. surface N={size} (H)",
+                "arwhead": f"ARWHEAD n={size} (H)"}.get(self.name, f"{self.name} {size}")
+
+
+def _short(size: int) -> str:
+    """10000 -> '1e4'; other sizes as they are."""
+    k = len(str(size)) - 1
+    return f"1e{k}" if size >= 10_000 and size == 10 ** k else str(size)
+
+
+@dataclasses.dataclass
+class Prepared:
+    """A tool ready to evaluate one problem at its point ``x0`` (figures are the caller's job)."""
+
+    evaluate: Callable[[], object]                         # -> scipy CSR matrix
+    detect: float | None = None                            # seconds, where the tool reports it
+    color: float | None = None
+    colors: int | None = None
+    evaluate_into: Callable[[object], object] | None = None  # out -> writes J's values into out
+    lanes: Callable[[], object] | None = None              # the compressed product alone
+    native: Callable[[], object] | None = None             # the tool's own output, no conversion
+    info: dict = dataclasses.field(default_factory=dict)
 
 
 def _jnp():
@@ -63,7 +117,7 @@ def _jnp():
 
 
 def make_problem(name: str, size: int) -> Problem:
-    """Build a standard problem by name: brusselator (N), broyden (n), minimal_surface (N), arwhead (n), rosenbrock (n)."""
+    """A standard problem: brusselator (N), broyden, minimal_surface (N), arwhead, rosenbrock."""
     rng = np.random.default_rng(0)
     if name == "brusselator":
         N = size
@@ -92,11 +146,13 @@ def make_problem(name: str, size: int) -> Problem:
         x0 = rng.standard_normal(size)
         return Problem(name, size, "hessian", examples.rosenbrock, x0,
                        lambda y: examples.rosenbrock(y, xp=_jnp()), None)
-    raise ValueError(f"unknown problem {name!r}")
+    raise ValueError(f"unknown problem {name!r}; choose from brusselator, broyden, "
+                     "minimal_surface, arwhead, rosenbrock")
 
 
-def median_time(fn: Callable, repeats: int = 20, min_seconds: float = 0.2, max_seconds: float = 10.0) -> float:
-    """Median wall time of ``fn()`` over at least ``repeats`` calls (or ``min_seconds``), capped at ``max_seconds``."""
+def call_times(fn: Callable, repeats: int = 20, min_seconds: float = 0.2,
+               max_seconds: float = 10.0) -> np.ndarray:
+    """Times of ``fn()``: at least ``repeats`` calls and ``min_seconds``; ``max_seconds`` at most."""
     times = []
     start = time.perf_counter()
     while True:
@@ -106,7 +162,13 @@ def median_time(fn: Callable, repeats: int = 20, min_seconds: float = 0.2, max_s
         elapsed = time.perf_counter() - start
         if (len(times) >= repeats and elapsed >= min_seconds) or elapsed >= max_seconds:
             break
-    return float(np.median(times))
+    return np.array(times)
+
+
+def median_time(fn: Callable, repeats: int = 20, min_seconds: float = 0.2,
+                max_seconds: float = 10.0) -> float:
+    """Median of :func:`call_times`."""
+    return float(np.median(call_times(fn, repeats, min_seconds, max_seconds)))
 
 
 def _timed(fn):
@@ -116,7 +178,7 @@ def _timed(fn):
 
 
 def _csr_permutation(rows, cols, shape):
-    """Return (pattern csr_array, perm) such that csr.data = values[perm] for values given in (rows, cols) order."""
+    """(pattern csr_array, perm) with csr.data = values[perm] for values in (rows, cols) order."""
     rows = np.asarray(rows, dtype=np.int64)
     cols = np.asarray(cols, dtype=np.int64)
     order = np.lexsort((cols, rows))
@@ -126,76 +188,94 @@ def _csr_permutation(rows, cols, shape):
     return pattern, order
 
 
-def _installed(module: str) -> bool:
-    return importlib.util.find_spec(module) is not None
+def installed(tool: str) -> bool:
+    """Whether every module ``tool`` needs can be found (nothing is imported)."""
+    return all(importlib.util.find_spec(m.split(".")[0]) is not None for m in IMPORTS[tool])
+
+
+def _longest_row(pattern) -> int:
+    return int(np.diff(pattern.indptr).max(initial=0))
+
+
+# --- sparsead ------------------------------------------------------------------
+
+def prepare_sparsead(problem: Problem, pattern=None, backend: str = "auto") -> Prepared:
+    """sparsead's prepared operator (``sparse_jacobian`` / ``sparse_hessian``) with ``backend``."""
+    import sparsead as sa
+    make = sa.sparse_jacobian if problem.kind == "jacobian" else sa.sparse_hessian
+    op = make(problem.f, problem.x0, backend=backend)
+    x = problem.x0
+    timings = dict(getattr(op, "timings", {}) or {})
+    return Prepared(evaluate=lambda: op(x), evaluate_into=lambda out: op(x, out=out),
+                    lanes=lambda: op.compressed(x), detect=timings.get("detect"),
+                    color=timings.get("color"), colors=int(op.n_colors),
+                    info={"mode": op.mode, "backend": op.backend,
+                          "compile": timings.get("compile")})
 
 
 # --- asdex -------------------------------------------------------------------
 
-def run_asdex(problem: Problem, repeats: int = 20):
-    """asdex: detection, coloring, first call (compile) and median evaluation to ``csr_array``."""
-    if not (_installed("asdex") and _installed("jax")):
-        return f"not installed ({install_hint('bench')})"
+def prepare_asdex(problem: Problem, pattern=None) -> Prepared:
+    """asdex: its own detection and coloring; ``scipy_csr`` output; compressed lanes jitted."""
     import asdex
+    import jax
     jnp = _jnp()
     xj = jnp.asarray(problem.x0)
     if problem.kind == "jacobian":
-        pattern, t_detect = _timed(lambda: asdex.jacobian_sparsity(problem.f_jax, xj))
-        coloring, t_color = _timed(lambda: asdex.jacobian_coloring_from_sparsity(pattern))
+        found, t_detect = _timed(lambda: asdex.jacobian_sparsity(problem.f_jax, xj))
+        coloring, t_color = _timed(lambda: asdex.jacobian_coloring_from_sparsity(found))
         op = asdex.jacobian_from_coloring(problem.f_jax, coloring, output_format="scipy_csr")
+        compressed = asdex.compressed_jacobian_from_coloring(problem.f_jax, coloring)
     else:
-        pattern, t_detect = _timed(lambda: asdex.hessian_sparsity(problem.f_jax, xj))
-        coloring, t_color = _timed(lambda: asdex.hessian_coloring_from_sparsity(pattern))
+        found, t_detect = _timed(lambda: asdex.hessian_sparsity(problem.f_jax, xj))
+        coloring, t_color = _timed(lambda: asdex.hessian_coloring_from_sparsity(found))
         op = asdex.hessian_from_coloring(problem.f_jax, coloring, output_format="scipy_csr")
+        compressed = asdex.compressed_hessian_from_coloring(problem.f_jax, coloring)
+    lanes = jax.jit(compressed)
     x = problem.x0
-    out, t_first = _timed(lambda: op(x))
-    t_eval = median_time(lambda: op(x), repeats)
-    out = sp.csr_array(out)
-    out.sort_indices()
-    return {"detect": t_detect, "color": t_color, "compile": t_first, "eval": t_eval,
-            "colors": _asdex_colors(coloring), "nnz": out.nnz, "matrix": out}
-
-
-def _asdex_colors(coloring) -> int | None:
-    for attr in ("n_colors", "num_colors"):
-        if hasattr(coloring, attr):
-            return int(getattr(coloring, attr))
-    m = re.search(r"(\d+) colors", repr(coloring))
-    return int(m.group(1)) if m else None
+    return Prepared(evaluate=lambda: op(x), lanes=lambda: lanes(x).block_until_ready(),
+                    detect=t_detect, color=t_color,
+                    colors=int(getattr(coloring, "num_colors", 0)) or None)
 
 
 # --- sparsejac ---------------------------------------------------------------
 
-def run_sparsejac(problem: Problem, pattern: sp.csr_array, repeats: int = 20):
-    """sparsejac.jacfwd (jitted) with the given pattern; Hessians as jacfwd of jax.grad."""
-    if not (_installed("sparsejac") and _installed("jax")):
-        return f"not installed ({install_hint('bench')})"
-    longest_row = int(np.diff(pattern.indptr).max(initial=0))
-    if longest_row > 2000:
-        return (f"a row with {longest_row} entries: sparsejac's column-intersection graph "
-                "would have ~n^2/2 edges")
+def prepare_sparsejac(problem: Problem, pattern=None) -> Prepared:
+    """sparsejac.jacfwd (jitted) on sparsead's pattern; Hessians as jacfwd of ``jax.grad``."""
+    if pattern is None:
+        raise Skip("needs sparsead's pattern (sparsead did not run on this problem)")
+    longest = _longest_row(pattern)
+    if longest > MAX_ROW:
+        raise Skip(f"a row with {longest} entries: sparsejac's column-intersection graph "
+                   "would have ~n^2/2 edges")
     import jax
     import sparsejac
     from jax.experimental import sparse as jsparse
-    jnp = _jnp()
+    _jnp()
     fn = problem.f_jax if problem.kind == "jacobian" else jax.grad(problem.f_jax)
-    (bcoo, op), t_prep = _timed(lambda: (
-        jsparse.BCOO.from_scipy_sparse(sp.csr_matrix(pattern.astype(np.float64))),
-        None))
-    op, t_color = _timed(lambda: jax.jit(sparsejac.jacfwd(fn, sparsity=bcoo)))
-    xj = jnp.asarray(problem.x0)
-    res, t_first = _timed(lambda: op(xj).data.block_until_ready())
-    idx = np.asarray(op(xj).indices)
-    csr_pattern, perm = _csr_permutation(idx[:, 0], idx[:, 1], pattern.shape)
+    bcoo = jsparse.BCOO.from_scipy_sparse(sp.csr_matrix(pattern.astype(np.float64)))
+    op = jax.jit(sparsejac.jacfwd(fn, sparsity=bcoo))
+    x = problem.x0
+    shape = pattern.shape
+    state = {}
+
+    def values():
+        res = op(x)
+        if not state:   # the first call: where BCOO's entries go in CSR order
+            idx = np.asarray(res.indices)
+            state["csr"], state["perm"] = _csr_permutation(idx[:, 0], idx[:, 1], shape)
+        return np.asarray(res.data)
 
     def evaluate():
-        data = np.asarray(op(xj).data)
-        return sp.csr_array((data[perm], csr_pattern.indices, csr_pattern.indptr), shape=pattern.shape)
+        data = values()
+        csr = state["csr"]
+        return sp.csr_array((data[state["perm"]], csr.indices, csr.indptr), shape=shape)
 
-    t_eval = median_time(evaluate, repeats)
-    out = evaluate()
-    return {"detect": None, "color": t_prep + t_color, "compile": t_first, "eval": t_eval,
-            "colors": None, "nnz": out.nnz, "matrix": out}
+    def evaluate_into(out):
+        np.take(values(), state["perm"], out=out.data, mode="wrap")  # valid indices: no buffering
+
+    return Prepared(evaluate=evaluate, evaluate_into=evaluate_into,
+                    native=lambda: op(x).data.block_until_ready())
 
 
 # --- CasADi ------------------------------------------------------------------
@@ -248,67 +328,80 @@ def _casadi_minimal_surface(ca, N, boundary):
     return x, 0.5 * h * h * ca.sum1(lower + upper)
 
 
-def run_casadi(problem: Problem, repeats: int = 20, max_prep_seconds: float = 120.0):
+def prepare_casadi(problem: Problem, pattern=None) -> Prepared:
     """CasADi SX: symbolic Jacobian/Hessian, evaluated through ``Function.buffer`` into numpy."""
-    if not _installed("casadi"):
-        return f"not installed ({install_hint('bench')})"
     if problem.casadi is None:
-        return "no CasADi formulation"
+        raise Skip("no CasADi formulation")
     import casadi as ca
-
-    def prepare():
-        x, expr = problem.casadi(ca)
-        if problem.kind == "jacobian":
-            deriv = ca.jacobian(expr, x)
-        else:
-            deriv, _ = ca.hessian(expr, x)
-        return ca.Function("d", [x], [deriv])
-
-    fun, t_prep = _timed(prepare)
+    x_sym, expr = problem.casadi(ca)
+    if problem.kind == "jacobian":
+        deriv = ca.jacobian(expr, x_sym)
+    else:
+        deriv, _ = ca.hessian(expr, x_sym)
+    fun = ca.Function("d", [x_sym], [deriv])
     spo = fun.sparsity_out(0)
     shape = (spo.size1(), spo.size2())
     colind = np.asarray(spo.colind(), dtype=np.int64)
     rows = np.asarray(spo.row(), dtype=np.int64)
     cols = np.repeat(np.arange(shape[1]), np.diff(colind))
-    csr_pattern, perm = _csr_permutation(rows, cols, shape)
+    csr, perm = _csr_permutation(rows, cols, shape)
     x = np.ascontiguousarray(problem.x0, dtype=np.float64)
     values = np.zeros(rows.size)
-    buf, run = fun.buffer()
+    buf, run_buffer = fun.buffer()
     buf.set_arg(0, memoryview(x))
     buf.set_res(0, memoryview(values))
-    _, t_first = _timed(run)
+    alive = (fun, buf, x, values)   # the buffer points into these: keep them with the callables
+
+    def run():
+        run_buffer()
+        return alive[3]
 
     def evaluate():
         run()
-        return sp.csr_array((values[perm], csr_pattern.indices, csr_pattern.indptr), shape=shape)
+        return sp.csr_array((values[perm], csr.indices, csr.indptr), shape=shape)
 
-    t_eval = median_time(evaluate, repeats)
-    t_eval_only = median_time(run, repeats)
-    out = evaluate()
-    return {"detect": t_prep, "color": None, "compile": t_first, "eval": t_eval,
-            "eval_no_csr": t_eval_only, "colors": None, "nnz": out.nnz, "matrix": out}
+    def evaluate_into(out):
+        run()
+        np.take(values, perm, out=out.data, mode="wrap")  # valid indices: no buffering
+
+    return Prepared(evaluate=evaluate, evaluate_into=evaluate_into, native=run)
 
 
 # --- scipy finite differences --------------------------------------------------
 
-def run_fd(problem: Problem, pattern: sp.csr_array, gradient: Callable | None = None, repeats: int = 5):
+def prepare_fd(problem: Problem, pattern=None) -> Prepared:
     """scipy's ``approx_derivative`` (2-point) with ``sparsity=(pattern, groups)``.
 
-    For Hessians, differences of ``gradient`` (which must be given).
+    For Hessians, differences of sparsead's gradient of ``f``.
     """
+    if pattern is None:
+        raise Skip("needs sparsead's pattern (sparsead did not run on this problem)")
+    longest = _longest_row(pattern)
+    if longest > MAX_ROW:
+        raise Skip(f"a dense row of {longest} entries: >= {longest} evaluations per matrix "
+                   f"(limit {MAX_ROW})")
     from scipy.optimize._numdiff import approx_derivative, group_columns
-    fn = problem.f if problem.kind == "jacobian" else gradient
-    if fn is None:
-        return "needs a gradient function"
+    if problem.kind == "jacobian":
+        fn = problem.f
+    else:
+        import sparsead as sa
+        fn = sa.gradient(problem.f)
     groups, t_color = _timed(lambda: group_columns(sp.csc_matrix(pattern)))
     x = problem.x0
+    return Prepared(evaluate=lambda: approx_derivative(fn, x, method="2-point",
+                                                       sparsity=(pattern, groups)),
+                    color=t_color, colors=int(groups.max(initial=-1)) + 1)
 
-    def evaluate():
-        out = sp.csr_array(approx_derivative(fn, x, method="2-point", sparsity=(pattern, groups)))
-        out.sort_indices()
-        return out
 
-    out, t_first = _timed(evaluate)
-    t_eval = median_time(evaluate, repeats, min_seconds=0.0, max_seconds=30.0)
-    return {"detect": None, "color": t_color, "compile": None, "eval": t_eval,
-            "colors": int(groups.max()) + 1, "nnz": out.nnz, "matrix": out}
+#: tool -> prepare function; tool -> modules its process imports (timed as "import").
+PREPARE = {"sparsead": prepare_sparsead, "asdex": prepare_asdex, "sparsejac": prepare_sparsejac,
+           "casadi": prepare_casadi, "fd": prepare_fd}
+IMPORTS = {"sparsead": ("sparsead",), "asdex": ("jax", "jax.numpy", "asdex"),
+           "sparsejac": ("jax", "jax.numpy", "jax.experimental.sparse", "sparsejac"),
+           "casadi": ("casadi",), "fd": ("scipy.optimize",)}
+
+
+def modules(tool: str, kind: str) -> tuple:
+    """The modules ``tool`` imports for a ``kind`` of problem (FD of Hessians: sparsead too)."""
+    extra = ("sparsead",) if tool == "fd" and kind == "hessian" else ()
+    return IMPORTS[tool] + extra
