@@ -86,7 +86,7 @@ def _method_key(method):
     return key
 
 
-def _root_derivatives(fun, x0, args, method, hess):
+def _root_derivatives(fun, x0, args, method, hess, local=False):
     if hess is not None:
         raise _InputError(f"`hess` must be None for root's method {method!r} (root uses no "
                           "Hessian).")
@@ -101,13 +101,13 @@ def _root_derivatives(fun, x0, args, method, hess):
         need = "at least" if method == "lm" else "exactly"
         raise _InputError(f"`fun` must return a 1-D array of {need} {x0.size} values (like "
                           f"`x0`) for root's method {method!r}, got {_shape(val)}.")
-    J = _sa.sparse_jacobian(fun, x0, args)
+    J = _sa.sparse_jacobian(fun, x0, args, local=local)
     if form == "dense":
         return {"jac": DenseJacobian(J)}
     return {"options": {"jac_options": {"inner_M": JacobianLu(J, args)}}}
 
 
-def derivatives(fun, x0, args=(), *, method=None, hess=None) -> dict:
+def derivatives(fun, x0, args=(), *, method=None, hess=None, local=False) -> dict:
     """Derivative keyword arguments for :func:`scipy.optimize.minimize` or :func:`~scipy.optimize.root`.
 
     Everything is prepared once (trace, detect, color); unpack the result into
@@ -155,6 +155,10 @@ def derivatives(fun, x0, args=(), *, method=None, hess=None) -> dict:
         ``minimize`` only; overrides the Hessian form ``method`` picks: ``True``
         a sparse ``csr_array`` Hessian, ``"hessp"`` a Hessian-vector product
         ``hessp(x, p, *args)``, ``"dense"`` an ndarray Hessian, ``False`` none.
+    local : bool, optional
+        ``fun`` branches on values (``if``, builtin ``max``/``min``, ``int()``):
+        exact derivatives at every point, re-traced when a branch flips (see
+        :func:`sparsead.sparse_jacobian`).
 
     Returns
     -------
@@ -191,7 +195,7 @@ def derivatives(fun, x0, args=(), *, method=None, hess=None) -> dict:
     x0 = _as_point(x0)
     key = _method_key(method)
     if key in _ROOT:
-        return _root_derivatives(fun, x0, args, key, hess)
+        return _root_derivatives(fun, x0, args, key, hess, local)
     f0 = np.asarray(fun(x0, *args))
     if f0.size != 1:
         raise _InputError(f"`fun` must return a scalar for minimize, got {_shape(f0)}; "
@@ -206,28 +210,25 @@ def derivatives(fun, x0, args=(), *, method=None, hess=None) -> dict:
                 "them, or choose a method that uses them (BFGS, L-BFGS-B, trust-constr, ...).")
     if hess not in (True, False, "hessp", "dense"):
         raise _InputError(f"`hess` must be True, 'hessp', 'dense' or False, got {hess!r}.")
-    out = {"jac": _sa.gradient(fun)}
+    out = {"jac": _sa.gradient(fun, local=local)}
     if hess is True:
-        out["hess"] = _sa.sparse_hessian(fun, x0, args)
+        out["hess"] = _sa.sparse_hessian(fun, x0, args, local=local)
     elif hess == "hessp":
-        out["hessp"] = _sa.sparse_hessian(fun, x0, args).hessp
+        out["hessp"] = _sa.sparse_hessian(fun, x0, args, local=local).hessp
     elif hess == "dense":
-        out["hess"] = DenseHessian(_sa.sparse_hessian(fun, x0, args))
+        out["hess"] = DenseHessian(_sa.sparse_hessian(fun, x0, args, local=local))
     return out
 
 
 # --- constraints -----------------------------------------------------------------
 
 def _constraint_values(c, x0, args, name):
+    """``c(x0, *args)`` as a 1-D array: a scalar is one constraint (m = 1), as in SciPy."""
     val = np.asarray(c(x0, *args))
-    if val.ndim == 0:
-        raise _InputError(
-            f"`{name}` returned a scalar; a constraint function must return a 1-D array. "
-            f"Wrap it in an array of length 1, e.g. `lambda x: np.reshape(c(x), 1)`.")
-    if val.ndim != 1:
-        raise _InputError(f"`{name}` must return a 1-D array, got {_shape(val)}; "
+    if val.ndim > 1:
+        raise _InputError(f"`{name}` must return a scalar or a 1-D array, got {_shape(val)}; "
                           "return np.ravel(...) of it.")
-    return val
+    return val.reshape(-1)
 
 
 def _bound_values(b, name, m, dtype=np.float64):
@@ -242,7 +243,7 @@ def _bound_values(b, name, m, dtype=np.float64):
                       f"(c(x0) has {m}), got {_shape(b)}.")
 
 
-def nonlinear_constraint(c, x0, lb, ub, args=(), *, keep_feasible=False):
+def nonlinear_constraint(c, x0, lb, ub, args=(), *, keep_feasible=False, local=False):
     """A :class:`scipy.optimize.NonlinearConstraint` with exact sparse derivatives.
 
     ``jac(x)`` is the sparse constraint Jacobian and ``hess(x, v)`` the
@@ -253,7 +254,8 @@ def nonlinear_constraint(c, x0, lb, ub, args=(), *, keep_feasible=False):
     Parameters
     ----------
     c : callable
-        ``c(x, *args) -> ndarray of shape (m,)`` written with numpy.
+        ``c(x, *args) -> ndarray of shape (m,)`` written with numpy, or a scalar
+        (one constraint, ``m = 1``, as SciPy accepts).
     x0 : array_like, shape (n,)
         A point at which ``c`` is traced.
     lb, ub : array_like
@@ -262,6 +264,10 @@ def nonlinear_constraint(c, x0, lb, ub, args=(), *, keep_feasible=False):
         Extra arguments of ``c``, bound into the constraint.
     keep_feasible : bool or array_like, optional
         Passed to ``NonlinearConstraint``.
+    local : bool, optional
+        ``c`` branches on values: exact derivatives at every point, re-traced
+        when a branch flips (see :func:`sparsead.sparse_jacobian`); the patterns
+        attached are those at ``x0``.
 
     Returns
     -------
@@ -271,7 +277,7 @@ def nonlinear_constraint(c, x0, lb, ub, args=(), *, keep_feasible=False):
     Raises
     ------
     ValueError
-        ``c`` returns a scalar or a non-1-D array; ``lb``, ``ub`` or
+        ``c`` returns an array of more than one dimension; ``lb``, ``ub`` or
         ``keep_feasible`` do not broadcast to ``c``'s length; ``hess`` called
         with multipliers ``v`` of the wrong length.
 
@@ -294,8 +300,8 @@ def nonlinear_constraint(c, x0, lb, ub, args=(), *, keep_feasible=False):
     lb, ub = _bound_values(lb, "lb", m), _bound_values(ub, "ub", m)
     if not isinstance(keep_feasible, (bool, np.bool_)):
         keep_feasible = _bound_values(keep_feasible, "keep_feasible", m, dtype=bool)
-    J = _sa.sparse_jacobian(c, x0, args)
-    H = _sa.sparse_hessian(Lagrangian(c), x0, (np.ones(m), *args))
+    J = _sa.sparse_jacobian(c, x0, args, local=local)
+    H = _sa.sparse_hessian(Lagrangian(c), x0, (np.ones(m), *args), local=local)
     con = _opt.NonlinearConstraint(BoundConstraint(c, args), lb, ub,
                                    jac=ConstraintJacobian(J, args),
                                    hess=ConstraintHessian(H, m, args), keep_feasible=keep_feasible)
@@ -313,13 +319,14 @@ class _OdeJacobian(UserFunction):
     def fn(self):  # the user function UserFunction checks before pickling
         return self.rhs
 
-    def __init__(self, rhs, y0, t0, args, dense):
+    def __init__(self, rhs, y0, t0, args, dense, local=False):
         self.rhs = rhs
         self.args = args
         self.dense = bool(dense)
         self._n = y0.size
         self._prepared = _sa.sparse_jacobian(Swapped(rhs), y0,
-                                             (np.asarray(t0, dtype=np.float64), *args))
+                                             (np.asarray(t0, dtype=np.float64), *args),
+                                             local=local)
         self.pattern = self._prepared.pattern
         self.shape = self._prepared.shape
         self.n_colors = getattr(self._prepared, "n_colors", None)
@@ -341,7 +348,7 @@ class _OdeJacobian(UserFunction):
                 f"colors={self.n_colors}>")
 
 
-def ode_jacobian(rhs, y0, t0=0.0, args=(), *, dense=False):
+def ode_jacobian(rhs, y0, t0=0.0, args=(), *, dense=False, local=False):
     """The Jacobian ``d rhs / d y`` for :func:`scipy.integrate.solve_ivp`, prepared once.
 
     ``t`` is traced as an input of ``rhs``, so the pattern (union over all
@@ -362,6 +369,11 @@ def ode_jacobian(rhs, y0, t0=0.0, args=(), *, dense=False):
         passes its own ``args`` to both ``fun`` and ``jac``).
     dense : bool, optional
         Return ndarrays instead of ``csr_array`` (needed for ``LSODA``).
+    local : bool, optional
+        ``rhs`` branches on values of ``y`` or ``t`` (``if y[0] > 0``): exact
+        Jacobians at every ``(t, y)``, re-traced when a branch flips (see
+        :func:`sparsead.sparse_jacobian`); ``pattern`` is then the one at
+        ``(t0, y0)`` (pass no ``jac_sparsity=``, or a superset of all regions).
 
     Returns
     -------
@@ -408,7 +420,7 @@ def ode_jacobian(rhs, y0, t0=0.0, args=(), *, dense=False):
     if out.shape != y0.shape:
         raise _InputError(f"`rhs(t0, y0)` must return an array of shape {y0.shape} like `y0`, "
                           f"got {_shape(out)}.")
-    return _OdeJacobian(rhs, y0, t0, args, dense)
+    return _OdeJacobian(rhs, y0, t0, args, dense, local)
 
 
 # --- IPOPT -------------------------------------------------------------------------
@@ -483,7 +495,7 @@ def _constraint_list(constraints, x0):
             m = val.size
 
             def fun(x, f=con.fun):
-                return f(x)
+                return np.reshape(f(x), -1)      # a scalar constraint is one value
 
             lb, ub, cargs = con.lb, con.ub, ()
         elif isinstance(con, _opt.LinearConstraint):

@@ -34,6 +34,7 @@ from .ad.reverse import grad_graph, vjp_graph
 from .coloring import color as _color_api
 from .sparsity import graph_hessian_sparsity, graph_jacobian_sparsity
 from .tracing import trace
+from .tracing.graph import prune
 
 _kd = lazy("decompress")  # Numba is imported at the first kernel call
 
@@ -203,7 +204,7 @@ class _Prepared:
         check_picklable(self.f, f"this {type(self).__name__}")
         return _rebuild, (type(self), self.f, self._x0, self._pickle_args, self._options)
 
-    def _init_args(self, f, x0, args):
+    def _init_args(self, f, x0, args, local=False):
         if not callable(f):
             raise InputTypeError(f"`f` must be a callable f(x, *args), got {type(f).__name__}.")
         self.f = f
@@ -216,7 +217,11 @@ class _Prepared:
         self._pickle_args = tuple(copies[k] if k in copies else self._args.baked[k]
                                   for k in range(self._args.n))
         t = time.perf_counter()
-        self._graph = trace(self._args.wrap(f), self._x0, tuple(traced), args_as_inputs=True)
+        self._graph = trace(self._args.wrap(f), self._x0, tuple(traced), args_as_inputs=True,
+                            local=local)
+        if local:   # the guards' nodes stay in `_local_graph`; lanes and patterns skip them
+            self._local_graph = self._graph
+            self._graph = prune(self._graph)[0]
         return traced, t
 
     def _check_out(self, out):
@@ -276,6 +281,12 @@ def _color(pattern, problem, orders, **options):
     if isinstance(orders, (list, tuple)) and list(orders) == list(DEFAULT_ORDERS):
         options.setdefault("improve", DEFAULT_IMPROVE)
     return _color_api(pattern, problem, orders, **options)
+
+
+def _same_pattern(a, b) -> bool:
+    """Two canonical (sorted) csr patterns with the same structure."""
+    return a.shape == b.shape and a.nnz == b.nnz and np.array_equal(a.indptr, b.indptr) \
+        and np.array_equal(a.indices, b.indices)
 
 
 def _auto_candidates(pattern, orders):
@@ -349,18 +360,21 @@ class SparseJacobian(_Prepared):
     """
 
     def __init__(self, f, x0, args=(), *, mode="auto", order=None, sparsity=None,
-                 backend="auto"):
+                 backend="auto", _local=False, _reuse=None):
         mode = _choice(mode, MODES, "mode")
         backend = _choice(backend, BACKENDS, "backend")
         self._options = dict(mode=mode, order=order, sparsity=sparsity, backend=backend)
-        traced, t0 = self._init_args(f, x0, args)
+        traced, t0 = self._init_args(f, x0, args, _local)
         g = self._graph
         detected = graph_jacobian_sparsity(g)
         self.pattern = detected if sparsity is None else _user_pattern(sparsity, detected)
         self.shape = self.pattern.shape
         t1 = time.perf_counter()
         orders = list(DEFAULT_ORDERS) if order is None else order
-        if mode == "auto":
+        reused = _reuse is not None and _same_pattern(_reuse.pattern, self.pattern)
+        if reused:
+            candidates = {_reuse.mode: _reuse.coloring}      # local re-trace, same pattern
+        elif mode == "auto":
             candidates = _auto_candidates(self.pattern, orders)
         elif mode == "forward":
             candidates = {"forward": _color(self.pattern, "column", orders)}
@@ -368,8 +382,9 @@ class SparseJacobian(_Prepared):
             candidates = {"reverse": _color(self.pattern, "row", orders)}
         else:
             candidates = {}
-        if "bidirectional" not in candidates and (mode == "bidirectional" or (
-                mode == "auto" and min(c.n_colors for c in candidates.values()) > 2)):
+        if not reused and "bidirectional" not in candidates and (
+                mode == "bidirectional" or (
+                    mode == "auto" and min(c.n_colors for c in candidates.values()) > 2)):
             candidates["bidirectional"] = _color(self.pattern, "bidirectional", orders)
         self.mode = min(candidates, key=lambda k: (candidates[k].n_colors,
                                                    ("forward", "reverse", "bidirectional").index(k)))
@@ -486,13 +501,13 @@ class SparseHessian(_Prepared):
     """
 
     def __init__(self, f, x0, args=(), *, coloring="star", order=None, sparsity=None,
-                 backend="auto", triangle="full"):
+                 backend="auto", triangle="full", _local=False, _reuse=None):
         method = _choice(coloring, HESSIAN_COLORINGS, "coloring")
         backend = _choice(backend, BACKENDS, "backend")
         triangle = _choice(triangle, TRIANGLES, "triangle")
         self._options = dict(coloring=coloring, order=order, sparsity=sparsity, backend=backend,
                              triangle=triangle)
-        traced, t0 = self._init_args(f, x0, args)
+        traced, t0 = self._init_args(f, x0, args, _local)
         g = self._graph
         out = g.nodes[g.outputs[0]]
         if out.size != 1:
@@ -502,7 +517,10 @@ class SparseHessian(_Prepared):
         full = detected if sparsity is None else _user_pattern(sparsity, detected)
         t1 = time.perf_counter()
         orders = list(DEFAULT_ORDERS) if order is None else order
-        self.coloring = _color(full, method, orders, symmetrize=sparsity is not None)
+        if _reuse is not None and _same_pattern(_reuse.coloring.pattern, full):
+            self.coloring = _reuse.coloring                    # local re-trace, same pattern
+        else:
+            self.coloring = _color(full, method, orders, symmetrize=sparsity is not None)
         self.n_colors = self.coloring.n_colors
         self.mode = method
         self.triangle = triangle
@@ -551,7 +569,8 @@ class SparseHessian(_Prepared):
         return Bt.reshape(self.shape_x).copy()
 
 
-def sparse_jacobian(f, x0, args=(), *, mode="auto", order=None, sparsity=None, backend="auto"):
+def sparse_jacobian(f, x0, args=(), *, mode="auto", order=None, sparsity=None, backend="auto",
+                    local=False):
     """Prepare the sparse Jacobian of ``f`` at points shaped like ``x0``.
 
     Preparation traces ``f`` once, detects the (global) sparsity pattern,
@@ -588,6 +607,16 @@ def sparse_jacobian(f, x0, args=(), *, mode="auto", order=None, sparsity=None, b
         ``numpy``: the numpy lane interpreter; ``numba``: the compiled backend
         (error if unavailable); ``auto``: Numba when it compiles the graph,
         else numpy.
+    local : bool, optional
+        For ``f`` that branches on values (``if x[0] > 0``, builtin ``max``/``min``,
+        ``int()``, ``bool()``, ``float()`` of a comparison): trace at ``x0``
+        following the branches taken there, record each decision as a guard,
+        and at every call check the guards, tracing again (and coloring again
+        only if the pattern changed) when one flips. The derivatives are exact
+        at every point; ``.pattern`` is that of the current branch region and
+        may change between calls. Returns a
+        :class:`~sparsead._local.LocalJacobian` (the attributes below, plus
+        ``n_traces``, ``n_guards``, ``guards_hold(x)``).
 
     Returns
     -------
@@ -631,12 +660,16 @@ def sparse_jacobian(f, x0, args=(), *, mode="auto", order=None, sparsity=None, b
     >>> jac.n_colors
     2
     """
+    if local:
+        from ._local import LocalJacobian
+        return LocalJacobian(f, x0, args, mode=mode, order=order, sparsity=sparsity,
+                             backend=backend)
     return SparseJacobian(f, x0, args, mode=mode, order=order, sparsity=sparsity,
                           backend=backend)
 
 
 def sparse_hessian(f, x0, args=(), *, coloring="star", order=None, sparsity=None,
-                   backend="auto", triangle="full"):
+                   backend="auto", triangle="full", local=False):
     """Prepare the sparse Hessian of a scalar ``f`` at points shaped like ``x0``.
 
     The gradient transform turns ``f``'s graph into the graph of its gradient;
@@ -659,6 +692,10 @@ def sparse_hessian(f, x0, args=(), *, coloring="star", order=None, sparsity=None
         As in :func:`sparse_jacobian` (``sparsity`` is symmetrized).
     triangle : {"full", "lower", "upper"}
         Return the full symmetric matrix (default) or one triangle.
+    local : bool, optional
+        Exact Hessians of code that branches on values, re-traced when a
+        branch flips (see :func:`sparse_jacobian`); returns a
+        :class:`~sparsead._local.LocalHessian`.
 
     Returns
     -------
@@ -685,5 +722,9 @@ def sparse_hessian(f, x0, args=(), *, coloring="star", order=None, sparsity=None
     >>> hess.hessp(np.ones(3), np.array([1.0, 0.0, 0.0]))
     array([6., 1., 0.])
     """
+    if local:
+        from ._local import LocalHessian
+        return LocalHessian(f, x0, args, coloring=coloring, order=order, sparsity=sparsity,
+                            backend=backend, triangle=triangle)
     return SparseHessian(f, x0, args, coloring=coloring, order=order, sparsity=sparsity,
                          backend=backend, triangle=triangle)

@@ -336,9 +336,7 @@ def test_ode_jacobian_bad_input():
 
 
 def test_constraint_bad_input():
-    with pytest.raises(ValueError, match=r"`c` returned a scalar.*length 1"):
-        so.nonlinear_constraint(lambda x: np.sum(x ** 2), np.ones(3), 0.0, 1.0)
-    with pytest.raises(ValueError, match="`c` must return a 1-D array"):
+    with pytest.raises(ValueError, match="`c` must return a scalar or a 1-D array"):
         so.nonlinear_constraint(lambda x: np.outer(x, x), np.ones(3), 0.0, 1.0)
     con = so.nonlinear_constraint(chain_constraints, np.ones(5), 0.0, 1.0)
     with pytest.raises(ValueError, match=r"`v` must have shape \(4,\).*got shape \(5,\)"):
@@ -362,9 +360,9 @@ def test_ipopt_bad_input():
         so.ipopt_problem(hs071_f, x0, bounds=[(1, 5)] * 3)
     with pytest.raises(ValueError, match=r"`constraints\[0\]` must have 'type'"):
         so.ipopt_problem(hs071_f, x0, constraints=[{"type": "le", "fun": np.sum}])
-    with pytest.raises(ValueError, match=r"`constraints\[1\].fun` returned a scalar"):
-        so.ipopt_problem(hs071_f, x0,
-                         constraints=[HS071_CONS[0], NonlinearConstraint(np.sum, 0, 1)])
+    with pytest.raises(ValueError, match=r"`constraints\[1\].fun` must return a scalar or a 1-D"):
+        so.ipopt_problem(hs071_f, x0, constraints=[
+            HS071_CONS[0], NonlinearConstraint(lambda x: np.outer(x, x), 0, 1)])
     with pytest.raises(ValueError, match="`hessian` must be"):
         so.ipopt_problem(hs071_f, x0, hessian="bfgs")
 

@@ -14,19 +14,21 @@ import numpy as np
 from .._errors import InputError, InputTypeError
 from .._validation import ArgSpec, as_real_array
 from ..tracing import evaluate, trace
+from ..tracing.graph import prune
+from ..tracing.guards import GuardPlan
 from .forward import LanePlan
 from .reverse import grad_graph, vjp_graph
 
 __all__ = ["gradient", "jvp", "vjp", "hvp"]
 
 
-def _prepare(f, x, args):
+def _prepare(f, x, args, local=False):
     if not callable(f):
         raise InputTypeError(f"`f` must be a callable f(x, *args), got {type(f).__name__}.")
     x = as_real_array(x)
     spec = ArgSpec(args)
     traced = spec.traced_values(args)
-    graph = trace(spec.wrap(f), x, tuple(traced), args_as_inputs=True)
+    graph = trace(spec.wrap(f), x, tuple(traced), args_as_inputs=True, local=local)
     return x, spec, traced, graph
 
 
@@ -62,7 +64,7 @@ class _Gradient:
     so an argument changed in place is traced anew, never served stale.
     """
 
-    def __init__(self, f, cache_size):
+    def __init__(self, f, cache_size, local=False):
         if not callable(f):
             raise InputTypeError(f"`f` must be callable, got {type(f).__name__}.")
         if isinstance(cache_size, (bool, np.bool_)) or not isinstance(
@@ -71,24 +73,27 @@ class _Gradient:
         if cache_size < 1:
             raise InputError(f"`cache_size` must be a positive integer, got {cache_size!r}.")
         self.f = f
-        self._cache = []          # [(signature, spec, gradient graph)], oldest first
+        self.local = bool(local)
+        self._cache = []          # [(signature, spec, gradient graph, guards)], oldest first
         self._cache_size = int(cache_size)
         self.__doc__ = f"Gradient of {getattr(f, '__name__', 'f')} (sparsead.gradient)."
 
     def __reduce__(self):  # the traced graphs are not pickled: the other side traces again
         from ..prepared import check_picklable
         check_picklable(self.f, "this gradient")
-        return _Gradient, (self.f, self._cache_size)
+        return _Gradient, (self.f, self._cache_size, self.local)
 
     def _lookup(self, xa, args):
         sig = _signature(xa, args)
-        for s, spec, gg in list(self._cache):      # a snapshot: other threads may append
-            if s == sig and spec.matches(args):
+        for s, spec, gg, plan in list(self._cache):   # a snapshot: other threads may append
+            if s == sig and spec.matches(args) and (
+                    plan is None or plan.holds([xa] + spec.traced_arrays(args))):
                 return spec, gg
-        _, spec, _, graph = _prepare(self.f, xa, args)
-        gg = grad_graph(graph)
+        _, spec, _, graph = _prepare(self.f, xa, args, self.local)
+        plan = GuardPlan(graph) if self.local else None
+        gg = grad_graph(prune(graph)[0] if self.local else graph)
         cache = self._cache
-        cache.append((sig, spec, gg))
+        cache.append((sig, spec, gg, plan))
         while len(cache) > self._cache_size:       # oldest first
             try:
                 cache.pop(0)
@@ -104,7 +109,7 @@ class _Gradient:
         return np.array(g, dtype=np.float64).reshape(xa.shape)
 
 
-def gradient(f, *, cache_size=8):
+def gradient(f, *, cache_size=8, local=False):
     """The gradient of a scalar numpy function, as a function ``g(x, *args)``.
 
     ``f`` is traced on the first call for each input shape and argument
@@ -115,7 +120,13 @@ def gradient(f, *, cache_size=8):
     f : callable
         ``f(x, *args) -> scalar``, written with numpy.
     cache_size : int, optional
-        How many traced signatures to keep.
+        How many traced signatures (and, with ``local``, branch regions) to keep.
+    local : bool, optional
+        For ``f`` that branches on values (``if``, builtin ``max``/``min``,
+        ``int()``...): trace at the point of the call following the branches
+        taken there, and reuse that trace only where every branch decision is
+        the same (checked at each call; traced again otherwise). The gradient
+        is exact at every point.
 
     Returns
     -------
@@ -132,7 +143,7 @@ def gradient(f, *, cache_size=8):
     >>> g(np.array([1.0, 2.0, 3.0]))
     array([4., 5., 6.])
     """
-    return _Gradient(f, cache_size)
+    return _Gradient(f, cache_size, local)
 
 
 def jvp(f, x, v, args=()):

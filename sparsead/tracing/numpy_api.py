@@ -351,3 +351,4 @@ def average(a, axis=None, weights=None, returned=False, keepdims=False):
 from .numpy_layout import (  # noqa: E402,F401  (registers the layout handlers)
     clip, concatenate, getitem, matmul, reshape, setitem,
 )
+from . import numpy_meta  # noqa: E402,F401  (registers the query and index-helper handlers)

@@ -10,6 +10,8 @@ attached at the bottom of this module.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import scipy.sparse as sp
 
@@ -17,7 +19,7 @@ from .._validation import as_csr
 from .numpy_api import (HANDLERS, _axes, _call_ufunc, _check_const, _normalize_axis, _reduce,
                         _shape, _tc_of, _unsupported, _wrap, any_, all_, astype, copy,
                         implements, max_, mean, min_, prod, std, sum_, var)
-from .tracer import Tracer
+from .tracer import Guard, Tracer
 
 __all__ = ["getitem", "setitem", "reshape", "transpose", "concatenate", "clip", "matmul"]
 
@@ -27,31 +29,64 @@ __all__ = ["getitem", "setitem", "reshape", "transpose", "concatenate", "clip", 
 def _const_key(tc, key):
     def one(k):
         if isinstance(k, Tracer):
-            if tc.local:
-                return np.asarray(tc.value(k.node))
+            nid = k.node
+            if not tc.varying[nid]:                 # a constant index
+                return np.asarray(tc.value(nid))
+            if tc.local:                            # the index at this point, as a guard
+                value = np.asarray(tc.value(nid))
+                tc.guards.append(Guard(nid, "value", value.copy(), "an index"))
+                return value
             raise _unsupported("indexing with a traced index or mask (indices and masks "
                                "must be constants; use np.where for value-dependent selection)")
         return k
     return tuple(one(k) for k in key) if isinstance(key, tuple) else one(key)
 
 
+_ARANGES: dict = {}
+
+
+def _positions(shape):
+    """``arange(size).reshape(shape)``, read-only and cached: the flat positions of an array."""
+    hit = _ARANGES.get(shape)
+    if hit is None:
+        if len(_ARANGES) > 256:
+            _ARANGES.clear()
+        hit = np.arange(math.prod(shape), dtype=np.int64).reshape(shape)
+        hit.flags.writeable = False
+        _ARANGES[shape] = hit
+    return hit
+
+
 def getitem(a, key):
-    key = _const_key(a._tc, key)
+    if type(key) is not int:
+        key = _const_key(a._tc, key)
     rmap = a._map()[key]
-    return a._gather(rmap if isinstance(rmap, np.ndarray) else np.asarray(rmap))
+    if type(rmap) is not np.ndarray:          # one element: a numpy integer
+        root = a._root if a._root is not None else a
+        a.node  # noqa: B018  (sync with the root first)
+        tc = a._tc
+        src = root._node
+        return tc.record("gather", (src,), {"index": _np_array(rmap, dtype=np.int64), "fill": 0},
+                         (), tc.graph.nodes[src].dtype)
+    return a._gather(rmap)
 
 
 def setitem(a, key, value):
-    key = _const_key(a._tc, key)
-    index = np.asarray(np.arange(a.size, dtype=np.int64).reshape(a.shape)[key])
-    if isinstance(value, (list, tuple)):
+    if type(key) is not int:
+        key = _const_key(a._tc, key)
+    index = _positions(a.shape)[key]
+    if type(value) in (list, tuple):
         value = _as_array(a._tc, value)
     vshape = _shape(value)
-    if np.broadcast_shapes(vshape, index.shape) != index.shape:
+    ishape = np.shape(index)
+    if vshape != ishape and vshape != () and np.broadcast_shapes(vshape, ishape) != ishape:
         raise ValueError(f"could not broadcast input array from shape {vshape} into shape "
-                         f"{index.shape}")
-    index = np.array(index, dtype=np.int64, order="C")
+                         f"{ishape}")
+    index = _np_array(index, dtype=np.int64, order="C")
     a._assign(a._tc.add("scatter", [a, value], index=index))
+
+
+_np_array = np.array       # the original converter (tracing routes np.array for user code)
 
 
 # --- layout: reshape and transpose families -----------------------------------
@@ -546,3 +581,33 @@ Tracer.real = property(lambda self: self)
 Tracer.imag = property(lambda self: HANDLERS[np.imag](self))
 Tracer.conj = Tracer.conjugate = lambda self: self
 Tracer.fill = lambda self, value: setitem(self, Ellipsis, value)
+
+
+class _Flags:
+    """``ndarray.flags`` of a traced array: it behaves as a C-contiguous, writeable array."""
+
+    def __init__(self, ndim):
+        self.c_contiguous = self.contiguous = self.writeable = self.aligned = True
+        self.owndata = True
+        self.f_contiguous = self.fortran = ndim <= 1
+        self.fortran = False
+
+    def __getitem__(self, key):
+        return getattr(self, {"C_CONTIGUOUS": "c_contiguous", "F_CONTIGUOUS": "f_contiguous",
+                              "WRITEABLE": "writeable", "ALIGNED": "aligned",
+                              "OWNDATA": "owndata", "C": "c_contiguous", "F": "f_contiguous",
+                              "W": "writeable"}.get(key, key.lower()))
+
+
+def _c_strides(shape, itemsize):
+    out, step = [], itemsize
+    for s in reversed(shape):
+        out.append(step)
+        step *= max(s, 1)
+    return tuple(reversed(out))
+
+
+Tracer.itemsize = property(lambda self: self.dtype.itemsize)
+Tracer.nbytes = property(lambda self: self.size * self.dtype.itemsize)
+Tracer.strides = property(lambda self: _c_strides(self.shape, self.dtype.itemsize))
+Tracer.flags = property(lambda self: _Flags(self.ndim))

@@ -16,87 +16,113 @@ is decided by applying the same operation to an index array and asking numpy.
 
 from __future__ import annotations
 
-import dis
-import linecache
-import os
-import sys
-
 import numpy as np
 
 from .._errors import TracerConversionError, TracingError
-from .graph import Graph
-from .registry import REGISTRY
+from .frames import caller_frame, store_subscr, user_frame, where
+from .graph import Graph, Node, evaluate
+from .registry import REGISTRY, UFUNC_PRIMITIVES
 
 __all__ = ["Tracer", "TraceContext", "trace", "user_frame"]
 
-_PKG_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-_SKIP_DIRS = (_PKG_DIR, os.path.dirname(np.__file__))
-
-
-def user_frame():
-    """The innermost stack frame outside sparsead and numpy, as ``(frame, "file:line", source)``."""
-    frame = sys._getframe(1)
-    while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(_SKIP_DIRS):
-        frame = frame.f_back
-    if frame is None:
-        return None, "<unknown>", ""
-    src = linecache.getline(frame.f_code.co_filename, frame.f_lineno).strip()
-    return frame, f"{frame.f_code.co_filename}:{frame.f_lineno}", src
-
-
-def _where(loc, src):
-    return f"at {loc}" + (f" (`{src}`)" if src else "")
-
-
-def _store_subscr(frame):
-    """Whether the frame is executing ``container[key] = value`` right now."""
-    if frame is None:
-        return False
-    try:
-        return dis.opname[frame.f_code.co_code[frame.f_lasti]] == "STORE_SUBSCR"
-    except (IndexError, AttributeError):  # pragma: no cover
-        return False
-
-
 def _plain_array_error(loc, src):
     return TracingError(
-        f"A traced array was written into a plain numpy array {_where(loc, src)}. numpy owns "
+        f"A traced array was written into a plain numpy array {where(loc, src)}. numpy owns "
         "that array, so the write cannot be recorded. Create the array from the input "
         "instead: `out = np.zeros_like(x)` or `np.empty_like(x)` (with `shape=`/`dtype=` if "
         "needed), then assign into it.")
 
 
+_np_array = np.array       # the original converter (tracing routes np.array for user code)
+
+
 def _index(m):
     """A C-contiguous int64 copy of an index map (0-d stays 0-d)."""
-    return np.array(m, dtype=np.int64, order="C")
+    return _np_array(m, dtype=np.int64, order="C")
+
+
+#: (primitive, *input avals) -> output aval, for primitives without parameters
+_AVALS: dict = {}
+_SCALAR_DTYPES = {bool: np.dtype(bool), int: np.dtype(np.int64), float: np.dtype(np.float64),
+                  complex: np.dtype(np.complex128)}
+
+
+class Guard:
+    """A decision a local trace took on a traced value: node ``node`` gave ``expected``.
+
+    ``test`` says how a later value is compared: ``"truth"`` (``bool()``),
+    ``"truths"`` (many ``bool()`` decisions gathered into one vector, see
+    :mod:`sparsead.tracing.guards`), ``"int"`` (``int()``/``__index__``) or
+    ``"value"`` (the whole value, e.g. a traced index or ``float()`` of a
+    value without derivative).
+    """
+
+    __slots__ = ("node", "test", "expected", "what")
+
+    def __init__(self, node, test, expected, what):
+        self.node, self.test, self.expected, self.what = node, test, expected, what
+
+    def holds(self, value) -> bool:
+        if self.test == "truth":
+            return bool(value) == self.expected
+        if self.test == "truths":
+            return bool(np.array_equal(np.asarray(value) != 0, self.expected))
+        if self.test == "int":
+            return int(value) == self.expected
+        v = np.asarray(value)
+        e = self.expected
+        return v.shape == e.shape and bool(np.array_equal(
+            v, e, equal_nan=v.dtype.kind in "fc" and e.dtype.kind in "fc"))
+
+    def __repr__(self):
+        return f"Guard(%{self.node} {self.what} -> {self.expected!r})"
 
 
 class TraceContext:
-    """The state of one tracing run: the graph, and the node values in local mode."""
+    """The state of one tracing run: the graph, and the node values in local mode.
+
+    Per node it keeps ``varying`` (depends on some graph input; nodes that do
+    not are folded into constants as they are recorded, so their value is
+    always known). In local mode ``guards`` lists the decisions taken on
+    traced values (:class:`Guard`).
+    """
 
     def __init__(self, local: bool):
         self.graph = Graph(values=[] if local else None)
         self.local = local
+        self.varying = []
+        self._diff = {}
+        self.guards = []
 
     def node_of(self, v) -> int:
-        if isinstance(v, Tracer):
+        if type(v) is Tracer or isinstance(v, Tracer):
             if v._tc is not self:
                 raise TracingError("A tracer from another tracing run was used; nested or "
                                    "leaked tracers are not supported.")
             return v.node
+        resolve = _conv.RESOLVERS.get(type(v))
+        if resolve is not None:            # an array created while tracing (scratch.py)
+            return self.node_of(resolve(v))
         return self.const(v)
 
     def const(self, v) -> int:
-        if isinstance(v, (bool, int, float, complex)) and not isinstance(v, np.generic):
-            value, shape, dtype = v, (), np.asarray(v).dtype
+        t = type(v)
+        if t in _SCALAR_DTYPES:
+            # (not shared between equal values: a graph's structure must not depend on
+            # which constants happen to coincide -- compiled kernels are cached by it)
+            value, shape, dtype = v, (), _SCALAR_DTYPES[t]
         else:
-            value = np.asarray(v)
+            if isinstance(v, np.ndarray) and v.flags.writeable:
+                value = np.array(v)          # a private copy: the caller may write into v later
+            else:
+                value = np.asarray(v)
             if value.dtype == object:
                 raise TracingError(f"Cannot use an object array ({type(v).__name__}) in a "
                                    "traced computation; use numeric arrays (np.stack to "
                                    "combine traced arrays).")
             shape, dtype = value.shape, value.dtype
         nid = self.graph.add("const", (), {"value": value}, shape, dtype)
+        self.varying.append(False)
         if self.local:
             self.graph.values.append(value)
         return nid
@@ -104,24 +130,105 @@ class TraceContext:
     def input(self, value, index) -> "Tracer":
         nid = self.graph.add("input", (), {"index": index}, value.shape, value.dtype)
         self.graph.inputs.append(nid)
+        self.varying.append(True)
         if self.local:
             self.graph.values.append(value)
         return Tracer(self, nid)
 
     def add(self, prim, inputs, **params) -> "Tracer":
-        """Record ``prim(*inputs, **params)`` and return the tracer of its result."""
-        ids = [self.node_of(v) for v in inputs]
+        """Record ``prim(*inputs, **params)`` and return the tracer of its result.
+
+        Operations on constants only are evaluated right away and recorded as a
+        constant (constant folding), so every value that does not depend on an
+        input is known while tracing.
+        """
+        ids = []
+        for v in inputs:
+            ids.append(v.node if type(v) is Tracer and v._tc is self else self.node_of(v))
         nodes = self.graph.nodes
-        entry = REGISTRY[prim]
-        shape, dtype = entry.shape([(nodes[i].shape, nodes[i].dtype) for i in ids], **params)
-        nid = self.graph.add(prim, ids, params, shape, dtype)
+        if params:
+            shape, dtype = REGISTRY[prim].shape([(nodes[i].shape, nodes[i].dtype) for i in ids],
+                                                **params)
+            shape, dtype = tuple(shape), np.dtype(dtype)
+        else:   # elementwise and other parameter-free primitives: cached by input avals
+            if len(ids) == 2:
+                a, b = nodes[ids[0]], nodes[ids[1]]
+                key = (prim, a.shape, a.dtype, b.shape, b.dtype)
+            else:
+                key = (prim, *[v for i in ids for v in (nodes[i].shape, nodes[i].dtype)])
+            hit = _AVALS.get(key)
+            if hit is None:
+                if len(_AVALS) > 50_000:
+                    _AVALS.clear()
+                avals = [(key[k], key[k + 1]) for k in range(1, len(key), 2)]
+                shape, dtype = REGISTRY[prim].shape(avals)
+                hit = _AVALS[key] = (tuple(shape), np.dtype(dtype))
+            shape, dtype = hit
+        return self.record(prim, ids, params, shape, dtype)
+
+    def record(self, prim, ids, params, shape, dtype) -> "Tracer":
+        """Record a node whose output aval is known (``shape`` a tuple, ``dtype`` a dtype)."""
+        if dtype.kind == "c":
+            raise _complex_error(prim, params)
+        varying = self.varying
+        for i in ids:
+            if varying[i]:
+                break
+        else:
+            nodes = self.graph.nodes
+            value = np.asarray(REGISTRY[prim].impl(*[nodes[i].params["value"] for i in ids],
+                                                   **params))
+            return Tracer(self, self.const(value.reshape(shape).astype(dtype, copy=False)))
+        nodes = self.graph.nodes
+        nodes.append(Node(prim, tuple(ids), params, shape, dtype))
+        varying.append(True)
         if self.local:
             vals = self.graph.values
-            vals.append(np.asarray(entry.impl(*[vals[i] for i in ids], **params)))
-        return Tracer(self, nid)
+            vals.append(np.asarray(REGISTRY[prim].impl(*[vals[i] for i in ids], **params)))
+        return Tracer(self, len(nodes) - 1)
+
+    def has_derivative(self, nid) -> bool:
+        """Whether a derivative with respect to ``x`` can reach node ``nid`` (memoized walk)."""
+        memo = self._diff
+        nodes = self.graph.nodes
+        todo = [nid]
+        while todo:
+            i = todo[-1]
+            if i in memo:
+                todo.pop()
+                continue
+            nd = nodes[i]
+            if nd.prim in ("input", "const"):
+                memo[i] = nd.prim == "input" and nd.params["index"] == 0
+                todo.pop()
+                continue
+            entry = REGISTRY[nd.prim]
+            flows = entry.elementwise.d1 if entry.elementwise is not None else \
+                (nd.dtype.kind == "f",) if nd.prim == "cast" else (True,) * len(nd.inputs)
+            pending = [j for j, f in zip(nd.inputs, flows) if f and j not in memo]
+            if pending:
+                todo.extend(pending)
+                continue
+            memo[i] = any(memo[j] for j, f in zip(nd.inputs, flows) if f)
+            todo.pop()
+        return memo[nid]
 
     def value(self, nid):
+        """The value of node ``nid`` if known (constants; every node in local mode), else None."""
+        nd = self.graph.nodes[nid]
+        if nd.prim == "const":
+            return nd.params["value"]
         return None if self.graph.values is None else self.graph.values[nid]
+
+
+def _complex_error(prim, params):
+    from .._errors import UnsupportedOperationError
+    _, loc, src = user_frame()
+    what = f"astype({params['dtype']})" if prim == "cast" else f"np.{prim}"
+    return UnsupportedOperationError(
+        f"complex numbers are not supported: `{what}` gives a complex result {where(loc, src)}. "
+        "sparsead differentiates real functions; carry the real and imaginary parts as two "
+        "real arrays (e.g. |a + ib|^2 = a**2 + b**2).")
 
 
 class Tracer:
@@ -217,66 +324,67 @@ class Tracer:
         return f"Tracer(shape={self.shape}, dtype={self.dtype}, node=%{self.node}, {mode})"
 
     # --- conversions: where tracing has to stop --------------------------------
-    def _value_or_raise(self, what):
+    def _convert(self, what, test):
+        """The Python-side value of this tracer for ``what`` (``"bool()"``, ``"int()"``...).
+
+        Constants (values that depend on no input) convert freely. In local
+        mode a traced value converts too and the decision is recorded as a
+        :class:`Guard`, unless the conversion would drop a derivative
+        (``float()`` of a value that depends differentiably on ``x``). In
+        global mode it raises, naming the user's line.
+        """
+        tc = self._tc
+        nid = self.node
+        if not tc.varying[nid]:
+            return tc.value(nid)
         frame, loc, src = user_frame()
-        if _store_subscr(frame):
+        if store_subscr(caller_frame()):
             raise _plain_array_error(loc, src)
-        if self._tc.local and what != "float()":
-            return self._tc.value(self.node)
-        if what == "float()" and self._tc.local:
-            raise TracerConversionError(
-                f"`float()` of a traced array {_where(loc, src)}: the Python number would "
-                "leave the trace and its dependence on `x` would be lost, giving a wrong "
-                "pattern. Keep the computation in arrays (e.g. `x[0]` instead of "
-                "`float(x[0])`).")
+        if tc.local:
+            value = tc.value(nid)
+            if test == "value" and tc.has_derivative(nid):
+                raise TracerConversionError(
+                    f"`{what}` of a traced array {where(loc, src)}: the Python number would "
+                    "leave the trace and its derivative with respect to `x` would be lost. "
+                    "Keep the computation in arrays (e.g. `x[0]` instead of `float(x[0])`); "
+                    "`float()` of a comparison or of an integer-valued result is fine.")
+            expected = (bool(value) if test == "truth" else int(value) if test == "int"
+                        else np.array(value))
+            tc.guards.append(Guard(nid, test, expected, what))
+            return value
         raise TracerConversionError(
-            f"`{what}` of a traced array {_where(loc, src)}: the global pattern must hold "
+            f"`{what}` of a traced array {where(loc, src)}: the global pattern must hold "
             "for every `x`, so control flow and Python numbers cannot depend on traced "
             "values. Use `np.where(cond, a, b)` (or np.maximum/np.minimum/np.abs/np.clip) "
-            "instead of branching, or pass `local=True` for the pattern at this `x` only.")
+            "instead of branching, or pass `local=True` for the pattern (and derivatives) "
+            "at this `x`, re-traced when a branch flips.")
 
     def __bool__(self):
-        return bool(self._value_or_raise("bool()"))
+        return bool(self._convert("bool()", "truth"))
 
     def __float__(self):
-        return float(self._value_or_raise("float()"))
+        return float(self._convert("float()", "value"))
 
     def __complex__(self):
-        return complex(self._value_or_raise("float()"))
+        return complex(self._convert("complex()", "value"))
 
     def __int__(self):
-        return int(self._value_or_raise("int()"))
+        return int(self._convert("int()", "int"))
 
     def __index__(self):
-        v = np.asarray(self._value_or_raise("int()"))
-        if not np.issubdtype(v.dtype, np.integer):
+        if not np.issubdtype(self.dtype, np.integer):
             raise TypeError("only integer arrays can be used as an index")
-        return int(v)
+        return int(self._convert("int()", "int"))
 
     def item(self, *args):
-        return self._value_or_raise("float()")
+        v = self._convert("item()", "value")
+        return np.asarray(v).item(*args)
 
     def tolist(self):
-        return self._value_or_raise("float()")
+        return np.asarray(self._convert("tolist()", "value")).tolist()
 
     def __array__(self, dtype=None, copy=None):
-        frame = sys._getframe(1)
-        name = frame.f_code.co_filename.replace(os.sep, "/")
-        if "scipy/sparse" in name:
-            # scipy.sparse asks whether we are an array; a 0-d object array makes it
-            # return NotImplemented, so Python calls our __rmatmul__.
-            box = np.empty((), dtype=object)
-            box[()] = self
-            return box
-        frame, loc, src = user_frame()
-        if _store_subscr(frame):
-            raise _plain_array_error(loc, src)
-        raise TracingError(
-            f"A traced array was converted to a numpy array {_where(loc, src)} "
-            "(np.asarray/np.array or a function without a sparsead rule). Remove the "
-            "conversion (the traced `x` already behaves as an array), build arrays from "
-            "traced pieces with np.stack/np.concatenate, and create outputs with "
-            "np.zeros_like(x)/np.empty_like(x).")
+        return _conv.array_protocol(self, dtype, copy)
 
     # --- numpy protocols --------------------------------------------------------
     def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
@@ -292,12 +400,22 @@ class Tracer:
         _api.setitem(self, key, value)
 
 
+_FAST = (float, int)
+
+
 def _binary(ufunc, reflected=False):
+    prim = UFUNC_PRIMITIVES.get(ufunc)
+    if prim is None or ufunc is np.matmul:
+        prim = None
     if reflected:
         def op(self, other):
+            if prim is not None and (type(other) in _FAST or type(other) is Tracer):
+                return self._tc.add(prim, (other, self))
             return _api.binary_operator(ufunc, other, self)
     else:
         def op(self, other):
+            if prim is not None and (type(other) in _FAST or type(other) is Tracer):
+                return self._tc.add(prim, (self, other))
             return _api.binary_operator(ufunc, self, other)
     return op
 
@@ -325,7 +443,7 @@ Tracer.__abs__ = lambda self: _api.binary_operator(np.abs, self)
 Tracer.__invert__ = lambda self: _api.binary_operator(np.logical_not, self)
 
 
-def trace(f, x, args=(), *, local=False, args_as_inputs=False):
+def trace(f, x, args=(), *, local=False, args_as_inputs=False, reroll=True):
     """Trace ``f(x, *args)`` into a :class:`Graph`.
 
     Parameters
@@ -341,13 +459,17 @@ def trace(f, x, args=(), *, local=False, args_as_inputs=False):
         ``1, 2, ...`` (no index sets; they may then change in
         :func:`~sparsead.tracing.evaluate`).
     local : bool, optional
-        Carry primal values along (control flow on traced values is then allowed).
+        Carry primal values along (control flow on traced values is then allowed;
+        the decisions are recorded in ``graph.guards``).
+    reroll : bool, optional
+        Roll repeated scalar statements (loops over elements) into vector
+        primitives (:func:`sparsead.tracing.reroll.reroll`).
 
     Returns
     -------
     Graph
         With ``graph.outputs == [output node]``; ``graph.values`` holds every
-        node's value in local mode.
+        node's value in local mode, ``graph.guards`` the decisions taken there.
     """
     x = np.asarray(x)
     if not np.issubdtype(x.dtype, np.number) and x.dtype != bool:
@@ -362,7 +484,9 @@ def trace(f, x, args=(), *, local=False, args_as_inputs=False):
             if isinstance(a, np.ndarray) and np.issubdtype(a.dtype, np.number):
                 call_args[i] = tc.input(a, len(tc.graph.inputs))
     try:
-        out = f(xt, *call_args)
+        with _conv.activate(tc, f):
+            out = f(xt, *call_args)
+            tc.graph.outputs = [_output_node(tc, out)]
     except ValueError as exc:
         # numpy turns our TypeError from `plain[i] = tracer` into "setting an array element
         # with a sequence"; surface the actionable error instead.
@@ -370,13 +494,26 @@ def trace(f, x, args=(), *, local=False, args_as_inputs=False):
         if isinstance(inner, (TracingError, TracerConversionError)):
             raise inner from None
         raise
-    tc.graph.outputs = [_output_node(tc, out)]
-    return tc.graph
+    graph = tc.graph
+    checks = _guards.truth_vector(tc) if local else []
+    graph.guards = checks
+    if reroll:
+        rolled, kept = _reroll.reroll(graph, [g.node for g in checks])
+        if rolled is not graph:
+            for g, nid in zip(checks, kept):
+                g.node = nid
+            rolled.guards = checks
+            if local:
+                inputs = [args[i] for i, a in enumerate(call_args) if isinstance(a, Tracer)]
+                rolled.values = [np.asarray(v) for v in evaluate(rolled, x, inputs,
+                                                                  all_values=True)]
+            graph = rolled
+    return graph
 
 
 def _output_node(tc, out) -> int:
-    if isinstance(out, Tracer):
-        nid = tc.node_of(out)
+    if _conv.holds_tracer(out):          # a tracer, or a list of traced values (np.asarray)
+        nid = tc.node_of(_conv._traced(out))
     elif isinstance(out, (np.ndarray, np.generic, int, float)) and not isinstance(out, bool):
         nid = tc.const(np.asarray(out))
     else:
@@ -389,4 +526,7 @@ def _output_node(tc, out) -> int:
     return nid
 
 
+from . import conversions as _conv  # noqa: E402  (array literals, np.asarray, __array__)
+from . import guards as _guards  # noqa: E402
+from . import reroll as _reroll  # noqa: E402
 from . import numpy_api as _api  # noqa: E402  (the lowering rules use Tracer)
