@@ -132,7 +132,11 @@ def test_kernel_above_the_budget(monkeypatch):
 
 
 def test_loop_written_rhs_falls_back_before_compiling():
-    """Issue 10: one scatter per element made a kernel that took 388 s to compile at n = 100."""
+    """Issue 10: one scatter per element made a kernel that took 388 s to compile at n = 100.
+
+    Tracing now re-rolls the loop into vector primitives, so the kernel is small and
+    compiles; a graph that stays over the budget falls back (``test_kernel_above_the_budget``).
+    """
     n = 100
 
     def rhs(y):
@@ -142,7 +146,7 @@ def test_loop_written_rhs_falls_back_before_compiling():
         return r
     x = np.linspace(0, 1, n)
     op, ws = _warnings_of(lambda: sa.sparse_jacobian(rhs, x))
-    assert op.backend == "numpy" and len(ws) == 1 and "compile budget" in str(ws[0].message)
+    assert op.backend == "numba" and not ws and len(op._graph.nodes) < 100
     assert op.timings["compile"] < 3.0
     J = op(x).toarray()
     i = np.arange(1, n - 1)
