@@ -125,7 +125,7 @@ def main(argv=None):
         value, B = run([x])
         out = c.decompress(B)
         t_kernel = peers.median_time(lambda: run([x]), args.repeats)
-        t_dec = peers.median_time(lambda: c.decompress_into(B, out), args.repeats)
+        t_dec = peers.median_time(lambda: c.decompress(B, out=out), args.repeats)
         t_f = peers.median_time(lambda: problem.f(x), args.repeats)
         nbytes = kernel_bytes(run, x, value, B)
         floor = (x.nbytes + out.data.nbytes) / bw

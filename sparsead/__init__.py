@@ -18,7 +18,10 @@ from typing import TYPE_CHECKING
 from ._errors import (
     ColoringError,
     DecompressionError,
+    InputError,
+    InputTypeError,
     PatternError,
+    ScalarOutputError,
     SparseadError,
     SparseadWarning,
     TracerConversionError,
@@ -49,7 +52,10 @@ _LAZY = {
 __all__ = [
     "ColoringError",
     "DecompressionError",
+    "InputError",
+    "InputTypeError",
     "PatternError",
+    "ScalarOutputError",
     "SparseadError",
     "SparseadWarning",
     "TracerConversionError",

@@ -14,6 +14,7 @@ import numpy as np
 import scipy.sparse.linalg as _splinalg
 
 from ._errors import SparseadError
+from ._validation import check_picklable
 
 
 class _InputError(SparseadError, ValueError):
@@ -87,10 +88,9 @@ class JacobianLu(_splinalg.LinearOperator):
 
 class UserFunction:
     """Base of the adapters that wrap a user function: pickled by value, with the clear
-    error of :func:`sparsead.prepared.check_picklable` for a lambda."""
+    error of :func:`sparsead._validation.check_picklable` for a lambda."""
 
     def __getstate__(self):
-        from .prepared import check_picklable
         check_picklable(self.fn, f"this {type(self).__name__.strip('_')} adapter")
         return self.__dict__
 

@@ -44,5 +44,12 @@ class TracingError(SparseadError, TypeError):
     plain numpy array, returns a non-array, ...)."""
 
 
+class ScalarOutputError(InputError, TracingError):
+    """``f`` must return a scalar (a gradient or a Hessian) and returned an array.
+
+    An :class:`InputError` and a :class:`TracingError` at once, so both
+    ``except`` clauses that met this case before keep catching it."""
+
+
 class SparseadWarning(UserWarning):
     """Base class of the warnings sparsead emits."""

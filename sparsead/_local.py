@@ -27,6 +27,7 @@ import time
 import numpy as np
 
 from ._errors import InputError
+from ._validation import check_picklable
 from .tracing.guards import GuardPlan
 
 __all__ = ["LocalJacobian", "LocalHessian"]
@@ -101,7 +102,6 @@ class _Local:
                    for g in self._regions[0][0].guards)
 
     def __reduce__(self):
-        from .prepared import check_picklable
         check_picklable(self.f, f"this {type(self).__name__}")
         return _rebuild, (type(self), self.f, self._x0, self._args0,
                           dict(self._options, max_regions=self._max))

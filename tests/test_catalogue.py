@@ -209,19 +209,19 @@ STRUCTURE += [
           group="structure"),
     _case("compress/object_array", "sa.color(P).compress(np.full((6, 6), object()))",
           "DecompressionError", "A", group="structure"),
-    _case("decompress_into/short_data",
-          "c = sa.color(P); out = c.decompress(c.compress(P))\nc.decompress_into("
-          "c.compress(P), out)\nout.data = out.data[:3]\nc.decompress_into(c.compress(P), out)",
+    _case("decompress_out/short_data",
+          "c = sa.color(P); out = c.decompress(c.compress(P))\nc.decompress("
+          "c.compress(P), out=out)\nout.data = out.data[:3]\nc.decompress(c.compress(P), out=out)",
           "DecompressionError", "out", group="structure"),
-    _case("decompress_into/read_only",
+    _case("decompress_out/read_only",
           "c = sa.color(P); out = c.decompress(c.compress(P)); out.data.flags.writeable = False\n"
-          "c.decompress_into(c.compress(P), out)", "DecompressionError", "out.data",
+          "c.decompress(c.compress(P), out=out)", "DecompressionError", "out.data",
           "read-only", group="structure"),
-    _case("decompress_into/not_csr",
-          "c = sa.color(P); c.decompress_into(c.compress(P), np.zeros((6, 6)))",
+    _case("decompress_out/not_csr",
+          "c = sa.color(P); c.decompress(c.compress(P), out=np.zeros((6, 6)))",
           "DecompressionError", "out", group="structure"),
-    _case("decompress_into/other_pattern",
-          "c = sa.color(P); c.decompress_into(c.compress(P), sp.csr_array(np.eye(6)))",
+    _case("decompress_out/other_pattern",
+          "c = sa.color(P); c.decompress(c.compress(P), out=sp.csr_array(np.eye(6)))",
           "DecompressionError", "out", group="structure"),
 ]
 
@@ -384,11 +384,16 @@ ARGUMENTS = [
     _case("jac/traced_argument_reshaped",
           "jac = sa.sparse_jacobian(lambda x, a: x * a, np.ones(3), (np.ones(3),))\n"
           "jac(np.ones(3), np.ones(4))", "InputError", "args[0]"),
-    _case("sparse_hessian/vector_f", f"sa.sparse_hessian({F}, np.ones(3))", "InputError", "f"),
+    _case("sparse_hessian/vector_f", f"sa.sparse_hessian({F}, np.ones(3))", "ScalarOutputError",
+          "f"),
     _case("sparse_hessian/triangle", "sa.sparse_hessian(lambda x: np.sum(x ** 3), np.ones(3), "
           "triangle='diag')", "ValueError", "triangle"),
     _case("sparse_hessian/coloring", "sa.sparse_hessian(lambda x: np.sum(x ** 3), np.ones(3), "
           "coloring='greedy')", "ValueError", "coloring"),
+    _case("sparse_hessian/decompression", "sa.sparse_hessian(lambda x: np.sum(x ** 3), "
+          "np.ones(3), decompression='star')", "ValueError", "decompression"),
+    _case("sparse_jacobian/order_before_tracing", "sa.sparse_jacobian(lambda x: x[9], np.ones(3), "
+          "order='biggest_first')", "ColoringError", "order"),
     _case("hessp/p_wrong_length", "sa.sparse_hessian(lambda x: np.sum(x ** 3), np.ones(3))"
           ".hessp(np.ones(3), np.ones(2))", "InputError", "p"),
     _case("gradient/cache_size_zero", "sa.gradient(lambda x: np.sum(x), cache_size=0)",

@@ -35,7 +35,7 @@ def colors_of(c):
 
 
 def check_oracle(A, problem, order, **kw):
-    """Validity by the plain checker, exact round trip, idempotence, decompress_into."""
+    """Validity by the plain checker, exact round trip, idempotence, decompress(out=)."""
     c = sa.color(A, problem, order, seed=3, **kw)
     opts = {}
     if problem == "bidirectional":
@@ -55,14 +55,14 @@ def check_oracle(A, problem, order, **kw):
     assert np.array_equal(D2.data, D.data)
     out = c.decompress(B)
     out.data[:] = -1.0
-    assert c.decompress_into(B, out) is out
+    assert c.decompress(B, out=out) is out
     assert np.array_equal(out.data, D.data)
     if problem in SYMMETRIC:
         for tri, ref in (("lower", sp.tril(A)), ("upper", sp.triu(A))):
             T = c.decompress(B, triangle=tri)
             assert (T != sp.csr_array(ref)).nnz == 0 and T.nnz == sp.csr_array(ref).nnz
             T.data[:] = 0
-            assert np.array_equal(c.decompress_into(B, T).data, c.decompress(B, triangle=tri).data)
+            assert np.array_equal(c.decompress(B, out=T).data, c.decompress(B, triangle=tri).data)
     return c
 
 
@@ -305,9 +305,9 @@ def test_wrong_B_and_wrong_out():
         c.compress(np.ones((3, 4)))
     other = sp.csr_array(np.eye(4))
     with pytest.raises(DecompressionError, match="`out` must have exactly"):
-        c.decompress_into(c.compress(A), other)
+        c.decompress(c.compress(A), out=other)
     with pytest.raises(DecompressionError, match="`out` must be a scipy.sparse csr_array"):
-        c.decompress_into(c.compress(A), np.zeros((4, 4)))
+        c.decompress(c.compress(A), out=np.zeros((4, 4)))
     with pytest.raises(DecompressionError, match="`triangle="):
         c.decompress(c.compress(A), triangle="lower")
     b = sa.color(A, "bidirectional")
@@ -329,3 +329,14 @@ def test_empty_shapes(problem, shape):
         return
     D = c.decompress(c.compress(A))
     assert D.shape == shape and D.nnz == 0
+
+
+def test_decompress_into_is_a_deprecated_alias_of_out():
+    A = sp.random_array((5, 7), density=0.4, rng=3, format="csr")
+    A.data[:] = np.arange(1, A.nnz + 1)
+    c = sa.color(A, "column")
+    out = c.decompress(c.compress(A))
+    out.data[:] = 0
+    with pytest.warns(DeprecationWarning, match="decompress\\(B, out=out\\)"):
+        assert c.decompress_into(c.compress(A), out) is out
+    assert (out != A).nnz == 0

@@ -17,7 +17,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import sparsead as sa
-from sparsead.coloring import ORDERS, PROBLEMS, _lower_bound
+from sparsead.coloring import ORDERS, PROBLEMS, lower_bound
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -126,7 +126,7 @@ def test_lower_bound_holds_for_every_order(A, problem):
             A = sp.csr_array(A[:min(A.shape), :min(A.shape)])
         A = sp.csr_array(A + A.T)
     p = sp.csr_array(A, dtype=bool)
-    bound = _lower_bound(p, problem)
+    bound = lower_bound(p, problem)
     counts = [sa.color(p, problem, order, seed=0).n_colors for order in ORDERS]
     assert bound <= min(counts)
     best = sa.color(p, problem, list(ORDERS), seed=0)
@@ -138,10 +138,36 @@ def test_lower_bound_is_reached_by_common_patterns():
     """A tridiagonal Jacobian (3 per row) and a block-diagonal Hessian (2) stop after natural."""
     from sparsead.patterns import banded
     T = banded(50, 1)
-    assert _lower_bound(T, "column") == 3 and sa.color(T, "column", list(ORDERS)).order == "natural"
+    assert lower_bound(T, "column") == 3 and sa.color(T, "column", list(ORDERS)).order == "natural"
     H = sp.csr_array(sp.block_diag([np.ones((2, 2))] * 20), dtype=bool)
-    assert _lower_bound(H, "star") == 2
+    assert lower_bound(H, "star") == 2
     assert sa.color(H, "star", ["natural", "smallest_last"]).order == "natural"
     offdiag_only = sp.csr_array(np.array([[0, 1], [1, 0]], dtype=bool))
-    assert _lower_bound(offdiag_only, "star") == 1  # post-processing keeps one color
+    assert lower_bound(offdiag_only, "star") == 1  # post-processing keeps one color
     assert sa.color(offdiag_only, "star").n_colors == 1
+
+
+@settings(derandomize=True, max_examples=60, deadline=None)
+@given(patterns())
+def test_bicoloring_bound_holds_for_both_decompressions(A):
+    """The direct bound (up to 3) never exceeds a star bicoloring; substitution claims none."""
+    p = sp.csr_array(A, dtype=bool)
+    direct = min(sa.color(p, "bidirectional", o, seed=0).n_colors for o in ORDERS)
+    assert lower_bound(p, "bidirectional") <= direct
+    assert lower_bound(p, "bidirectional", "substitution") == 0
+
+
+def test_bicoloring_bound_lets_auto_mode_skip_the_bicoloring(monkeypatch):
+    """Banded Jacobians: the bicoloring needs 3 colors, as the columns do, so auto skips it."""
+    import sparsead.prepared._choice as choice
+    from sparsead.examples import broyden_tridiagonal
+    from sparsead.patterns import banded
+    assert lower_bound(banded(40, 1), "bidirectional") == 3
+    assert lower_bound(sp.csr_array(np.eye(5, dtype=bool)), "bidirectional") == 1
+    calls = []
+    real = choice.color
+    monkeypatch.setattr(choice, "color", lambda p, problem, *a, **k: (
+        calls.append(problem), real(p, problem, *a, **k))[1])
+    jac = sa.sparse_jacobian(broyden_tridiagonal, np.ones(30), backend="numpy")
+    assert (jac.mode, jac.n_colors) == ("forward", 3)
+    assert calls == ["column"]

@@ -56,7 +56,8 @@ def test_prepared_operators_round_trip():
         sa.sparse_jacobian(broyden_tridiagonal, np.ones(40), mode="bidirectional",
                            backend="numpy"),
         sa.sparse_hessian(arwhead, np.ones(40)),
-        sa.sparse_hessian(chain, np.ones(40), (2.5,), coloring="acyclic", triangle="lower"),
+        sa.sparse_hessian(chain, np.ones(40), (2.5,), decompression="substitution",
+                          triangle="lower"),
     ]
     for op in ops:
         back = _round_trip(op)

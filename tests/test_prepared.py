@@ -135,7 +135,7 @@ def test_auto_mode_prefers_rows_for_wide():
 
 
 def test_backend_numba_missing_or_unsupported_is_clear(monkeypatch):
-    import sparsead.prepared as prep
+    import sparsead.prepared._backends as prep
 
     def broken():
         raise ImportError("no module")
@@ -156,16 +156,16 @@ def test_gradient_caches_and_checks():
 
 def test_auto_mode_skips_a_side_its_lower_bound_rules_out(monkeypatch):
     """A dense row forces n column colors; auto mode must not pay O(n^2) to find that out."""
-    import sparsead.prepared as prepared
+    import sparsead.prepared._choice as prepared
 
     calls = []
-    real = prepared._color
+    real = prepared.color
 
     def spy(pattern, problem, *a, **k):
         calls.append(problem)
         return real(pattern, problem, *a, **k)
 
-    monkeypatch.setattr(prepared, "_color", spy)
+    monkeypatch.setattr(prepared, "color", spy)
 
     def f(x):
         return np.concatenate([x[1:] ** 2 - x[:-1], [np.sum(x ** 2)]])

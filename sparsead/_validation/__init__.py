@@ -16,17 +16,21 @@ of checks live here:
 - arguments of prepared operators (:mod:`.arguments`: :class:`ArgSpec`, :func:`as_real_array`):
   floating ndarrays are traced inputs; everything else is *baked in*: copied
   at preparation and compared by value at every call, so that an argument
-  changed in place can never give a stale result.
+  changed in place can never give a stale result; and whether a user
+  function can be pickled (:mod:`.pickling`: :func:`check_picklable`).
 """
 
 from .arguments import ArgSpec, as_real_array, check_args
 from .structure import (as_compressed, as_csr, as_index_array, as_pattern, check_out, check_size,
                         is_structurally_symmetric, require_square, require_symmetric)
-from .values import as_colors, check_bool, check_choice, check_seed, describe
+from .pickling import check_picklable
+from .values import (DECOMPRESSIONS, as_colors, check_bool, check_choice, check_scalar_output,
+                     check_seed, describe, renamed)
 
 __all__ = [
     "as_csr", "as_pattern", "check_size", "as_index_array", "is_structurally_symmetric",
     "require_square", "require_symmetric", "as_compressed", "check_out",
     "check_choice", "check_seed", "check_bool", "as_colors", "describe",
-    "as_real_array", "check_args", "ArgSpec",
+    "as_real_array", "check_args", "ArgSpec", "check_picklable", "check_scalar_output",
+    "renamed", "DECOMPRESSIONS",
 ]

@@ -9,9 +9,15 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
-from .._errors import ColoringError
+import warnings
 
-__all__ = ["describe", "check_choice", "check_bool", "check_seed", "as_colors"]
+from .._errors import ColoringError, ScalarOutputError
+
+__all__ = ["describe", "check_choice", "check_bool", "check_seed", "as_colors",
+           "check_scalar_output", "renamed", "DECOMPRESSIONS"]
+
+#: The decompression of a star/acyclic choice, and the coloring problem each names.
+DECOMPRESSIONS = {"direct": "star", "substitution": "acyclic"}
 
 
 def describe(x) -> str:
@@ -30,6 +36,33 @@ def check_choice(value, allowed, name: str, error=ColoringError):
     if isinstance(value, str) and value in allowed:
         return value
     raise error(f"`{name}` must be one of {tuple(allowed)}, got {value!r}.")
+
+
+def check_scalar_output(shape, who: str, instead: str):
+    """Refuse an ``f`` whose output (of ``shape``) is not a single value: the one check and message."""
+    if int(np.prod(shape, dtype=np.int64)) != 1:
+        raise ScalarOutputError(f"{who} needs a scalar `f`; it returned shape {tuple(shape)}. "
+                                f"Use {instead} for vector outputs.")
+
+
+def renamed(new_value, old_value, new: str, old: str, old_choices=None, default=None,
+            stacklevel=3, error=ValueError):
+    """The value of keyword ``new``, or of its deprecated spelling ``old`` (which warns).
+
+    ``old_value is None`` means the old keyword was not given. ``old_choices``
+    maps each old value to the new vocabulary (another value raises ``error``
+    naming ``old``). Giving both keywords is refused.
+    """
+    if old_value is None:
+        return default if new_value is None else new_value
+    if new_value is not None:
+        raise TypeError(f"`{old}` is the deprecated name of `{new}`; pass only `{new}`.")
+    if old_choices is not None:
+        check_choice(old_value, tuple(old_choices), old, error)
+    shown = old_value if old_choices is None else old_choices[old_value]
+    warnings.warn(f"`{old}={old_value!r}` is deprecated; use `{new}={shown!r}`.",
+                  DeprecationWarning, stacklevel=stacklevel)
+    return shown
 
 
 def check_bool(value, name: str, error=ColoringError) -> bool:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from .._errors import InputError, InputTypeError
-from .._validation import ArgSpec, as_real_array
+from .._validation import ArgSpec, as_real_array, check_picklable
 from ..tracing import evaluate, trace
 from ..tracing.graph import prune
 from ..tracing.guards import GuardPlan
@@ -79,7 +79,6 @@ class _Gradient:
         self.__doc__ = f"Gradient of {getattr(f, '__name__', 'f')} (sparsead.gradient)."
 
     def __reduce__(self):  # the traced graphs are not pickled: the other side traces again
-        from ..prepared import check_picklable
         check_picklable(self.f, "this gradient")
         return _Gradient, (self.f, self._cache_size, self.local)
 

@@ -13,8 +13,9 @@ from __future__ import annotations
 import numpy as np
 
 from .._errors import ColoringError
-from .._validation import (as_pattern, check_bool, check_choice, check_seed, require_square,
-                           require_symmetric)
+from .._validation import (DECOMPRESSIONS, as_pattern, check_bool, check_choice, check_seed,
+                           renamed, require_square, require_symmetric)
+from . import graphs
 from .checks import (
     is_acyclic_coloring,
     is_distance1_coloring,
@@ -44,28 +45,62 @@ __all__ = [
 ]
 
 
-def _orders(order):
+def check_orders(order):
+    """``order`` as a list of names/callables, checked before any work (ColoringError)."""
     if isinstance(order, (list, tuple)):
         if len(order) == 0:
             raise ColoringError("`order` must not be an empty list; give at least one of "
                                 f"{ORDERS} or a callable.")
-        return [_orders(o)[0] for o in order]
+        return [check_orders(o)[0] for o in order]
     if callable(order):
         return [order]
     return [check_choice(order, ORDERS, "order")]
 
 
-def _lower_bound(p, problem):
+def _bicoloring_bound(p):
+    """Colors no star bicoloring (direct decompression) of ``p`` can go below, in O(nnz).
+
+    With ``pc`` column and ``pr`` row colors: ``pr = 0`` needs ``pc`` >= the
+    largest row count R (a column coloring), ``pc = 0`` needs ``pr`` >= the
+    largest column count C; so one color needs ``min(R, C) <= 1`` and two need
+    ``min(R, C) <= 2`` or ``pc = pr = 1``. With one color per side every row and
+    column with two or more entries must be in a seed (a neutral one leaves an
+    entry in no product or two in one sum). An entry ``(i, j)`` whose row holds
+    another such column and whose column holds another such row is then read
+    from neither side: if one exists, ``pc = pr = 1`` is impossible and 3 colors
+    are needed (a tridiagonal pattern: 3, as one-sided colorings).
+    """
+    if p.nnz == 0:
+        return 0
+    rows = graphs.row_ids(p.indptr)
+    rdeg = np.diff(p.indptr)
+    cdeg = np.bincount(p.indices, minlength=p.shape[1])
+    if min(rdeg.max(), cdeg.max()) <= 1:
+        return 1
+    if min(rdeg.max(), cdeg.max()) <= 2:
+        return 2
+    in_c = cdeg[p.indices] >= 2                       # entries in a column in a seed
+    in_r = rdeg[rows] >= 2                            # entries in a row in a seed
+    per_row = np.bincount(rows[in_c], minlength=p.shape[0])
+    per_col = np.bincount(p.indices[in_r], minlength=p.shape[1])
+    blocked = in_c & in_r & (per_row[rows] >= 2) & (per_col[p.indices] >= 2)
+    return 3 if blocked.any() else 2
+
+
+def lower_bound(p, problem, decompression="direct"):
     """Colors no order can go below, in O(nnz): the orders after one that reaches it are skipped.
 
     ``column``/``row``: the entries of a row (column) need distinct colors;
     ``distance2``: a vertex and its neighbours; ``distance1``: two ends of an
     edge; ``star``/``acyclic``: an edge between two vertices with diagonal
     entries (both diagonals are read in their own colors, which differ; with
-    post-processing an edge alone may need one color); ``bidirectional``: none.
+    post-processing an edge alone may need one color); ``bidirectional``:
+    :func:`_bicoloring_bound` for direct decompression, none by substitution.
     """
-    if p.nnz == 0 or problem == "bidirectional":
+    if p.nnz == 0:
         return 0
+    if problem == "bidirectional":
+        return _bicoloring_bound(p) if decompression == "direct" else 0
     if problem == "column":
         return int(np.diff(p.indptr).max())
     if problem == "row":
@@ -82,7 +117,7 @@ def _lower_bound(p, problem):
 
 
 def color(pattern, problem="column", order=None, *, seed=None, keep_explicit_zeros=True,
-          symmetrize=False, postprocess=True, method="star", improve=0):
+          symmetrize=False, postprocess=True, decompression=None, improve=0, method=None):
     """Color a sparsity pattern for compressed evaluation of a Jacobian or Hessian.
 
     Parameters
@@ -100,7 +135,7 @@ def color(pattern, problem="column", order=None, *, seed=None, keep_explicit_zer
         symmetric pattern (diagonal ignored); ``star``: star coloring of a
         symmetric pattern (Hessians, direct decompression); ``acyclic``:
         acyclic coloring (Hessians, decompression by substitution);
-        ``bidirectional``: star (or acyclic, ``method="acyclic"``) bicoloring of
+        ``bidirectional``: star (or acyclic, ``decompression="substitution"``) bicoloring of
         a nonsymmetric pattern through the symmetric pattern
         ``[[0, A.T], [A, 0]]`` (JVPs and VJPs together): rows and columns
         are taken in ``order``; one whose neighbours all came before it and
@@ -128,8 +163,15 @@ def color(pattern, problem="column", order=None, *, seed=None, keep_explicit_zer
     postprocess : bool, default True
         For ``star``, ``acyclic`` and ``bidirectional``: make the colors that
         no decompression reads neutral (``-1``) and renumber the others.
-    method : {"star", "acyclic"}
-        The coloring of the augmented pattern for ``bidirectional``.
+    decompression : {"direct", "substitution"}, optional
+        How the matrix is recovered: ``direct`` (star colorings, one gather)
+        or ``substitution`` (acyclic colorings, fewer colors). Chooses the
+        bicoloring of ``bidirectional`` (default ``direct``); for the other
+        problems it is implied (``acyclic``: substitution, else direct) and,
+        when given, must agree.
+    method : {"star", "acyclic"}, optional
+        Deprecated spelling of ``decompression`` (``"direct"``,
+        ``"substitution"``); warns.
     improve : int, default 0
         Rounds of iterated greedy after the best order (Culberson): recolor
         with the vertices of each color class together, classes reversed,
@@ -145,7 +187,8 @@ def color(pattern, problem="column", order=None, *, seed=None, keep_explicit_zer
     Raises
     ------
     ColoringError
-        Unknown ``problem``, ``order`` or ``method``; a ``seed`` that is not
+        Unknown ``problem``, ``order`` or ``decompression`` (or one that
+        contradicts ``problem``); a ``seed`` that is not
         None, a non-negative integer or a Generator; a flag that is not a bool.
     PatternError
         Malformed pattern (for sparse input: indices outside the shape, a
@@ -174,10 +217,10 @@ def color(pattern, problem="column", order=None, *, seed=None, keep_explicit_zer
     True
     """
     problem = check_choice(problem, PROBLEMS, "problem")
-    method = check_choice(method, ("star", "acyclic"), "method")
+    decompression, method = _decompression(problem, decompression, method)
     if order is None:
         order = "largest_first" if problem == "bidirectional" else "natural"
-    orders = _orders(order)
+    orders = check_orders(order)
     seed = check_seed(seed)
     keep_explicit_zeros = check_bool(keep_explicit_zeros, "keep_explicit_zeros")
     symmetrize = check_bool(symmetrize, "symmetrize")
@@ -190,7 +233,7 @@ def color(pattern, problem="column", order=None, *, seed=None, keep_explicit_zer
         require_symmetric(p, problem)
     improve = _rounds(improve)
     graph = build_graph(p, problem)
-    bound = _lower_bound(p, problem) if len(orders) > 1 or improve else 0
+    bound = lower_bound(p, problem, decompression) if len(orders) > 1 or improve else 0
     best, best_rank, found = None, None, None
     tried = set()
     for rank in _evaluation_order(orders, problem):
@@ -213,6 +256,24 @@ def color(pattern, problem="column", order=None, *, seed=None, keep_explicit_zer
             return c.n_colors, c
         best = recolor(graph, problem, method, *found, improve, score, seed)[1]
     return best
+
+
+def _decompression(problem, decompression, method):
+    """``(decompression, bicoloring method)`` from the new keyword or its deprecated spelling."""
+    old = {v: k for k, v in DECOMPRESSIONS.items()}
+    decompression = renamed(decompression, method, "decompression", "method", old,
+                            stacklevel=4, error=ColoringError)
+    implied = {"acyclic": "substitution", "distance1": None}.get(problem, "direct")
+    if decompression is None:
+        decompression = implied
+    else:
+        decompression = check_choice(decompression, tuple(DECOMPRESSIONS), "decompression")
+        if problem != "bidirectional" and decompression != implied:
+            raise ColoringError(f"`decompression={decompression!r}` contradicts "
+                                f"`problem={problem!r}` (which implies {implied!r}); use "
+                                "problem='acyclic' for substitution, 'star' for direct.")
+    return decompression, DECOMPRESSIONS.get(decompression if problem == "bidirectional"
+                                             else "direct")
 
 
 def _rounds(improve):

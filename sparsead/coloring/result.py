@@ -1,99 +1,23 @@
 """The :class:`Coloring` result: colors, seed matrices, compression and decompression.
 
-Fed by :mod:`sparsead.coloring.greedy` (raw colors of a problem graph). Here
-the raw colors are post-processed (for star, acyclic and bidirectional
-colorings, colors that no decompression reads become neutral, ``-1``, and the
-rest are renumbered ``0..p-1``), and the decompression plan is computed once:
-a list of index maps that turns ``decompress`` into one gather (plus, for
-acyclic colorings, one substitution sweep over the two-colored trees) run by
-:func:`sparsead._kernels.decompress.run_plan`.
+Fed by :mod:`sparsead.coloring.greedy` (raw colors of a problem graph) through
+:func:`build_coloring`, which lets :mod:`sparsead.coloring.decompression`
+post-process the colors; that module also builds (at the first decompression,
+once per target triangle) and runs the plans this class caches.
 """
 
 from __future__ import annotations
 
-from typing import NamedTuple
+import warnings
 
 import numpy as np
 import scipy.sparse as sp
 
 from .._errors import ColoringError, DecompressionError
-from .._kernels import lazy, readonly_flat
 from .._validation import as_compressed, as_csr, check_out
-from . import graphs
-
-kd = lazy("decompress")  # Numba is imported at the first kernel call
-
-TRIANGLES = ("full", "lower", "upper")
-_E = np.zeros(0, dtype=np.int64)
-_PTR0 = np.zeros(1, dtype=np.int64)
-
-
-class Plan(NamedTuple):
-    """Index maps of one decompression target (see :func:`run_plan`).
-
-    ``out`` is the boolean pattern written; ``g_out``/``g_src`` the direct
-    gather, ``s_*`` the substitution steps, ``c_dst``/``c_src`` the copies to
-    mirror positions. Sources ``s >= 0`` index the flattened first compressed
-    matrix, ``s < 0`` the second one at ``-s - 1``.
-    """
-    out: sp.csr_array
-    g_out: np.ndarray
-    g_src: np.ndarray
-    s_out: np.ndarray
-    s_src: np.ndarray
-    s_ptr: np.ndarray
-    s_sub: np.ndarray
-    c_dst: np.ndarray
-    c_src: np.ndarray
-
-
-def _i64(x):
-    return np.ascontiguousarray(x, dtype=np.int64)
-
-
-def _renumber(raw_colors, keep_colors):
-    """Map raw color -> new color (``-1`` for colors not kept), kept colors in increasing order."""
-    nc = int(raw_colors.max()) + 1 if raw_colors.size else 0
-    newc = np.full(max(nc, 1), -1, dtype=np.int64)
-    keep = np.unique(keep_colors)
-    keep = keep[keep >= 0]
-    newc[keep] = np.arange(keep.size, dtype=np.int64)
-    return newc, int(keep.size)
-
-
-def _apply(newc, raw):
-    """``newc[raw]`` with neutral raw colors (``-1``) kept neutral."""
-    return np.where(raw >= 0, newc[np.maximum(raw, 0)], -1) if raw.size else raw
-
-
-def _tree_schedule(graph, raw, root):
-    """Leaf-elimination schedule over the acyclic coloring's two-colored trees."""
-    adj = graph.adj
-    canon = np.flatnonzero(root >= 0)
-    arows = graphs.row_ids(adj.ptr)
-    rts = root[canon]
-    o = np.argsort(rts, kind="stable")
-    canon = _i64(canon[o])
-    rts = rts[o]
-    eu = arows[canon]
-    ev = adj.idx[canon]
-    # an edge next to a neutral vertex (a tree of its own) is read at the neutral end
-    flip = raw[ev] < 0
-    eu, ev = _i64(np.where(flip, ev, eu)), _i64(np.where(flip, eu, ev))
-    n_e = canon.size
-    bounds = np.flatnonzero(np.diff(rts)) + 1 if n_e else _E
-    tree_ptr = _i64(np.concatenate([[0], bounds, [n_e]])) if n_e else _PTR0
-    step_edge = np.empty(n_e, dtype=np.int64)
-    step_row = np.empty(n_e, dtype=np.int64)
-    step_col = np.empty(n_e, dtype=np.int64)
-    sub_ptr = np.zeros(n_e + 1, dtype=np.int64)
-    sub_edge = np.empty(2 * n_e + 1, dtype=np.int64)
-    n_steps, n_sub = kd.tree_substitution(adj.ptr, adj.idx, eu, ev, tree_ptr, raw, step_edge,
-                                          step_row, step_col, sub_ptr, sub_edge)
-    if n_steps != n_e:
-        raise ColoringError("the colors are not an acyclic coloring (a two-colored cycle "
-                            "remains); decompression by substitution is impossible.")
-    return canon, eu, ev, step_edge, step_row, step_col, sub_ptr, sub_edge[:n_sub]
+from . import decompression as dc
+from .decompression import TRIANGLES
+from .greedy import SYMMETRIC_PROBLEMS as SYMMETRIC
 
 
 class Coloring:
@@ -117,16 +41,26 @@ class Coloring:
         ``[column_colors, row_colors]``. ``-1`` marks a neutral vertex, which
         is in no seed column (only after post-processing of ``star``,
         ``acyclic`` and ``bidirectional`` colorings).
+    decompression : {"direct", "substitution"} or None
+        How :meth:`decompress` recovers the matrix: a gather (``direct``) or
+        a gather and a substitution sweep (``acyclic`` colorings and acyclic
+        bicolorings); None for ``distance1``, which cannot be decompressed.
     n_colors : int
         Number of compressed products (for ``bidirectional``:
         ``n_column_colors + n_row_colors``).
-    column_colors, row_colors, n_column_colors, n_row_colors
-        Only for ``bidirectional``: the JVP side and the VJP side.
+    column_colors, row_colors : numpy.ndarray of int64
+        The JVP side (seed columns, ``B = A @ S``) and the VJP side (seed rows,
+        ``B = S.T @ A``), for every problem: ``column`` and the symmetric
+        problems have ``row_colors`` empty, ``row`` has ``column_colors``
+        empty, ``bidirectional`` has both. ``colors`` is their concatenation.
+    n_column_colors, n_row_colors : int
+        The lanes of each side (they add up to ``n_colors``).
 
     Notes
     -----
-    Decompression plans are cached per target in ``_plans`` (a dict
-    ``triangle -> Plan``); each :class:`Plan` holds plain int64 index arrays
+    Decompression plans are built at the first decompression and cached per
+    target in ``_plans`` (a dict ``triangle -> Plan``); each
+    :class:`~sparsead.coloring.decompression.Plan` holds plain int64 index arrays
     (``g_out``, ``g_src``: gather; ``s_out``, ``s_src``, ``s_ptr``, ``s_sub``:
     substitution over two-colored trees; ``c_dst``, ``c_src``: mirror copies)
     that :func:`sparsead._kernels.decompress.run_plan` executes. Sources index
@@ -147,21 +81,35 @@ class Coloring:
                  column_colors=None, row_colors=None):
         self.problem = problem
         self.order = order
-        self.method = method
+        self.decompression = ("substitution" if "acyclic" in (problem, method) else
+                              None if problem == "distance1" else "direct")
         self.pattern = pattern
         self.shape = tuple(pattern.shape)
         self.colors = colors
         self.n_colors = int(n_colors)
+        none = np.zeros(0, dtype=np.int64)
         if problem == "bidirectional":
-            self.column_colors = column_colors
-            self.row_colors = row_colors
-            self.n_column_colors = int(column_colors.max()) + 1 if column_colors.size else 0
-            self.n_row_colors = int(row_colors.max()) + 1 if row_colors.size else 0
-            self.n_column_colors = max(self.n_column_colors, 0)
-            self.n_row_colors = max(self.n_row_colors, 0)
+            self.column_colors, self.row_colors = column_colors, row_colors
+        elif problem == "row":
+            self.column_colors, self.row_colors = none, colors
+        else:           # column and symmetric problems: the seeds are columns, B = A S
+            self.column_colors, self.row_colors = colors, none
+        self.n_column_colors = int(self.column_colors.max(initial=-1)) + 1
+        self.n_row_colors = int(self.row_colors.max(initial=-1)) + 1
         self._plans = {}
-        self._full_plan = None  # problem-specific recipe, see _plan
+        self._recipe = None     # () -> full-matrix recipe, set by build_coloring (lazy)
+        self._full = None       # the recipe once computed
         self._validated = {}
+
+    @property
+    def method(self):
+        """Deprecated: the bicoloring of a ``bidirectional`` coloring; see ``decompression``."""
+        warnings.warn("Coloring.method is deprecated; use Coloring.decompression ('direct' for "
+                      "a star, 'substitution' for an acyclic coloring).", DeprecationWarning,
+                      stacklevel=2)
+        if self.problem != "bidirectional":
+            return None
+        return "acyclic" if self.decompression == "substitution" else "star"
 
     def __repr__(self):
         return (f"Coloring(problem={self.problem!r}, order={self.order!r}, shape={self.shape}, "
@@ -268,57 +216,25 @@ class Coloring:
 
     # ------------------------------------------------------------ decompress
     def _plan(self, triangle):
-        if triangle not in TRIANGLES:
-            raise DecompressionError(f"`triangle` must be one of {TRIANGLES}, got {triangle!r}.")
+        """The decompression :class:`~.decompression.Plan` of ``triangle``, built at first use."""
+        sym = self.problem in SYMMETRIC
+        dc.check_triangle(triangle, self.problem, sym)
         if triangle in self._plans:
             return self._plans[triangle]
         if self.problem == "distance1":
             raise ColoringError(
                 "a distance-1 coloring does not determine the matrix: use problem='star' "
                 "(or 'distance2', 'acyclic') to decompress Hessians.")
-        sym = self.problem in ("distance2", "star", "acyclic")
-        if triangle != "full" and not sym:
-            raise DecompressionError(
-                f"`triangle={triangle!r}` needs a symmetric problem, this coloring is "
-                f"{self.problem!r}; use triangle='full'.")
-        kind, rec = self._full_plan
-        p = self.pattern
-        if not sym or triangle == "full":
-            out, mask = p, None
-        else:
-            rows = graphs.row_ids(p.indptr)
-            mask = p.indices <= rows if triangle == "lower" else p.indices >= rows
-            out = sp.csr_array(sp.tril(p) if triangle == "lower" else sp.triu(p))
-            out.sort_indices()
-        nnz = out.nnz
-        if kind == "gather":
-            src = rec["src"] if mask is None else rec["src"][mask]
-            plan = Plan(out, np.arange(nnz, dtype=np.int64), _i64(src), _E, _E, _PTR0, _E, _E, _E)
-        else:
-            edge_pos = rec["edge_pos"]            # full position of each edge, row < col
-            diag_pos, diag_src = rec["diag_pos"], rec["diag_src"]
-            c_dst = c_src = _E
-            if mask is not None:
-                loc = np.cumsum(mask) - 1
-                if triangle == "upper":
-                    edge_out = loc[edge_pos]
-                else:
-                    edge_out = loc[rec["mirror"][edge_pos]]
-                diag_out = loc[diag_pos]
-            elif rec.get("mirror") is not None:
-                edge_out = edge_pos
-                diag_out = diag_pos
-                c_dst = _i64(rec["mirror"][edge_pos])
-                c_src = _i64(edge_pos)
-            else:
-                edge_out, diag_out = edge_pos, diag_pos
-            plan = Plan(out, _i64(diag_out), _i64(diag_src), _i64(edge_out[rec["step_edge"]]),
-                        _i64(rec["step_src"]), _i64(rec["sub_ptr"]),
-                        _i64(edge_out[rec["sub_edge"]]), c_dst, c_src)
+        if not callable(self._recipe):
+            raise ColoringError("this Coloring has no decompression recipe; make it with "
+                                "sparsead.color().")
+        if self._full is None:
+            self._full = self._recipe()
+        plan = dc.build_plan(self.pattern, sym, self._full, triangle)
         self._plans[triangle] = plan
         return plan
 
-    def decompress(self, B, *, triangle="full"):
+    def decompress(self, B, *, triangle="full", out=None):
         """Recover the matrix from its compressed products ``B``.
 
         Parameters
@@ -327,6 +243,12 @@ class Coloring:
             What :meth:`compress` returns (of the same shapes).
         triangle : {"full", "lower", "upper"}
             For symmetric problems: return both triangles or only one.
+        out : scipy.sparse.csr_array, optional
+            Write into the ``data`` of this preallocated result instead (it
+            must have exactly the structure :meth:`decompress` returns; for
+            symmetric problems the full pattern or one triangle, recognised
+            from its structure) and return it. The structure check is an
+            identity test once the same ``out`` has been seen.
 
         Returns
         -------
@@ -346,61 +268,40 @@ class Coloring:
         >>> A = sp.random_array((4, 6), density=0.4, rng=0, format="csr")
         >>> A.data[:] = np.arange(1, A.nnz + 1)
         >>> c = sa.color(A, "bidirectional")
-        >>> bool((c.decompress(c.compress(A)) != A).nnz == 0)
+        >>> J = c.decompress(c.compress(A))
+        >>> bool((J != A).nnz == 0)
+        True
+        >>> c.decompress(c.compress(2 * A), out=J) is J
         True
         """
+        if out is not None:
+            check_out(out, "allocate it once with out = coloring.decompress(B)")
+            plan = self._match(out, triangle)
+            dc.run_plan(plan, *self._flat_b(B), out.data)
+            return out
         plan = self._plan(triangle)
         b1, b2 = self._flat_b(B)
-        out = plan.out
-        data = np.empty(out.nnz, dtype=np.float64)
-        self._run(plan, b1, b2, data)
-        return sp.csr_array((data, out.indices.copy(), out.indptr.copy()), shape=out.shape)
-
-    @staticmethod
-    def _run(plan, b1, b2, data):
-        kd.run_plan(readonly_flat(b1), readonly_flat(b2), plan.g_out, plan.g_src, plan.s_out,
-                    plan.s_src, plan.s_ptr, plan.s_sub, plan.c_dst, plan.c_src, data)
+        res, data = dc.new_output(plan.out)
+        dc.run_plan(plan, b1, b2, data)
+        return res
 
     def decompress_into(self, B, out):
-        """Decompress ``B`` into the ``data`` of a preallocated ``csr_array`` and return it.
+        """Deprecated alias of ``decompress(B, out=out)`` (kept for one release)."""
+        warnings.warn("Coloring.decompress_into(B, out) is deprecated; use "
+                      "Coloring.decompress(B, out=out).", DeprecationWarning, stacklevel=2)
+        return self.decompress(B, out=out)
 
-        ``out`` must have exactly the pattern of :meth:`decompress`'s result
-        (for symmetric problems: the full pattern or one triangle, recognised
-        from its structure) and float64 data. The structure check is an
-        identity test once the same ``out`` has been seen, an ``array_equal``
-        otherwise.
-
-        Examples
-        --------
-        >>> import scipy.sparse as sp, sparsead as sa
-        >>> A = sp.random_array((4, 6), density=0.4, rng=0, format="csr")
-        >>> c = sa.color(A, "column")
-        >>> out = c.decompress(c.compress(A))
-        >>> out.data[:] = 0
-        >>> bool((c.decompress_into(c.compress(A), out) != A).nnz == 0)
-        True
-        """
-        check_out(out, "allocate it once with out = coloring.decompress(B)")
-        plan = self._match(out)
-        b1, b2 = self._flat_b(B)
-        self._run(plan, b1, b2, out.data)
-        return out
-
-    def _match(self, out):
+    def _match(self, out, triangle="full"):
+        """The plan whose output structure ``out`` has (any triangle of a symmetric problem)."""
         cached = self._validated.get("last")
         if (cached is not None and cached[0] is out.indptr and cached[1] is out.indices
                 and out.data.size == cached[2].out.nnz):
             return cached[2]
-        triangles = ("full", "lower", "upper") if self.problem in (
-            "distance2", "star", "acyclic") else ("full",)
-        for tri in triangles:
+        dc.check_triangle(triangle, self.problem, self.problem in SYMMETRIC)
+        triangles = TRIANGLES if self.problem in SYMMETRIC[1:] else ("full",)
+        for tri in sorted(triangles, key=lambda t: t != triangle):
             plan = self._plan(tri)
-            o = plan.out
-            if (out.shape == o.shape and out.data.size == o.nnz
-                    and np.shape(out.indptr) == o.indptr.shape
-                    and np.shape(out.indices) == o.indices.shape
-                    and np.array_equal(out.indptr, o.indptr)
-                    and np.array_equal(out.indices, o.indices)):
+            if dc.same_structure(out, plan.out):
                 self._validated["last"] = (out.indptr, out.indices, plan)
                 return plan
         raise DecompressionError(
@@ -414,117 +315,11 @@ class Coloring:
 
 
 def build_coloring(graph, problem, order, raw, root, *, postprocess=True, method="star"):
-    """Post-process raw colors and attach the decompression recipe."""
-    if problem == "bidirectional":
-        return _bidirectional(graph, order, raw, root, postprocess, method)
-    p = graph.pattern
-    rows = graphs.row_ids(p.indptr)
-    cols = p.indices
-    if problem in ("column", "row", "distance1"):
-        nc = int(raw.max()) + 1 if raw.size else 0
-        c = Coloring(problem, order, p, raw, nc)
-        if problem == "column":
-            c._full_plan = ("gather", {"src": rows * nc + raw[cols]})
-        elif problem == "row":
-            c._full_plan = ("gather", {"src": raw[rows] * p.shape[1] + cols})
-        return c
-    n = p.shape[0]
-    if problem in ("distance2", "star"):
-        read_row = np.empty(p.nnz, dtype=np.int64)
-        read_col = np.empty(p.nnz, dtype=np.int64)
-        ok = kd.direct_reads(_i64(p.indptr), _i64(cols), raw, read_row, read_col) if n else True
-        if not ok:
-            raise ColoringError(f"internal error: the {problem} coloring does not allow "
-                                "direct decompression.")
-        diag = raw[rows[cols == rows]]
-        if problem == "star" and postprocess:
-            newc, nc = _renumber(raw, np.concatenate([read_col, diag]))
-        else:
-            newc, nc = _renumber(raw, raw)
-        colors = newc[raw] if raw.size else raw
-        c = Coloring(problem, order, p, colors, nc)
-        c._full_plan = ("gather", {"src": read_row * nc + newc[read_col] if p.nnz else _E})
-        return c
-    # acyclic
-    canon, eu, ev, step_edge, step_row, step_col, sub_ptr, sub_edge = _tree_schedule(graph, raw, root)
-    dmask = cols == rows
-    diag_pos = np.flatnonzero(dmask)
-    diag_rows = rows[dmask]
-    keep = np.concatenate([step_col, raw[diag_rows]]) if postprocess else raw
-    newc, nc = _renumber(raw, keep)
-    colors = newc[raw] if raw.size else raw
-    mirror = graphs.mirror_positions(_i64(p.indptr), _i64(cols), n)
-    fp = graph.adj.pattern_pos[canon]
-    fp = np.where(eu < ev, fp, mirror[fp])
-    c = Coloring("acyclic", order, p, colors, nc)
-    c._full_plan = ("tree", {
-        "edge_pos": _i64(fp), "mirror": mirror, "diag_pos": _i64(diag_pos),
-        "diag_src": _i64(diag_rows * nc + newc[raw[diag_rows]]),
-        "step_edge": step_edge, "step_src": _i64(step_row * nc + newc[step_col]),
-        "sub_ptr": sub_ptr, "sub_edge": sub_edge,
-    })
-    return c
-
-
-def _bidirectional(graph, order, raw, root, postprocess, method):
-    a = graph.extra["source"]
-    m, n = a.shape
-    apos = graph.extra["apos"]
-    h = graph.pattern
-    # the kernels color each side from its own palette: make the row colors distinct numbers
-    raw = raw.copy()
-    shift = int(raw[:n].max()) + 1 if n else 0
-    raw[n:] = np.where(raw[n:] >= 0, raw[n:] + max(shift, 0), -1)
-
-    def sides(jvp_keep, vjp_keep):
-        newj, pc = _renumber(raw, jvp_keep)
-        newr, pr = _renumber(raw, vjp_keep)
-        return newj, newr, pc, pr, _apply(newj, raw[:n]), _apply(newr, raw[n:])
-
-    def encode(r, col, newj, newr, pc, pr):
-        jvp = r >= n
-        return np.where(jvp, (r - n) * pc + newj[col], -(newr[col] * n + r) - 1)
-
-    if method == "star":
-        read_row = np.empty(h.nnz, dtype=np.int64)
-        read_col = np.empty(h.nnz, dtype=np.int64)
-        ok = kd.direct_reads(_i64(h.indptr), _i64(h.indices), raw, read_row, read_col) \
-            if n + m else True
-        if not ok:
-            raise ColoringError("internal error: the star bicoloring does not allow direct "
-                                "decompression.")
-        lower = np.flatnonzero(apos >= 0)
-        t = apos[lower]
-        rr = np.empty(a.nnz, dtype=np.int64)
-        rc = np.empty(a.nnz, dtype=np.int64)
-        rr[t] = read_row[lower]
-        rc[t] = read_col[lower]
-        if postprocess:
-            sel = rr >= n
-            newj, newr, pc, pr, colc, rowc = sides(rc[sel], rc[~sel])
-        else:
-            newj, newr, pc, pr, colc, rowc = sides(raw[:n], raw[n:])
-        src = encode(rr, rc, newj, newr, pc, pr) if a.nnz else _E
-        recipe = ("gather", {"src": src})
-    else:
-        canon, eu, ev, step_edge, step_row, step_col, sub_ptr, sub_edge = _tree_schedule(
-            graph, raw, root)
-        if postprocess:
-            sel = step_row >= n
-            newj, newr, pc, pr, colc, rowc = sides(step_col[sel], step_col[~sel])
-        else:
-            newj, newr, pc, pr, colc, rowc = sides(raw[:n], raw[n:])
-        hp = graph.adj.pattern_pos[canon]
-        ap = apos[hp]
-        ap = np.where(ap >= 0, ap, -ap - 1)
-        recipe = ("tree", {
-            "edge_pos": _i64(ap), "mirror": None, "diag_pos": _E, "diag_src": _E,
-            "step_edge": step_edge,
-            "step_src": _i64(encode(step_row, step_col, newj, newr, pc, pr)) if step_row.size else _E,
-            "sub_ptr": sub_ptr, "sub_edge": sub_edge,
-        })
-    c = Coloring("bidirectional", order, a, np.concatenate([colc, rowc]), pc + pr, method=method,
-                 column_colors=colc, row_colors=rowc)
-    c.n_column_colors, c.n_row_colors = pc, pr
-    c._full_plan = recipe
+    """The :class:`Coloring` of raw greedy colors (post-processed, with a lazy decompression recipe)."""
+    res = dc.postprocess(graph, problem, raw, root, postprocess=postprocess, method=method)
+    bidi = problem == "bidirectional"
+    c = Coloring(problem, order, graph.extra["source"] if bidi else graph.pattern, res.colors,
+                 res.n_colors, method=method if bidi else None,
+                 column_colors=res.column_colors, row_colors=res.row_colors)
+    c._recipe = res.recipe
     return c

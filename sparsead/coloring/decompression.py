@@ -1,0 +1,347 @@
+"""Decompression: post-processing of raw colors, decompression plans and their index maps.
+
+Fed by :mod:`sparsead.coloring.greedy` (raw colors of a problem graph) and
+used by :mod:`sparsead.coloring.result` (``Coloring.decompress``) and the
+prepared operators (:class:`Decompressor`, which reads compressed blocks in the
+lane layout of the backend). Three steps, in the order they run:
+
+1. :func:`postprocess` -- colors that no decompression reads become neutral
+   (``-1``, star, acyclic and bidirectional colorings) and the rest are
+   renumbered ``0..p-1``. It returns a *recipe*: a thunk that computes the
+   full-matrix index maps only when a plan is first asked for, so that the
+   colorings an order search or ``mode="auto"`` discards never pay for them.
+2. :func:`build_plan` -- the recipe restricted to a target (``full``,
+   ``lower`` or ``upper`` triangle): a :class:`Plan` of plain int64 arrays.
+3. :func:`run_plan` / :class:`Decompressor` -- one gather (plus, for acyclic
+   colorings, one substitution sweep over the two-colored trees and mirror
+   copies) by :func:`sparsead._kernels.decompress.run_plan`.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+import scipy.sparse as sp
+
+from .._errors import ColoringError, DecompressionError
+from .._kernels import lazy, readonly_flat
+from . import graphs
+
+kd = lazy("decompress")  # Numba is imported at the first kernel call
+
+TRIANGLES = ("full", "lower", "upper")
+_E = np.zeros(0, dtype=np.int64)
+_PTR0 = np.zeros(1, dtype=np.int64)
+
+
+class Plan(NamedTuple):
+    """Index maps of one decompression target (see :func:`run_plan`).
+
+    ``out`` is the boolean pattern written; ``g_out``/``g_src`` the direct
+    gather, ``s_*`` the substitution steps, ``c_dst``/``c_src`` the copies to
+    mirror positions. Sources ``s >= 0`` index the flattened first compressed
+    matrix, ``s < 0`` the second one at ``-s - 1``.
+    """
+    out: sp.csr_array
+    g_out: np.ndarray
+    g_src: np.ndarray
+    s_out: np.ndarray
+    s_src: np.ndarray
+    s_ptr: np.ndarray
+    s_sub: np.ndarray
+    c_dst: np.ndarray
+    c_src: np.ndarray
+
+
+class Colors(NamedTuple):
+    """What :func:`postprocess` returns: final colors, their count and the lazy recipe."""
+    colors: np.ndarray
+    n_colors: int
+    recipe: object                     # () -> ("gather" | "tree", dict of index arrays)
+    column_colors: np.ndarray | None = None
+    row_colors: np.ndarray | None = None
+
+
+def _i64(x):
+    return np.ascontiguousarray(x, dtype=np.int64)
+
+
+def _renumber(raw_colors, keep_colors):
+    """Map raw color -> new color (``-1`` for colors not kept), kept colors in increasing order."""
+    nc = int(raw_colors.max()) + 1 if raw_colors.size else 0
+    kept = np.zeros(max(nc, 1), dtype=bool)
+    keep = np.asarray(keep_colors)
+    kept[keep[keep >= 0]] = True                 # O(n) marking instead of np.unique's sort/hash
+    newc = np.full(kept.size, -1, dtype=np.int64)
+    idx = np.flatnonzero(kept)
+    newc[idx] = np.arange(idx.size, dtype=np.int64)
+    return newc, int(idx.size)
+
+
+def _apply(newc, raw):
+    """``newc[raw]`` with neutral raw colors (``-1``) kept neutral."""
+    return np.where(raw >= 0, newc[np.maximum(raw, 0)], -1) if raw.size else raw
+
+
+def _tree_schedule(graph, raw, root):
+    """Leaf-elimination schedule over the acyclic coloring's two-colored trees."""
+    adj = graph.adj
+    canon = np.flatnonzero(root >= 0)
+    arows = graphs.row_ids(adj.ptr)
+    rts = root[canon]
+    o = np.argsort(rts, kind="stable")
+    canon = _i64(canon[o])
+    rts = rts[o]
+    eu = arows[canon]
+    ev = adj.idx[canon]
+    # an edge next to a neutral vertex (a tree of its own) is read at the neutral end
+    flip = raw[ev] < 0
+    eu, ev = _i64(np.where(flip, ev, eu)), _i64(np.where(flip, eu, ev))
+    n_e = canon.size
+    bounds = np.flatnonzero(np.diff(rts)) + 1 if n_e else _E
+    tree_ptr = _i64(np.concatenate([[0], bounds, [n_e]])) if n_e else _PTR0
+    step_edge = np.empty(n_e, dtype=np.int64)
+    step_row = np.empty(n_e, dtype=np.int64)
+    step_col = np.empty(n_e, dtype=np.int64)
+    sub_ptr = np.zeros(n_e + 1, dtype=np.int64)
+    sub_edge = np.empty(2 * n_e + 1, dtype=np.int64)
+    n_steps, n_sub = kd.tree_substitution(adj.ptr, adj.idx, eu, ev, tree_ptr, raw, step_edge,
+                                          step_row, step_col, sub_ptr, sub_edge)
+    if n_steps != n_e:
+        raise ColoringError("the colors are not an acyclic coloring (a two-colored cycle "
+                            "remains); decompression by substitution is impossible.")
+    return canon, eu, ev, step_edge, step_row, step_col, sub_ptr, sub_edge[:n_sub]
+
+
+def _direct_reads(p, raw, what):
+    """Where each stored entry of a symmetric pattern is read in ``B = H S`` (star colorings)."""
+    read_row = np.empty(p.nnz, dtype=np.int64)
+    read_col = np.empty(p.nnz, dtype=np.int64)
+    ok = kd.direct_reads(_i64(p.indptr), _i64(p.indices), raw, read_row, read_col) \
+        if p.shape[0] else True
+    if not ok:
+        raise ColoringError(f"internal error: the {what} does not allow direct decompression.")
+    return read_row, read_col
+
+
+# ---------------------------------------------------------------- post-processing
+
+
+def postprocess(graph, problem, raw, root, *, postprocess=True, method="star"):
+    """Final colors of ``problem`` from raw greedy colors, and the lazy full-matrix recipe."""
+    if problem == "bidirectional":
+        return _bidirectional(graph, raw, root, postprocess, method)
+    p = graph.pattern
+    if problem in ("column", "row", "distance1"):
+        nc = int(raw.max()) + 1 if raw.size else 0
+
+        def gather():
+            rows, cols = graphs.row_ids(p.indptr), p.indices
+            if problem == "column":
+                return "gather", {"src": rows * nc + raw[cols]}
+            return "gather", {"src": raw[rows] * p.shape[1] + cols}
+        return Colors(raw, nc, None if problem == "distance1" else gather)
+    if problem in ("distance2", "star"):
+        read_row, read_col = _direct_reads(p, raw, f"{problem} coloring")
+        if problem == "star" and postprocess:
+            rows = graphs.row_ids(p.indptr)
+            diag = raw[rows[p.indices == rows]]
+            newc, nc = _renumber(raw, np.concatenate([read_col, diag]))
+        else:
+            newc, nc = _renumber(raw, raw)
+        colors = newc[raw] if raw.size else raw
+        return Colors(colors, nc, lambda: (
+            "gather", {"src": read_row * nc + newc[read_col] if p.nnz else _E}))
+    return _acyclic(graph, raw, root, postprocess)
+
+
+def _acyclic(graph, raw, root, postprocess):
+    p = graph.pattern
+    n, cols = p.shape[0], p.indices
+    rows = graphs.row_ids(p.indptr)
+    canon, eu, ev, step_edge, step_row, step_col, sub_ptr, sub_edge = _tree_schedule(graph, raw,
+                                                                                     root)
+    dmask = cols == rows
+    diag_rows = rows[dmask]
+    keep = np.concatenate([step_col, raw[diag_rows]]) if postprocess else raw
+    newc, nc = _renumber(raw, keep)
+    colors = newc[raw] if raw.size else raw
+
+    def tree():
+        mirror = graphs.mirror_positions(_i64(p.indptr), _i64(cols), n)
+        fp = graph.adj.pattern_pos[canon]
+        fp = np.where(eu < ev, fp, mirror[fp])
+        return "tree", {
+            "edge_pos": _i64(fp), "mirror": mirror, "diag_pos": _i64(np.flatnonzero(dmask)),
+            "diag_src": _i64(diag_rows * nc + newc[raw[diag_rows]]),
+            "step_edge": step_edge, "step_src": _i64(step_row * nc + newc[step_col]),
+            "sub_ptr": sub_ptr, "sub_edge": sub_edge}
+    return Colors(colors, nc, tree)
+
+
+def _bidirectional(graph, raw, root, postprocess, method):
+    a = graph.extra["source"]
+    m, n = a.shape
+    apos = graph.extra["apos"]
+    # the kernels color each side from its own palette: make the row colors distinct numbers
+    raw = raw.copy()
+    shift = int(raw[:n].max()) + 1 if n else 0
+    raw[n:] = np.where(raw[n:] >= 0, raw[n:] + max(shift, 0), -1)
+
+    def sides(jvp_keep, vjp_keep):
+        newj, pc = _renumber(raw, jvp_keep)
+        newr, pr = _renumber(raw, vjp_keep)
+        return newj, newr, pc, pr, _apply(newj, raw[:n]), _apply(newr, raw[n:])
+
+    def encode(r, col):
+        jvp = r >= n
+        return np.where(jvp, (r - n) * pc + newj[col], -(newr[col] * n + r) - 1)
+
+    if method == "star":
+        read_row, read_col = _direct_reads(graph.pattern, raw, "star bicoloring")
+        lower = np.flatnonzero(apos >= 0)
+        t = apos[lower]
+        rr = np.empty(a.nnz, dtype=np.int64)
+        rc = np.empty(a.nnz, dtype=np.int64)
+        rr[t] = read_row[lower]
+        rc[t] = read_col[lower]
+        sel = rr >= n
+        newj, newr, pc, pr, colc, rowc = (sides(rc[sel], rc[~sel]) if postprocess
+                                          else sides(raw[:n], raw[n:]))
+
+        def recipe():
+            return "gather", {"src": encode(rr, rc) if a.nnz else _E}
+    else:
+        canon, eu, ev, step_edge, step_row, step_col, sub_ptr, sub_edge = _tree_schedule(
+            graph, raw, root)
+        sel = step_row >= n
+        newj, newr, pc, pr, colc, rowc = (sides(step_col[sel], step_col[~sel]) if postprocess
+                                          else sides(raw[:n], raw[n:]))
+
+        def recipe():
+            ap = apos[graph.adj.pattern_pos[canon]]
+            ap = np.where(ap >= 0, ap, -ap - 1)
+            return "tree", {
+                "edge_pos": _i64(ap), "mirror": None, "diag_pos": _E, "diag_src": _E,
+                "step_edge": step_edge,
+                "step_src": _i64(encode(step_row, step_col)) if step_row.size else _E,
+                "sub_ptr": sub_ptr, "sub_edge": sub_edge}
+    return Colors(np.concatenate([colc, rowc]), pc + pr, recipe, colc, rowc)
+
+
+# ---------------------------------------------------------------- plans
+
+
+def build_plan(pattern, symmetric, recipe, triangle):
+    """The :class:`Plan` writing ``triangle`` of ``pattern`` from a full-matrix recipe."""
+    kind, rec = recipe
+    p = pattern
+    if not symmetric or triangle == "full":
+        out, mask = p, None
+    else:
+        rows = graphs.row_ids(p.indptr)
+        mask = p.indices <= rows if triangle == "lower" else p.indices >= rows
+        out = sp.csr_array(sp.tril(p) if triangle == "lower" else sp.triu(p))
+        out.sort_indices()
+    nnz = out.nnz
+    if kind == "gather":
+        src = rec["src"] if mask is None else rec["src"][mask]
+        return Plan(out, np.arange(nnz, dtype=np.int64), _i64(src), _E, _E, _PTR0, _E, _E, _E)
+    edge_pos = rec["edge_pos"]            # full position of each edge, row < col
+    diag_pos, diag_src = rec["diag_pos"], rec["diag_src"]
+    c_dst = c_src = _E
+    if mask is not None:
+        loc = np.cumsum(mask) - 1
+        edge_out = loc[edge_pos] if triangle == "upper" else loc[rec["mirror"][edge_pos]]
+        diag_out = loc[diag_pos]
+    elif rec.get("mirror") is not None:
+        edge_out, diag_out = edge_pos, diag_pos
+        c_dst, c_src = _i64(rec["mirror"][edge_pos]), _i64(edge_pos)
+    else:
+        edge_out, diag_out = edge_pos, diag_pos
+    return Plan(out, _i64(diag_out), _i64(diag_src), _i64(edge_out[rec["step_edge"]]),
+                _i64(rec["step_src"]), _i64(rec["sub_ptr"]), _i64(edge_out[rec["sub_edge"]]),
+                c_dst, c_src)
+
+
+def run_plan(plan, b1, b2, data):
+    """Fill ``data`` (of a csr_array with ``plan.out``'s structure) from flat ``b1``/``b2``."""
+    kd.run_plan(readonly_flat(b1), readonly_flat(b2), plan.g_out, plan.g_src, plan.s_out,
+                plan.s_src, plan.s_ptr, plan.s_sub, plan.c_dst, plan.c_src, data)
+
+
+def same_structure(out, pattern) -> bool:
+    """Whether csr ``out`` has exactly ``pattern``'s shape, nnz, ``indptr`` and ``indices``."""
+    return (out.shape == pattern.shape and out.data.size == pattern.nnz
+            and np.shape(out.indptr) == pattern.indptr.shape
+            and np.shape(out.indices) == pattern.indices.shape
+            and np.array_equal(out.indptr, pattern.indptr)
+            and np.array_equal(out.indices, pattern.indices))
+
+
+def new_output(pattern):
+    """A fresh float64 csr_array with ``pattern``'s structure, and its (uninitialised) data."""
+    data = np.empty(pattern.nnz, dtype=np.float64)
+    res = sp.csr_array((data, pattern.indices.copy(), pattern.indptr.copy()), shape=pattern.shape,
+                       copy=False)
+    res.has_sorted_indices = True
+    return res, data
+
+
+# ---------------------------------------------------------------- lane layouts
+
+
+def _remap(src, shape):
+    """Source indices into a C-order (r, c) matrix -> indices into its transpose."""
+    src = np.asarray(src, dtype=np.int64)
+    r, c = shape
+    if c == 0 or src.size == 0:
+        return src.copy()
+    pos = src >= 0
+    s = src[pos]
+    out = src.copy()
+    out[pos] = (s % c) * r + s // c
+    return out
+
+
+def _remap_neg(src, shape):
+    src = np.asarray(src, dtype=np.int64)
+    neg = src < 0
+    if not neg.any():
+        return src
+    out = src.copy()
+    out[neg] = -_remap(-src[neg] - 1, shape) - 1
+    return out
+
+
+class Decompressor:
+    """A plan with its sources remapped for compressed blocks stored transposed.
+
+    ``shapes`` are the blocks' shapes as :meth:`Coloring.compress` returns them
+    and ``transposed[k]`` says that the backend stores block ``k`` transposed
+    (the numpy interpreter's lane-major layout), so no call transposes a block.
+    """
+
+    def __init__(self, plan, shapes, transposed):
+        g_src, s_src = plan.g_src, plan.s_src
+        if transposed[0]:
+            g_src = np.where(plan.g_src < 0, plan.g_src, _remap(g_src, shapes[0]))
+            s_src = np.where(plan.s_src < 0, plan.s_src, _remap(s_src, shapes[0]))
+        if len(shapes) > 1 and transposed[1]:
+            g_src, s_src = _remap_neg(g_src, shapes[1]), _remap_neg(s_src, shapes[1])
+        self.plan = plan._replace(g_src=_i64(g_src), s_src=_i64(s_src))
+        self.out = plan.out
+
+    def __call__(self, b1, b2, data):
+        run_plan(self.plan, b1, b2, data)
+
+
+def check_triangle(triangle, problem, symmetric):
+    """Refuse an unknown ``triangle`` or a triangle of a nonsymmetric problem."""
+    if triangle not in TRIANGLES:
+        raise DecompressionError(f"`triangle` must be one of {TRIANGLES}, got {triangle!r}.")
+    if triangle != "full" and not symmetric:
+        raise DecompressionError(
+            f"`triangle={triangle!r}` needs a symmetric problem, this coloring is "
+            f"{problem!r}; use triangle='full'.")

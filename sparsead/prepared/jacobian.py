@@ -1,0 +1,258 @@
+"""Prepared sparse Jacobians: pay tracing, detection and coloring once, then call.
+
+Ties the pipeline together for ``x -> J(x)``: :mod:`sparsead.tracing` (the
+graph), :mod:`sparsead.sparsity` (the pattern), :mod:`._choice` (the coloring
+and its lanes: forward, reverse or bidirectional), :mod:`._backends` (the lane
+evaluator) and :mod:`sparsead.coloring.decompression` (the index maps that
+write ``J.data``). Shared machinery (arguments, pickling, ``out=``) is in
+:mod:`._base`.
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+from .._validation import check_choice
+from ..ad.reverse import vjp_graph
+from ..coloring import check_orders
+from ..coloring.decompression import Decompressor
+from ..sparsity import graph_jacobian_sparsity
+from ._backends import BACKENDS, lanes, warn_fallback
+from ._base import Prepared
+from ._choice import MODES, jacobian_coloring, user_pattern
+
+__all__ = ["SparseJacobian", "sparse_jacobian"]
+
+
+class SparseJacobian(Prepared):
+    """A prepared sparse Jacobian ``x -> J(x)`` as a ``csr_array``; made by :func:`sparse_jacobian`.
+
+    Calling ``jac(x, *args, out=None)`` evaluates the compressed lanes and
+    decompresses them into a fresh ``csr_array`` (or into ``out``, which must
+    have the prepared pattern). ``jac.compressed(x, *args)`` returns the
+    compressed product itself.
+
+    Attributes
+    ----------
+    pattern : scipy.sparse.csr_array
+        Boolean pattern, shape ``(f(x).size, x.size)``.
+    coloring : sparsead.Coloring
+        The coloring whose lanes are evaluated.
+    n_colors : int
+        Number of lanes (JVPs + VJPs) per evaluation.
+    mode : {"forward", "reverse", "bidirectional"}
+        The lanes used (``"auto"`` resolved).
+    backend : {"numba", "numpy"}
+        The lane evaluator in use.
+    timings : dict
+        Preparation seconds: ``detect``, ``color``, ``compile``.
+
+    Notes
+    -----
+    Pickling (``pickle``, ``multiprocessing``, ``concurrent.futures``) stores
+    the preparation call (``f``, ``x0``, ``args`` and the options): the
+    receiving process prepares again, getting the same pattern and coloring,
+    and loads the compiled kernel from the on-disk cache. ``f`` must then be
+    a module-level function (standard pickle stores functions by name: a
+    lambda raises ``pickle.PicklingError``; cloudpickle, not a dependency,
+    can store lambdas).
+
+    Examples
+    --------
+    >>> import numpy as np, sparsead as sa
+    >>> jac = sa.sparse_jacobian(lambda x: x[1:] * x[:-1], np.ones(5))
+    >>> jac.shape, jac.n_colors, jac.mode
+    ((4, 5), 2, 'forward')
+    >>> J = jac(np.arange(5.0))
+    >>> J.toarray()[0]
+    array([1., 0., 0., 0., 0.])
+    >>> jac(np.arange(5.0) + 1, out=J) is J
+    True
+    """
+
+    def __init__(self, f, x0, args=(), *, mode="auto", order=None, sparsity=None,
+                 backend="auto", _local=False, _reuse=None):
+        mode = check_choice(mode, MODES, "mode", ValueError)
+        backend = check_choice(backend, BACKENDS, "backend", ValueError)
+        if order is not None:
+            check_orders(order)                   # before any tracing
+        self._options = dict(mode=mode, order=order, sparsity=sparsity, backend=backend)
+        traced, t0 = self._init_args(f, x0, args, _local)
+        g = self._graph
+        detected = graph_jacobian_sparsity(g)
+        self.pattern = detected if sparsity is None else user_pattern(sparsity, detected)
+        self.shape = self.pattern.shape
+        t1 = time.perf_counter()
+        self.mode, self.coloring = jacobian_coloring(self.pattern, mode, order, _reuse)
+        self.n_colors = self.coloring.n_colors
+        t2 = time.perf_counter()
+        m, n = self.shape
+        c = self.coloring
+        runs, backends, notes = [], [], []
+        point = [self._x0] + traced
+        back = [self._x0, np.zeros(m)] + traced
+        if self.mode == "forward":
+            run, layout, name = lanes(g, 0, c.colors, c.n_colors, backend, point, notes)
+            runs.append((run, False))
+            shapes, transposed = [(m, c.n_colors)], [layout == "lanes"]
+            backends.append(name)
+        if self.mode in ("reverse", "bidirectional"):
+            vjp_lanes = c.n_colors if self.mode == "reverse" else c.n_row_colors
+            self._vjp_graph = vjp_graph(g) if vjp_lanes else None  # no lanes: not needed
+        if self.mode == "reverse":
+            run, layout, name = lanes(self._vjp_graph, 1, c.colors, c.n_colors, backend, back,
+                                       notes)
+            runs.append((run, True))
+            shapes, transposed = [(c.n_colors, n)], [layout == "rows"]
+            backends.append(name)
+        if self.mode == "bidirectional":
+            run1, lay1, n1 = lanes(g, 0, c.column_colors, c.n_column_colors, backend, point,
+                                    notes)
+            run2, lay2, n2 = lanes(self._vjp_graph, 1, c.row_colors, c.n_row_colors, backend,
+                                    back, notes)
+            runs += [(run1, False), (run2, True)]
+            shapes = [(m, c.n_column_colors), (c.n_row_colors, n)]
+            transposed = [lay1 == "lanes", lay2 == "rows"]
+            backends += [n1, n2]
+        self._runs = runs
+        self._layouts = transposed
+        self._w = np.zeros(m)
+        self._decomp = Decompressor(c._plan("full"), shapes, transposed)
+        self._out_pattern = self._decomp.out
+        used = [b for b in backends if b is not None]
+        self.backend = "numba" if used and all(b == "numba" for b in used) else (
+            "numba" if not used and backend == "numba" else "numpy")
+        warn_fallback(notes)
+        t3 = time.perf_counter()
+        self.timings = {"detect": t1 - t0, "color": t2 - t1, "compile": t3 - t2}
+
+    def __repr__(self):
+        return (f"SparseJacobian(shape={self.shape}, nnz={self.pattern.nnz}, "
+                f"n_colors={self.n_colors}, mode={self.mode!r}, backend={self.backend!r})")
+
+    def _blocks(self, inputs):
+        blocks = []
+        for run, reverse in self._runs:
+            if reverse:
+                blocks.append(run([inputs[0], self._w] + inputs[1:]))
+            else:
+                blocks.append(run(inputs))
+        return blocks
+
+    def __call__(self, x, *args, out=None):
+        """The Jacobian at ``x``: a float64 ``csr_array`` with the prepared pattern (into ``out``)."""
+        inputs = self._inputs(x, args)
+        res, data = self._result(out)
+        blocks = self._blocks(inputs)
+        b2 = blocks[1] if len(blocks) > 1 else np.zeros(0)
+        self._decomp(blocks[0], b2, data)
+        return res
+
+    def compressed(self, x, *args):
+        """The compressed product: ``J @ S`` (forward), ``S.T @ J`` (reverse), or both (bidirectional)."""
+        blocks = self._blocks(self._inputs(x, args))
+        fixed = [np.ascontiguousarray(b.T) if t else np.ascontiguousarray(b)
+                 for b, t in zip(blocks, self._layouts)]
+        return tuple(fixed) if self.mode == "bidirectional" else fixed[0]
+
+
+
+def sparse_jacobian(f, x0, args=(), *, mode="auto", order=None, sparsity=None, backend="auto",
+                    local=False):
+    """Prepare the sparse Jacobian of ``f`` at points shaped like ``x0``.
+
+    Preparation traces ``f`` once, detects the (global) sparsity pattern,
+    colors it, and builds the lane sweep and the decompression index maps;
+    each call ``jac(x, *args)`` then costs a few evaluations of ``f``.
+
+    Parameters
+    ----------
+    f : callable
+        ``f(x, *args) -> array`` written with numpy; inputs and outputs are
+        flattened in C order (``J`` is ``(f(x).size, x.size)``).
+    x0 : array_like
+        A point fixing the shape of ``x`` (real; its values do not matter).
+    args : tuple, optional
+        Extra arguments. Floating ndarrays are traced as inputs: they may take
+        other values at call time (same shape), and the pattern holds for all
+        of them. Other arguments are baked in: copied here and compared by
+        value at every call (an argument changed since, even in place, raises
+        ``InputError``); functions are compared by identity, and objects
+        without value equality are refused (``InputTypeError``).
+    mode : {"auto", "forward", "reverse", "bidirectional"}
+        ``forward``: column coloring, JVP lanes (``B = J S``); ``reverse``: row
+        coloring, VJP lanes (``B = S^T J``, for wide Jacobians);
+        ``bidirectional``: star bicoloring, both; ``auto``: the fewest colors
+        (ties: forward, then reverse; a side or the bicoloring is colored
+        only when its O(nnz) lower bound could still beat the best found).
+    order : str, callable or list, optional
+        Vertex order(s) for :func:`sparsead.color`; default: the best of
+        ``natural``, ``largest_first`` and ``smallest_last``.
+    sparsity : sparse matrix or array_like, optional
+        A pattern to use instead of the detected one; it must contain every
+        detected entry (a smaller one would silently give wrong matrices).
+    backend : {"auto", "numpy", "numba"}
+        ``numpy``: the numpy lane interpreter; ``numba``: the compiled backend
+        (error if unavailable); ``auto``: Numba when it compiles the graph,
+        else numpy.
+    local : bool, optional
+        For ``f`` that branches on values (``if x[0] > 0``, builtin ``max``/``min``,
+        ``int()``, ``bool()``, ``float()`` of a comparison): trace at ``x0``
+        following the branches taken there, record each decision as a guard,
+        and at every call check the guards, tracing again (and coloring again
+        only if the pattern changed) when one flips. The derivatives are exact
+        at every point; ``.pattern`` is that of the current branch region and
+        may change between calls. Returns a
+        :class:`~sparsead._local.LocalJacobian` (the attributes below, plus
+        ``n_traces``, ``n_guards``, ``guards_hold(x)``).
+
+    Returns
+    -------
+    SparseJacobian
+        Callable ``jac(x, *args, out=None)`` returning a float64
+        ``scipy.sparse.csr_array`` with sorted indices and exactly
+        ``jac.pattern``'s structure (into ``out``'s data when given). Also
+        ``.pattern``, ``.coloring``, ``.n_colors``, ``.mode``, ``.shape``,
+        ``.backend``, ``.timings`` (``detect``, ``color``, ``compile``
+        seconds) and ``.compressed(x, *args)``.
+
+    Raises
+    ------
+    ValueError
+        Unknown ``mode``/``backend``; at call time (``InputError``): ``x`` or a
+        traced argument of another shape, a baked argument that changed.
+    TypeError
+        Complex ``x``/``args``, ``args`` not a tuple, a baked argument that
+        cannot be compared (``InputTypeError``); see also the tracing errors.
+    PatternError
+        ``sparsity`` of the wrong shape, missing detected entries, or malformed
+        (indices outside the shape, a non-monotone ``indptr``, ...).
+    DecompressionError
+        ``out`` with another pattern, or whose ``data`` is read-only, strided
+        or not float64.
+
+    Notes
+    -----
+    NaN and inf propagate into the entries they reach, as numpy would.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import sparsead as sa
+    >>> f = lambda x: x[1:] ** 2 - x[:-1]
+    >>> jac = sa.sparse_jacobian(f, np.ones(4))
+    >>> jac(np.arange(4.0)).toarray()
+    array([[-1.,  2.,  0.,  0.],
+           [ 0., -1.,  4.,  0.],
+           [ 0.,  0., -1.,  6.]])
+    >>> jac.n_colors
+    2
+    """
+    if local:
+        from .._local import LocalJacobian
+        return LocalJacobian(f, x0, args, mode=mode, order=order, sparsity=sparsity,
+                             backend=backend)
+    return SparseJacobian(f, x0, args, mode=mode, order=order, sparsity=sparsity,
+                          backend=backend)
