@@ -47,7 +47,13 @@ import scipy.sparse as sp
 
 import sparsead as sa
 from sparsead import patterns as pt
-from sparsead._io import COLPACK_ORDERS, COLPACK_PROBLEMS, read_matrix, read_reference
+from sparsead._io import read_matrix
+from sparsead._networkx import NetworkXRuns
+from sparsead.coloring import SYMMETRIC_PROBLEMS as SYMMETRIC
+from sparsead.coloring.colpack import SHORT_ORDER as SHORT
+from sparsead.coloring.colpack import TO_COLPACK_ORDER as CP_ORDER
+from sparsead.coloring.colpack import TO_COLPACK_PROBLEM as CP_PROBLEM
+from sparsead.coloring.colpack import read_reference
 from sparsead._validation import as_pattern
 from sparsead.coloring.greedy import build_graph, run
 from sparsead.coloring.orders import vertex_order
@@ -55,14 +61,7 @@ from sparsead.coloring.result import build_coloring
 
 DEFAULT_DIR = "/work/shared/matrices"
 HERE = os.path.dirname(os.path.abspath(__file__))
-SYMMETRIC = ("distance1", "distance2", "star", "acyclic")
-CP_PROBLEM = {v: k for k, v in COLPACK_PROBLEMS.items() if k != "STAR_ALG41"}
-CP_PROBLEM["bidirectional"] = "IMPLICIT_COVERING__STAR_BICOLORING"
-CP_ORDER = {v: k for k, v in COLPACK_ORDERS.items()}
 BASIC = ("natural", "largest_first", "smallest_last", "incidence_degree", "dynamic_largest_first")
-SHORT = {"natural": "NAT", "largest_first": "LF", "smallest_last": "SL", "incidence_degree": "ID",
-         "dynamic_largest_first": "DLF", "distance2_largest_first": "D2LF",
-         "distance2_smallest_last": "D2SL", "distance2_incidence_degree": "D2ID"}
 QUICK = {"1138_bus", "bcsstk13", "Pd", "lp_e226", "west0479", "dwt_2680", "rajat01", "G51",
          "bp_1200", "hangGlider_2"}
 
@@ -418,7 +417,7 @@ def bicolor(directory, ref, colpack, quick):
         t0 = time.perf_counter()
         star = min(sa.color(p, "bidirectional", o).n_colors for o in BASIC)
         ts = time.perf_counter() - t0
-        acyc = sa.color(p, "bidirectional", list(BASIC), method="acyclic").n_colors
+        acyc = sa.color(p, "bidirectional", list(BASIC), decompression="substitution").n_colors
         cps, tcp = [], 0.0
         if colpack.load(load.path(name)):
             for o in BASIC[:4]:
@@ -443,7 +442,7 @@ def bicolor(directory, ref, colpack, quick):
         t0 = time.perf_counter()
         c = sa.color(A, "bidirectional")
         t1 = time.perf_counter()
-        a = sa.color(A, "bidirectional", method="acyclic")
+        a = sa.color(A, "bidirectional", decompression="substitution")
         t2 = time.perf_counter()
         print(f"  arrowhead n={n}: star {c.n_colors} colors in {t1 - t0:.3f} s, acyclic "
               f"{a.n_colors} in {t2 - t1:.3f} s (theory: 3)")
@@ -496,29 +495,26 @@ def improve(directory, ref, quick):
 
 
 def networkx_section(directory, ref, quick):
-    import networkx as nx
-
+    """The CLI's ``--compare networkx`` runs (:class:`sparsead._networkx.NetworkXRuns`), summed."""
     load = Loader(directory)
-    strategies = {"natural": lambda G, colors: sorted(G), "largest_first": "largest_first",
-                  "smallest_last": "smallest_last"}
+    runs = NetworkXRuns(budget=np.inf)
+    orders = ("natural", "largest_first", "smallest_last")
     t_nx = collections.Counter()
     t_us = collections.Counter()
     t_build = 0.0
     names = sorted({r["matrix"] for r in ref if r["problem"] == "distance1"
                     and (not quick or r["matrix"] in QUICK)})
     for nm in names:
-        g = build_graph(load(nm, "distance1"), "distance1")
-        t0 = time.perf_counter()
-        G = nx.from_scipy_sparse_array(g.as_csr())
-        t_build += time.perf_counter() - t0
-        for o, strat in strategies.items():
-            t0 = time.perf_counter()
-            nx.greedy_color(G, strategy=strat)
-            t_nx[o] += time.perf_counter() - t0
+        pattern = load(nm, "distance1")
+        g = build_graph(pattern, "distance1")
+        for o in orders:
+            _, seconds, build = runs.run(nm, pattern, "distance1", o, 0)
+            t_nx[o] += seconds
+            t_build += build if o == orders[0] else 0.0
             t_us[o] += min(ours(g, "distance1", o)[0] for _ in range(3))
     print(f"\n(6) distance-1 coloring vs networkx.greedy_color on the same graphs ({len(names)} "
           f"matrices; networkx builds its graphs in {t_build:.2f} s more, not included)")
-    for o in strategies:
+    for o in orders:
         print(f"  {o:14s} networkx {t_nx[o]:8.3f} s   ours {t_us[o]:8.4f} s   "
               f"speed-up {t_nx[o] / t_us[o]:7.0f}x")
 

@@ -29,7 +29,7 @@ from ._errors import (
     UnsupportedOperationError,
 )
 
-__version__ = "0.1.0"
+from ._version import __version__  # noqa: E402  (kept after the error types)
 
 #: public name -> the submodule defining it, imported at first use
 _LAZY = {

@@ -13,12 +13,32 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse.linalg as _splinalg
 
-from ._errors import SparseadError
+from ._errors import InputError
 from ._validation import check_picklable
 
 
-class _InputError(SparseadError, ValueError):
-    """A solver-facing argument has the wrong shape or kind."""
+def as_point(x0, name: str = "x0") -> np.ndarray:
+    """A solver's variable vector: 1-D float64 (the solvers' convention), else InputError."""
+    x = np.asarray(x0, dtype=np.float64)
+    if x.ndim != 1:
+        raise InputError(f"`{name}` must be a 1-D array (the solvers' variable vector), "
+                         f"got {shape_text(x0)}; pass np.ravel({name}) and reshape inside the "
+                         "function.")
+    return x
+
+
+def constraint_values(c, x0, args, name):
+    """``c(x0, *args)`` as a 1-D array: a scalar is one constraint (m = 1), as in SciPy."""
+    val = np.asarray(c(x0, *args))
+    if val.ndim > 1:
+        raise InputError(f"`{name}` must return a scalar or a 1-D array, got {shape_text(val)}; "
+                         "return np.ravel(...) of it.")
+    return val.reshape(-1)
+
+
+def as_args(args) -> tuple:
+    """``args`` as a tuple, as ``scipy.optimize`` takes a single extra argument."""
+    return args if isinstance(args, tuple) else (args,)
 
 
 def shape_text(a) -> str:
@@ -134,7 +154,7 @@ class ConstraintHessian:
     def __call__(self, x, v):
         v = np.asarray(v, dtype=np.float64)
         if v.shape != (self.m,):
-            raise _InputError(f"Lagrange multipliers `v` must have shape ({self.m},) (one per "
+            raise InputError(f"Lagrange multipliers `v` must have shape ({self.m},) (one per "
                               f"constraint value), got {shape_text(v)}.")
         return self.hessian(x, v, *self.args)
 

@@ -4,14 +4,11 @@
 ``.npz`` files into a canonical, structurally validated ``csr_array`` (int64
 indices) that keeps explicitly stored zeros, so the caller decides how to treat
 them; a malformed file is an error, never a crash. ``read_reference`` reads a table of reference
-color counts in the format of ColPack's driver output
-(``matrix,problem,ordering,colors,distinct_colors,wall_seconds,n_vertices``)
-and maps ColPack's names to sparsead's.
+color counts is :func:`sparsead.coloring.colpack.read_reference`.
 """
 
 from __future__ import annotations
 
-import csv
 import gzip
 import os
 import zipfile
@@ -20,40 +17,12 @@ import numpy as np
 import scipy.io
 import scipy.sparse as sp
 
-from ._errors import PatternError, SparseadError
+from ._errors import PatternError
 from ._validation import as_csr, check_size
-
-#: ColPack problem name -> sparsead problem name.
-COLPACK_PROBLEMS = {
-    "DISTANCE_ONE": "distance1",
-    "DISTANCE_TWO": "distance2",
-    "STAR": "star",
-    "STAR_ALG41": "star",
-    "ACYCLIC": "acyclic",
-    "COLUMN_PARTIAL_DISTANCE_TWO": "column",
-    "ROW_PARTIAL_DISTANCE_TWO": "row",
-}
-
-#: ColPack ordering name -> sparsead order name.
-COLPACK_ORDERS = {
-    "NATURAL": "natural",
-    "LARGEST_FIRST": "largest_first",
-    "SMALLEST_LAST": "smallest_last",
-    "INCIDENCE_DEGREE": "incidence_degree",
-    "DYNAMIC_LARGEST_FIRST": "dynamic_largest_first",
-    "DISTANCE_TWO_LARGEST_FIRST": "distance2_largest_first",
-    "DISTANCE_TWO_SMALLEST_LAST": "distance2_smallest_last",
-    "DISTANCE_TWO_INCIDENCE_DEGREE": "distance2_incidence_degree",
-}
-
 
 _MM_FORMATS = ("coordinate", "array")
 _MM_FIELDS = ("real", "double", "integer", "complex", "pattern")
 _MM_SYMMETRIES = ("general", "symmetric", "skew-symmetric", "hermitian")
-
-
-class TableError(SparseadError, ValueError):
-    """A reference table is not in the expected (ColPack driver) format."""
 
 
 def read_matrix(path) -> sp.csr_array:
@@ -213,55 +182,3 @@ def _read_mtx_lenient(path) -> sp.coo_array:
                             np.concatenate([cols, rows[off]]),
                             np.concatenate([vals, vals[off]]))
     return sp.coo_array((vals, (rows, cols)), shape=(m, n))
-
-
-#: Columns a reference table must have (ColPack's driver output).
-REFERENCE_COLUMNS = ("matrix", "problem", "ordering", "colors", "distinct_colors",
-                     "wall_seconds")
-
-
-def read_reference(path) -> list[dict]:
-    """Read a reference color table (ColPack driver format) into a list of rows.
-
-    Each row is a dict with keys ``matrix``, ``problem`` and ``order`` (sparsead
-    names), ``colpack_problem``, ``colpack_order``, ``colors``,
-    ``distinct_colors`` (int) and ``seconds`` (float). Rows whose problem or
-    ordering sparsead does not know are skipped.
-
-    Raises
-    ------
-    TableError
-        If the file is not such a table (missing columns, a value that is not a
-        number), naming the column or the line.
-    """
-    out = []
-    with open(path, newline="", errors="replace") as fh:
-        reader = csv.DictReader(fh)
-        missing = [c for c in REFERENCE_COLUMNS if c not in (reader.fieldnames or ())]
-        if missing:
-            raise TableError(
-                f"{path!r} is not a reference table: its first line must name the columns "
-                f"{','.join(REFERENCE_COLUMNS)} (ColPack's driver format); missing "
-                f"{', '.join(missing)}.")
-        for row in reader:
-            problem = COLPACK_PROBLEMS.get(row["problem"])
-            order = COLPACK_ORDERS.get(row["ordering"])
-            if problem is None or order is None:
-                continue
-            try:
-                out.append({
-                    "matrix": row["matrix"],
-                    "problem": problem,
-                    "order": order,
-                    "colpack_problem": row["problem"],
-                    "colpack_order": row["ordering"],
-                    "colors": int(row["colors"]),
-                    "distinct_colors": int(row["distinct_colors"]),
-                    "seconds": float(row["wall_seconds"]),
-                })
-            except (TypeError, ValueError):
-                raise TableError(
-                    f"{path!r}, line {reader.line_num}: colors, distinct_colors and "
-                    f"wall_seconds must be numbers, got {row['colors']!r}, "
-                    f"{row['distinct_colors']!r}, {row['wall_seconds']!r}.") from None
-    return out

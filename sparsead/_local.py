@@ -28,6 +28,8 @@ import numpy as np
 
 from ._errors import InputError
 from ._validation import check_picklable
+from .prepared.hessian import SparseHessian
+from .prepared.jacobian import SparseJacobian
 from .tracing.guards import GuardPlan
 
 __all__ = ["LocalJacobian", "LocalHessian"]
@@ -141,7 +143,6 @@ class LocalJacobian(_Local):
     """
 
     def __init__(self, f, x0, args=(), *, max_regions=4, **options):
-        from .prepared import SparseJacobian
         self._make = SparseJacobian
         super().__init__(f, x0, args, max_regions=max_regions, **options)
 
@@ -150,7 +151,6 @@ class LocalHessian(_Local):
     """A sparse Hessian, exact at every point of code that branches (``sparse_hessian(local=True)``)."""
 
     def __init__(self, f, x0, args=(), *, max_regions=4, **options):
-        from .prepared import SparseHessian
         self._make = SparseHessian
         super().__init__(f, x0, args, max_regions=max_regions, **options)
 

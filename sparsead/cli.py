@@ -1,7 +1,9 @@
 """Command line: ``sparsead color | bench | show | generate`` (also ``python -m sparsead``).
 
-A thin client of the public API. Files are read by :func:`sparsead._io.read_matrix`,
-colored by :func:`sparsead.color`, checked by :func:`sparsead.is_valid_coloring`
+A thin client of the public API (``bench`` is in :mod:`sparsead._cli_bench`, the
+helpers every command shares in :mod:`sparsead._cli_common`). Files are read by
+:func:`sparsead._io.read_matrix`, colored by :func:`sparsead.color`, checked by
+:func:`sparsead.is_valid_coloring`
 and drawn by :mod:`sparsead.plot`; this module only parses arguments, prepares
 the pattern the way ColPack's driver sees a file, times the calls and formats
 the results. User errors (missing or malformed file, unknown problem or order,
@@ -13,219 +15,29 @@ traceback instead.
 from __future__ import annotations
 
 import argparse
-import csv
 import json
-import os
-import statistics
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
 import scipy.sparse as sp
 
-from . import __version__
+from ._cli_bench import cmd_bench
+from ._cli_common import (DEFAULT_ORDERS, DPI_RANGE, MAX_REPEAT, REPEAT_BUDGET, UserError, _api,
+                          _choice, _color_timed, _names, _Patterns, _repo_root, _stem,
+                          _warm_up)
+from ._networkx import NETWORKX_EDGE_BUDGET
 from ._errors import SparseadError
-from ._io import COLPACK_PROBLEMS, read_matrix, read_reference
-from ._networkx import NETWORKX_EDGE_BUDGET, NetworkXRuns
+from ._io import read_matrix
 from ._validation.options import image_size, int_in
+from ._version import __version__
 
-#: Problems colored on the adjacency graph of a square pattern (ColPack uses A + Aᵀ).
-ADJACENCY_PROBLEMS = ("distance1", "distance2", "star", "acyclic")
-#: Orders of the default ``bench`` grid.
-DEFAULT_ORDERS = ("natural", "largest_first", "smallest_last")
-#: File suffixes ``bench`` picks up in a directory.
-MATRIX_SUFFIXES = (".mtx", ".mtx.gz", ".npz")
-
-#: Bounds of the numeric options (checked while parsing: one-line error, exit code 2).
-MAX_REPEAT = 10_000
-REPEAT_BUDGET = 60.0   # seconds of repeated runs per coloring; fewer runs if exceeded
-DPI_RANGE = (10, 1000)
-
-
-class UserError(Exception):
-    """A mistake in the command line or its input: one line on stderr, exit code 2."""
-
-
-# --------------------------------------------------------------------------- helpers
-
-def _api():
-    """The coloring API: the ``sparsead`` package with ``color`` and ``is_valid_coloring``."""
-    import sparsead
-
-    if not hasattr(sparsead, "color"):
-        raise RuntimeError("this build of sparsead has no coloring engine (sparsead.color)")
-    return sparsead
-
-
-def _names():
-    """``(PROBLEMS, ORDERS)`` as the coloring engine declares them."""
-    _api()
-    from .coloring import ORDERS, PROBLEMS
-
-    return tuple(PROBLEMS), tuple(ORDERS)
-
-
-def _choice(name, allowed, what):
-    """Validate one problem or order name before any work is done."""
-    if name not in allowed:
-        raise UserError(f"unknown {what} {name!r}; choose from {', '.join(allowed)}")
-    return name
-
-
-def _choice_list(text, allowed, what):
-    """Parse a comma list of names (or ``all``) into a validated tuple."""
-    if text.strip() == "all":
-        return tuple(allowed)
-    names = tuple(t.strip() for t in text.split(",") if t.strip())
-    if not names:
-        raise UserError(f"empty list of {what}s")
-    return tuple(_choice(t, allowed, what) for t in names)
-
-
-def _stem(path) -> str:
-    """Matrix name of a file: its name without ``.mtx``, ``.mtx.gz`` or ``.npz``."""
-    name = Path(path).name
-    for suffix in (".gz", ".mtx", ".npz"):
-        if name.lower().endswith(suffix):
-            name = name[: -len(suffix)]
-    return name
-
-
-def _repo_root():
-    """The repository holding the (editable) package, or None for a plain install."""
-    root = Path(__file__).resolve().parent.parent
-    return root if (root / "pyproject.toml").is_file() else None
-
-
-def _keeps_zeros(problem, zeros) -> bool:
-    """ColPack's convention unless overridden: adjacency problems keep stored zeros."""
-    if zeros == "auto":
-        return problem in ADJACENCY_PROBLEMS
-    return zeros == "keep"
-
-
-class _Patterns:
-    """The patterns of one matrix the problems are colored on, built once each.
-
-    Column, row and bidirectional problems see the pattern of ``A``; the
-    adjacency problems on a square matrix see the pattern of ``A + Aᵀ`` (equal
-    to ``A``'s when it is structurally symmetric), as ColPack's driver does.
-    Stored zeros are kept or dropped per :func:`_keeps_zeros`.
-    """
-
-    def __init__(self, a, zeros="auto"):
-        self.a = a
-        self.zeros = zeros
-        self._cache = {}
-        self.symmetrized = False
-
-    def __call__(self, problem):
-        keep = _keeps_zeros(problem, self.zeros)
-        sym = problem in ADJACENCY_PROBLEMS and self.a.shape[0] == self.a.shape[1]
-        key = (keep, sym)
-        if key not in self._cache:
-            a = self.a
-            if not keep and a.nnz and not a.data.all():
-                a = a.copy()
-                a.eliminate_zeros()
-            p = sp.csr_array((np.ones(a.nnz, dtype=bool), a.indices, a.indptr), shape=a.shape)
-            if sym and (p != p.T).nnz:
-                p = sp.csr_array(p + p.T)
-                p.sort_indices()
-                self.symmetrized = True
-            self._cache[key] = p
-        return self._cache[key]
-
-
-def _color_timed(sa, pattern, problem, order, seed, repeat):
-    """Color up to ``repeat`` times (at most :data:`REPEAT_BUDGET` seconds in all, at
-    least once); return the last coloring, the median seconds and the runs made."""
-    times = []
-    coloring = None
-    start = time.perf_counter()
-    for _ in range(max(1, repeat)):
-        t0 = time.perf_counter()
-        coloring = sa.color(pattern, problem=problem, order=order, seed=seed)
-        times.append(time.perf_counter() - t0)
-        if time.perf_counter() - start > REPEAT_BUDGET:
-            break
-    return coloring, statistics.median(times), len(times)
-
-
-def _checker_colors(coloring, problem):
-    """The colors in the form :func:`sparsead.is_valid_coloring` takes."""
-    if problem == "bidirectional":
-        return (coloring.column_colors, coloring.row_colors)
-    return coloring.colors
-
-
-def _warm_up(sa, pairs, seed):
-    """Color a tiny pattern once per (problem, order) so compile time is not timed.
-
-    Returns the seconds spent and ``{(problem, order): message}`` for the
-    combinations the engine refuses (they are skipped by ``bench``).
-    """
-    from .patterns import laplacian
-
-    tiny = laplacian((3, 3))
-    refused = {}
-    t0 = time.perf_counter()
-    for problem, order in pairs:
-        try:
-            sa.color(tiny, problem=problem, order=order, seed=seed)
-        except SparseadError as exc:
-            refused[(problem, order)] = str(exc)
-    return time.perf_counter() - t0, refused
-
-
-def _fmt_seconds(s) -> str:
-    if s is None:
-        return "-"
-    return f"{s * 1e3:.3f}"
-
-
-def _table(headers, rows, right=None) -> str:
-    """Plain text table; columns listed in ``right`` (or numeric ones) are right-aligned."""
-    cells = [[str(h) for h in headers]] + [["-" if v is None else str(v) for v in r] for r in rows]
-    widths = [max(len(r[i]) for r in cells) for i in range(len(headers))]
-    right = set(right or ())
-    lines = []
-    for k, r in enumerate(cells):
-        parts = [c.rjust(w) if i in right else c.ljust(w) for i, (c, w) in enumerate(zip(r, widths))]
-        lines.append("  ".join(parts).rstrip())
-        if k == 0:
-            lines.append("  ".join("-" * w for w in widths))
-    return "\n".join(lines)
-
-
-class _Progress:
-    """The progress line of long runs: a ``tqdm`` bar on stderr, never on stdout.
-
-    tqdm shows it only when stderr is a terminal (``disable=None``) and only
-    after half a second (``delay``), so quick runs, pipes and CI logs stay
-    silent; ``enabled=False`` (``--no-progress``) silences it everywhere.
-    ``update`` takes the number of items done so far and a note.
-    """
-
-    def __init__(self, total, label, enabled=True, stream=None):
-        self.done = 0
-        self.bar = None
-        if enabled:
-            from tqdm import tqdm  # imported only by the commands that report progress
-
-            self.bar = tqdm(total=total, desc=label, file=stream or sys.stderr, disable=None,
-                            delay=0.5, leave=False, dynamic_ncols=True)
-
-    def update(self, done, note=""):
-        if self.bar is not None:
-            self.bar.set_postfix_str(note, refresh=False)
-            self.bar.update(done - self.done)
-        self.done = done
-
-    def close(self):
-        if self.bar is not None:
-            self.bar.close()
+#: Units over 80 lines and why (checked by tests/test_layout.py).
+_LONG_UNITS = {
+    "_build_parser": (
+        "argparse declarations, one statement per option: a table, not logic"
+    ),
+}
 
 
 # --------------------------------------------------------------------------- color
@@ -260,7 +72,7 @@ def _cmd_color(args) -> int:
                f"warm-up {warm:.2f} s excluded)")
     valid = None
     if not args.no_validate:
-        valid = bool(sa.is_valid_coloring(pattern, _checker_colors(coloring, problem), problem))
+        valid = bool(sa.is_valid_coloring(pattern, coloring.colors, problem))
         out.append(f"valid: {'yes' if valid else 'NO'} (independent checker)")
     if pats.symmetrized:
         out.append("note: the pattern is not symmetric; colored the pattern of A + A^T "
@@ -300,275 +112,6 @@ def _write_colors(path, coloring, problem, order, source):
         np.savetxt(path, colors, fmt="%d", header=header)
 
 
-# --------------------------------------------------------------------------- bench
-
-def _bench_inputs(paths):
-    """``[(name, path or None, matrix or None)]`` for the files and folders given.
-
-    With no paths: the repository's ``data/`` folder, or the same patterns
-    generated in memory when the folder is missing.
-    """
-    if not paths:
-        root = _repo_root()
-        data = root / "data" if root else None
-        if data is not None and any(data.glob("*.mtx")):
-            paths = [str(data)]
-        else:
-            from .patterns import _bundled_problems
-
-            print("sparsead: note: bundled data/ folder not found; "
-                  "generating the same patterns in memory", file=sys.stderr)
-            return [(name, None, p) for name, p in _bundled_problems().items()]
-    out = []
-    for p in paths:
-        if os.path.isdir(p):
-            files = sorted(f for f in os.listdir(p) if f.lower().endswith(MATRIX_SUFFIXES))
-            if not files:
-                raise UserError(f"no .mtx, .mtx.gz or .npz files in {p!r}")
-            out += [(_stem(f), os.path.join(p, f), None) for f in files]
-        elif os.path.exists(p):
-            out.append((_stem(p), p, None))
-        else:
-            raise UserError(f"no such file or directory: {p!r}")
-    return out
-
-
-def _reference_target(ref, problem):
-    """ColPack's count to compare with: distinct colors for star/acyclic."""
-    return ref["distinct_colors"] if problem in ("star", "acyclic") else ref["colors"]
-
-
-def _cmd_bench(args) -> int:
-    sa = _api()
-    all_problems, all_orders = _names()
-    problems = (_choice_list(args.problems, all_problems, "problem") if args.problems is not None
-                else all_problems)
-    if args.orders is not None:
-        orders = _choice_list(args.orders, all_orders, "order")
-    else:
-        orders = all_orders if (args.reference and not args.problems) else DEFAULT_ORDERS
-    if args.compare not in (None, "networkx"):
-        raise UserError(f"--compare supports only 'networkx', got {args.compare!r}")
-    machine_stdout = "-" in (args.csv, args.json)
-    info = sys.stderr if machine_stdout else sys.stdout
-
-    refs = None
-    if args.reference:
-        if not os.path.isfile(args.reference):
-            raise UserError(f"no such reference file: {args.reference!r}")
-        try:
-            refs = {}
-            for r in read_reference(args.reference):
-                refs.setdefault((r["matrix"], r["problem"], r["order"]), []).append(r)
-        except SparseadError:
-            raise
-        except (KeyError, ValueError) as exc:
-            raise UserError(f"cannot read reference table {args.reference!r}: {exc}") from None
-
-    inputs = _bench_inputs(args.files)
-    progress = _Progress(len(inputs), "reading", enabled=not args.no_progress)
-    t0 = time.perf_counter()
-    matrices = []
-    for k, (name, path, a) in enumerate(inputs):
-        matrices.append((name, a if a is not None else read_matrix(path)))
-        progress.update(k + 1, name)
-    progress.close()
-    read_seconds = time.perf_counter() - t0
-
-    jobs, skipped_shape = [], 0
-    for name, a in matrices:
-        pairs = [(p, o) for p in problems for o in orders]
-        if refs is not None and not args.problems:
-            ref_pairs = [(p, o) for (m, p, o) in refs
-                         if m == name and p in all_problems and o in orders]
-            pairs = list(dict.fromkeys(ref_pairs)) or pairs
-        square = a.shape[0] == a.shape[1]
-        fitting = [(p, o) for p, o in pairs if square or p not in ADJACENCY_PROBLEMS]
-        skipped_shape += len(pairs) - len(fitting)
-        jobs += [(name, a, p, o) for p, o in fitting]
-    if not jobs:
-        raise UserError("nothing to run: no (matrix, problem, order) combination applies")
-
-    pairs = list(dict.fromkeys((p, o) for _, _, p, o in jobs))
-    warm, refused = _warm_up(sa, pairs, args.seed)
-    jobs = [j for j in jobs if (j[2], j[3]) not in refused]
-
-    rows, invalid = [], 0
-    cache = {}
-    nxc = NetworkXRuns(args.nx_budget) if args.compare else None
-    progress = _Progress(len(jobs), "bench", enabled=not args.no_progress)
-    for k, (name, a, problem, order) in enumerate(jobs):
-        pats = cache.get(name)
-        if pats is None or pats.a is not a:
-            pats = cache[name] = _Patterns(a, args.zeros)
-        pattern = pats(problem)
-        coloring, seconds, _ = _color_timed(sa, pattern, problem, order, args.seed, args.repeat)
-        row = {"matrix": name, "rows": a.shape[0], "cols": a.shape[1], "nnz": pattern.nnz,
-               "problem": problem, "order": order, "colors": int(coloring.n_colors),
-               "seconds": seconds, "valid": None}
-        if args.validate:
-            row["valid"] = bool(sa.is_valid_coloring(pattern, _checker_colors(coloring, problem),
-                                                     problem))
-            invalid += not row["valid"]
-        if args.compare:
-            row["nx_colors"], row["nx_seconds"], row["nx_build_seconds"] = nxc.run(
-                name, pattern, problem, order, args.seed)
-        if refs is not None:
-            found = refs.get((name, problem, order), [])
-            row["ref_colors"] = _reference_target(found[0], problem) if found else None
-            row["ref_seconds"] = found[0]["seconds"] if found else None
-            row["_refs"] = found
-        rows.append(row)
-        progress.update(k + 1, f"{name} {problem} {order}")
-    progress.close()
-
-    _bench_report(args, rows, refs, info, machine_stdout)
-    notes = [f"{len(rows)} colorings of {len(matrices)} matrices; files read in {read_seconds:.2f} s; "
-             f"warm-up (compile / cache load) {warm:.2f} s for {len(pairs)} problem/order pairs, "
-             f"not included in the times"]
-    if skipped_shape:
-        notes.append(f"skipped {skipped_shape} runs of adjacency problems on rectangular matrices")
-    for (p, o), msg in refused.items():
-        notes.append(f"skipped {p}/{o}: {msg}")
-    if any(pats.symmetrized for pats in cache.values()):
-        notes.append("nonsymmetric square matrices: adjacency problems colored the pattern of "
-                     "A + A^T (as ColPack does)")
-    if refs is not None:
-        names = {n for n, _ in matrices}
-        ran = {(r["matrix"], r["problem"], r["order"]) for r in rows}
-        not_run = sum(len(v) for k, v in refs.items() if k[0] in names and k not in ran)
-        if not_run:
-            notes.append(f"{not_run} reference rows of these matrices were not run "
-                         f"(outside --problems/--orders, or not supported)")
-        unknown = sorted(names - {k[0] for k in refs})
-        if unknown:
-            notes.append(f"no reference rows for {len(unknown)} matrices: "
-                         + ", ".join(unknown[:8]) + (" ..." if len(unknown) > 8 else ""))
-    if nxc is not None and nxc.skipped:
-        notes.append(f"networkx skipped on {len(nxc.skipped)} (matrix, problem) pairs whose graph "
-                     f"would exceed --nx-budget {args.nx_budget:,} edges: " + ", ".join(
-                         f"{m} {p} (~{e:,})" for m, p, e in sorted(nxc.skipped)[:6])
-                     + (" ..." if len(nxc.skipped) > 6 else ""))
-    if nxc is not None:
-        notes.append("nx ms: networkx.greedy_color alone; nx build ms: building its graph "
-                     "(scipy products + from_scipy_sparse_array), once per matrix and problem")
-    if invalid:
-        notes.append(f"{invalid} colorings FAILED the independent check")
-    print("\n".join("note: " + n for n in notes), file=info)
-    return 1 if invalid else 0
-
-
-def _bench_report(args, rows, refs, out, machine_stdout):
-    """Print the result table (and the reference comparison) and write CSV / JSON."""
-    headers = ["matrix", "shape", "nnz", "problem", "order", "colors", "ms"]
-    if args.validate:
-        headers.append("valid")
-    if args.compare:
-        headers += ["nx colors", "nx ms", "nx/ours", "nx build ms"]
-    if refs is not None:
-        headers += ["ref", "diff", "ref ms"]
-    shown = []
-    for r in rows:
-        if refs is not None and not args.verbose and r["ref_colors"] == r["colors"]:
-            continue
-        cells = [r["matrix"], f"{r['rows']}x{r['cols']}", r["nnz"], r["problem"], r["order"],
-                 r["colors"], _fmt_seconds(r["seconds"])]
-        if args.validate:
-            cells.append("yes" if r["valid"] else "NO")
-        if args.compare:
-            ratio = (f"{r['nx_seconds'] / r['seconds']:.1f}x"
-                     if r["nx_seconds"] is not None and r["seconds"] > 0 else None)
-            cells += [r["nx_colors"], _fmt_seconds(r["nx_seconds"]), ratio,
-                      _fmt_seconds(r["nx_build_seconds"])]
-        if refs is not None:
-            diff = None if r["ref_colors"] is None else f"{r['colors'] - r['ref_colors']:+d}"
-            cells += [r["ref_colors"], diff, _fmt_seconds(r["ref_seconds"])]
-        shown.append(cells)
-    numeric = {2, 5, 6} | set(range(7, len(headers)))
-    if not machine_stdout:
-        if refs is not None and not args.verbose:
-            print(f"runs that differ from the reference or have none ({len(shown)} of {len(rows)};"
-                  f" --verbose shows all):", file=out)
-        if shown:
-            print(_table(headers, shown, right=numeric), file=out)
-        if refs is not None:
-            print(file=out)
-            print(_reference_summary(rows), file=out)
-    elif refs is not None:
-        print(_reference_summary(rows), file=sys.stderr)
-    fields = ["matrix", "rows", "cols", "nnz", "problem", "order", "colors", "seconds", "valid"]
-    if args.compare:
-        fields += ["nx_colors", "nx_seconds", "nx_build_seconds"]
-    if refs is not None:
-        fields += ["ref_colors", "ref_seconds"]
-    records = [{f: r.get(f) for f in fields} for r in rows]
-    if args.csv:
-        fh = sys.stdout if args.csv == "-" else open(args.csv, "w", newline="")
-        try:
-            writer = csv.DictWriter(fh, fieldnames=fields)
-            writer.writeheader()
-            writer.writerows({k: ("" if v is None else v) for k, v in rec.items()} for rec in records)
-        finally:
-            if fh is not sys.stdout:
-                fh.close()
-    if args.json:
-        doc = {"version": __version__, "results": records}
-        if refs is not None:
-            doc["reference_summary"] = _reference_groups(rows)
-        text = json.dumps(doc, indent=1)
-        if args.json == "-":
-            print(text)
-        else:
-            with open(args.json, "w") as fh:
-                fh.write(text + "\n")
-
-
-def _reference_groups(rows):
-    """Per-problem comparison with the reference: counts, total colors and times."""
-    canonical = {}
-    for colpack, ours in COLPACK_PROBLEMS.items():
-        canonical.setdefault(ours, colpack)
-    groups = {}
-    for r in rows:
-        for ref in r.get("_refs", []):
-            label = r["problem"]
-            if ref["colpack_problem"] != canonical.get(r["problem"]):
-                label += f" ({ref['colpack_problem']})"
-            g = groups.setdefault(label, {"problem": label, "compared": 0, "equal": 0, "fewer": 0,
-                                          "more": 0, "colors": 0, "ref_colors": 0,
-                                          "seconds": 0.0, "ref_seconds": 0.0})
-            target = _reference_target(ref, r["problem"])
-            g["compared"] += 1
-            g["equal" if r["colors"] == target else "fewer" if r["colors"] < target else "more"] += 1
-            g["colors"] += r["colors"]
-            g["ref_colors"] += target
-            g["seconds"] += r["seconds"]
-            g["ref_seconds"] += ref["seconds"]
-    return list(groups.values())
-
-
-def _reference_summary(rows) -> str:
-    """The text summary of :func:`_reference_groups` with a total line."""
-    groups = _reference_groups(rows)
-    keys = ["compared", "equal", "fewer", "more", "colors", "ref_colors", "seconds", "ref_seconds"]
-    total = {k: sum(g[k] for g in groups) for k in keys}
-    total["problem"] = "total"
-    body = [[g["problem"], g["compared"], g["equal"], g["fewer"], g["more"], g["colors"],
-             g["ref_colors"], f"{g['seconds']:.3f}", f"{g['ref_seconds']:.3f}"]
-            for g in groups + [total]]
-    twice = sorted({g["problem"].split(" (")[0] for g in groups if " (" in g["problem"]})
-    missing = sum(1 for r in rows if not r.get("_refs"))
-    lines = ["summary against the reference (fewer = we use fewer colors):",
-             _table(["problem", "compared", "equal", "fewer", "more", "colors", "ref colors",
-                     "time s", "ref time s"], body, right=set(range(1, 9)))]
-    if twice:
-        lines.append(f"{', '.join(twice)}: compared with each of ColPack's algorithms for it; "
-                     f"the total counts those runs once per algorithm")
-    if missing:
-        lines.append(f"{missing} runs have no reference row (reported without comparison)")
-    return "\n".join(lines)
-
-
 # --------------------------------------------------------------------------- show
 
 def _cmd_show(args) -> int:
@@ -596,7 +139,8 @@ def _cmd_show(args) -> int:
     pattern = _Patterns(a, args.zeros)(problem)
     coloring = sa.color(pattern, problem=problem, order=order, seed=args.seed)
     compressed = coloring.compress(sp.csr_array(pattern, dtype=np.float64))
-    colors = _checker_colors(coloring, problem)
+    colors = ((coloring.column_colors, coloring.row_colors) if problem == "bidirectional"
+              else coloring.colors)
     title = (f"{_stem(args.file)}: {pattern.shape[0]}x{pattern.shape[1]}, nnz {pattern.nnz}; "
              f"{problem} / {order}: {coloring.n_colors} colors")
     plot.plot_coloring(pattern, colors, problem, compressed, output, title=title,
@@ -700,7 +244,7 @@ def _build_parser() -> argparse.ArgumentParser:
     p.add_argument("--validate", action="store_true",
                    help="check every coloring with the independent (slow, plain) checker")
     p.add_argument("--no-progress", action="store_true", help="no progress line on stderr")
-    p.set_defaults(func=_cmd_bench)
+    p.set_defaults(func=cmd_bench)
 
     p = sub.add_parser("show", parents=[common, coloring_opts],
                        help="draw the colored pattern and the compressed matrix",

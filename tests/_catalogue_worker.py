@@ -25,7 +25,8 @@ import os
 import numpy as np
 import scipy.sparse as sp
 import sparsead as sa
-from sparsead._io import read_matrix, read_reference
+from sparsead._io import read_matrix
+from sparsead.coloring.colpack import read_reference
 
 P = sa.patterns.banded(6, 1)            # a 6 x 6 tridiagonal pattern
 

@@ -3,7 +3,7 @@
 import io
 import time
 
-from sparsead.cli import _Progress
+from sparsead._cli_common import _Progress
 
 
 class _Terminal(io.StringIO):

@@ -39,7 +39,7 @@ def check_oracle(A, problem, order, **kw):
     c = sa.color(A, problem, order, seed=3, **kw)
     opts = {}
     if problem == "bidirectional":
-        opts["decompression"] = "substitution" if kw.get("method") == "acyclic" else "direct"
+        opts["decompression"] = c.decompression
     assert sa.is_valid_coloring(A, colors_of(c), problem, reference=True, **opts)
     assert c.colors.dtype == np.int64
     if problem == "distance1":
@@ -111,11 +111,11 @@ def test_symmetric_round_trip(A, problem, order):
 
 
 @pytest.mark.parametrize("order", ORDERS)
-@pytest.mark.parametrize("method", ["star", "acyclic"])
+@pytest.mark.parametrize("decompression", ["direct", "substitution"])
 @settings(max_examples=10, deadline=None, derandomize=True)
 @given(A=rect_patterns())
-def test_bidirectional_round_trip(A, method, order):
-    check_oracle(A, "bidirectional", order, method=method)
+def test_bidirectional_round_trip(A, decompression, order):
+    check_oracle(A, "bidirectional", order, decompression=decompression)
 
 
 @pytest.mark.parametrize("problem", ["star", "acyclic"])
@@ -222,8 +222,9 @@ def test_arrowhead_bicoloring_uses_three_colors(n, method):
     row must be in the row seed and the dense column in the column seed, and then
     no diagonal entry (i, i), i > 0, is alone in any product."""
     A = distinct_values(arrowhead(n), False)
-    c = check_oracle(A, "bidirectional", "largest_first", method=method) if n <= 200 else \
-        sa.color(A, "bidirectional", method=method)
+    kw = {"decompression": "direct" if method == "star" else "substitution"}
+    c = check_oracle(A, "bidirectional", "largest_first", **kw) if n <= 200 else \
+        sa.color(A, "bidirectional", **kw)
     assert c.n_colors == 3 and (c.n_column_colors, c.n_row_colors) == (2, 1)
     if n > 200:
         assert np.array_equal(c.decompress(c.compress(A)).data, A.data)
@@ -241,7 +242,7 @@ def test_arrowhead_jacobian_picks_three_lanes():
 @given(data=st.data())
 def test_improve_round_trip_and_never_more_colors(problem, order, data):
     A = data.draw(sym_patterns() if problem in SYMMETRIC else rect_patterns())
-    kw = {"method": data.draw(st.sampled_from(["star", "acyclic"]))} \
+    kw = {"decompression": data.draw(st.sampled_from(["direct", "substitution"]))} \
         if problem == "bidirectional" else {}
     c = check_oracle(A, problem, order, improve=5, **kw)
     assert c.n_colors <= sa.color(A, problem, order, seed=3, **kw).n_colors
@@ -340,3 +341,42 @@ def test_decompress_into_is_a_deprecated_alias_of_out():
     with pytest.warns(DeprecationWarning, match="decompress\\(B, out=out\\)"):
         assert c.decompress_into(c.compress(A), out) is out
     assert (out != A).nnz == 0
+
+
+def test_every_coloring_has_both_sides_and_checks_in_the_form_it_returns():
+    A = distinct_values(sp.random_array((6, 9), density=0.35, rng=5, format="csr"), False)
+    for problem in ("column", "row", "bidirectional"):
+        c = sa.color(A, problem)
+        assert np.array_equal(np.concatenate([c.column_colors, c.row_colors]), c.colors)
+        assert c.n_column_colors + c.n_row_colors == c.n_colors
+        assert c.decompression == "direct"
+        assert sa.is_valid_coloring(A, c.colors, problem)
+        assert sa.is_valid_coloring(A, c.colors, problem, reference=True)
+    c = sa.color(A, "bidirectional", decompression="substitution")
+    assert c.decompression == "substitution"
+    assert sa.is_valid_coloring(A, c.colors, "bidirectional", decompression="substitution")
+    with pytest.raises(ColoringError, match="concatenation"):
+        sa.is_valid_coloring(A, c.colors[:-1], "bidirectional")
+    S = laplacian((3, 3))
+    assert sa.color(S, "acyclic").decompression == "substitution"
+    assert sa.color(S, "distance1").decompression is None
+    assert sa.color(S, "star").row_colors.size == 0
+
+
+def test_old_spellings_warn_and_still_work():
+    A = distinct_values(arrowhead(12), False)
+    with pytest.warns(DeprecationWarning, match="decompression='substitution'"):
+        c = sa.color(A, "bidirectional", method="acyclic")
+    assert c.decompression == "substitution"
+    with pytest.warns(DeprecationWarning, match="Coloring.decompression"):
+        assert c.method == "acyclic"
+    with pytest.raises(TypeError, match="only `decompression`"):
+        sa.color(A, "bidirectional", method="star", decompression="direct")
+    with pytest.raises(ColoringError, match="contradicts"):
+        sa.color(laplacian((3, 3)), "star", decompression="substitution")
+    f = lambda x: np.sum(x[1:] * x[:-1] ** 2)     # noqa: E731
+    with pytest.warns(DeprecationWarning, match="decompression='substitution'"):
+        hess = sa.sparse_hessian(f, np.ones(5), coloring="acyclic", backend="numpy")
+    assert hess.decompression == "substitution"
+    with pytest.warns(DeprecationWarning, match="SparseHessian.decompression"):
+        assert hess.mode == "acyclic"

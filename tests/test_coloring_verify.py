@@ -121,7 +121,8 @@ def test_edge_cases():
         assert both(one, [-1], problem)[0] == both(one, [-1], problem)[1]
     assert both(one, ((-1,), (-1,)), "bidirectional") == (False, False)
     assert both(one, ((0,), (-1,)), "bidirectional") == (True, True)
-    assert both(one, "nope", "bidirectional") == (False, False)
+    assert both(one, [0, -1], "bidirectional") == (True, True)       # the concatenation
+    assert both(one, "nope", "bidirectional") == (None, None)        # refused, as elsewhere
     rect = sp.csr_array(np.ones((2, 3)))
     assert both(rect, [0, 1, 2], "star") == (None, None)   # both refuse a rectangle
 

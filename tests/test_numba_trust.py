@@ -31,8 +31,8 @@ def _jacobians(f, x, backend="numba"):
 
 
 def _hessians(f, x, backend="numba"):
-    return {c: sa.sparse_hessian(f, x, coloring=c, backend=backend)(x).toarray()
-            for c in ("star", "acyclic")}
+    return {c: sa.sparse_hessian(f, x, decompression=c, backend=backend)(x).toarray()
+            for c in ("direct", "substitution")}
 
 
 # ---------------------------------------------------------------- stacks of computed pieces

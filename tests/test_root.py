@@ -82,7 +82,7 @@ def test_bad_requests_name_the_argument():
         sa.derivatives(broyden_tridiagonal, np.ones(5), method="hybr", hess=True)
     with pytest.raises(ValueError, match="'Nelder-Mead' uses no derivatives"):
         sa.derivatives(lambda x: np.sum(x ** 2), np.ones(5), method="Nelder-Mead")
-    with pytest.raises(ValueError, match="for a system of equations pass a root method"):
+    with pytest.raises(ValueError, match="For a system of equations pass a root method"):
         sa.derivatives(broyden_tridiagonal, np.ones(5), method="BFGS")
     with pytest.raises(ValueError, match="`method` must be a scipy.optimize.minimize or root"):
         sa.derivatives(broyden_tridiagonal, np.ones(5), method=3)

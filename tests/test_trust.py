@@ -38,8 +38,8 @@ def _jac(f, x, mode, backend):
 def _hess(f, x, coloring, backend):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        return sa.sparse_hessian(f, x, decompression={"star": "direct", "acyclic": "substitution"}[coloring],
-                                 backend=backend)(x).toarray()
+        how = {"star": "direct", "acyclic": "substitution"}[coloring]
+        return sa.sparse_hessian(f, x, decompression=how, backend=backend)(x).toarray()
 
 
 # --- issue 10: stacking computed arrays ---------------------------------------------

@@ -22,6 +22,19 @@ from numba import njit
 #: keeps LLVM from optimizing index-heavy loops (about 3x on the distance-2 greedy).
 #: Indices that cannot be negative are cast to unsigned where the loop is hot.
 _U = np.uint64
+
+#: Units over 80 lines and why (checked by tests/test_layout.py).
+_LONG_UNITS = {
+    "star_color": (
+        "one Numba kernel: the greedy star coloring (Gebremedhin et al. 2007, Alg. 4.1) "
+        "with its forbidden-color and two-colored-path bookkeeping in one compiled loop "
+        "nest; jitted helpers would be called per edge"
+    ),
+    "acyclic_color": (
+        "one Numba kernel: acyclic coloring with its union-find of two-colored trees "
+        "(Alg. 3.1) in one compiled loop nest; jitted helpers would be called per edge"
+    ),
+}
 _U1 = np.uint64(1)
 
 # ---------------------------------------------------------------- greedy

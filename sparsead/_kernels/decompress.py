@@ -11,6 +11,14 @@ JVP block and a VJP block). Nothing here validates its input.
 import numpy as np
 from numba import njit
 
+#: Units over 80 lines and why (checked by tests/test_layout.py).
+_LONG_UNITS = {
+    "direct_reads": (
+        "one Numba kernel: for every stored entry, the row whose color reads it alone, "
+        "checked over the neighbourhood in one compiled loop nest"
+    ),
+}
+
 
 @njit(cache=True)
 def run_plan(b1, b2, g_out, g_src, s_out, s_src, s_ptr, s_sub, c_dst, c_src, out):

@@ -21,6 +21,14 @@ from numba import njit
 
 #: Unsigned index casts, as in :mod:`sparsead._kernels.coloring` (no wraparound checks).
 _U = np.uint64
+
+#: Units over 80 lines and why (checked by tests/test_layout.py).
+_LONG_UNITS = {
+    "dynamic_order": (
+        "one Numba kernel: the bucket queue of the dynamic orders (incidence degree, "
+        "dynamic largest first, distance-2 variants) updated in one compiled loop"
+    ),
+}
 _U1 = np.uint64(1)
 
 

@@ -38,11 +38,15 @@ def check_choice(value, allowed, name: str, error=ColoringError):
     raise error(f"`{name}` must be one of {tuple(allowed)}, got {value!r}.")
 
 
-def check_scalar_output(shape, who: str, instead: str):
-    """Refuse an ``f`` whose output (of ``shape``) is not a single value: the one check and message."""
+def check_scalar_output(shape, who: str, advice: str, name: str = "f"):
+    """Refuse an ``f`` whose output (of ``shape``) is not one value: the one check and message.
+
+    Raises :class:`~sparsead.ScalarOutputError` (an ``InputError`` and a
+    ``TracingError``) saying who needs the scalar, what came back and ``advice``.
+    """
     if int(np.prod(shape, dtype=np.int64)) != 1:
-        raise ScalarOutputError(f"{who} needs a scalar `f`; it returned shape {tuple(shape)}. "
-                                f"Use {instead} for vector outputs.")
+        raise ScalarOutputError(f"{who} needs a scalar `{name}`; it returned shape "
+                                f"{tuple(shape)}. {advice}")
 
 
 def renamed(new_value, old_value, new: str, old: str, old_choices=None, default=None,

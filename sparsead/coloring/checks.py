@@ -314,13 +314,30 @@ _CHECKERS = {
 }
 
 
+def _bicolor_pair(pattern, colors):
+    """``(column_colors, row_colors)`` from the pair or from their concatenation."""
+    if isinstance(colors, tuple) or (isinstance(colors, list) and len(colors) == 2
+                                     and all(np.ndim(c) == 1 for c in colors)):
+        return colors
+    shape = as_pattern(pattern).shape
+    flat = as_colors(colors)
+    if flat.size != shape[0] + shape[1]:
+        raise ColoringError(f"`colors` of a bidirectional coloring must be the pair "
+                            f"(column_colors, row_colors) or their concatenation of {shape[1]} + {shape[0]} "
+                            f"values, got {flat.size} values.")
+    return flat[:shape[1]], flat[shape[1]:]
+
+
 def is_valid_coloring(pattern, colors, problem, *, reference=False, **options) -> bool:
     """Check ``colors`` for ``problem``.
 
     Parameters
     ----------
     pattern : sparse matrix or array_like
-    colors : array_like of int, or tuple ``(column_colors, row_colors)`` for ``bidirectional``
+    colors : array_like of int
+        One color per vertex, as :attr:`Coloring.colors`: for
+        ``bidirectional`` the concatenation ``[column_colors, row_colors]``
+        (``n + m`` values), or the pair ``(column_colors, row_colors)``.
     problem : str
         One of ``sparsead.coloring.PROBLEMS``.
     reference : bool, default False
@@ -340,6 +357,8 @@ def is_valid_coloring(pattern, colors, problem, *, reference=False, **options) -
     True
     """
     check_choice(problem, tuple(_CHECKERS), "problem")
+    if problem == "bidirectional":
+        colors = _bicolor_pair(pattern, colors)
     if reference:
         return bool(_CHECKERS[problem](pattern, colors, **options))
     from .verify import CHECKS

@@ -315,7 +315,7 @@ class Coloring:
 
 
 def build_coloring(graph, problem, order, raw, root, *, postprocess=True, method="star"):
-    """The :class:`Coloring` of raw greedy colors (post-processed, with a lazy decompression recipe)."""
+    """The :class:`Coloring` of raw colors: post-processed, with a lazy decompression recipe."""
     res = dc.postprocess(graph, problem, raw, root, postprocess=postprocess, method=method)
     bidi = problem == "bidirectional"
     c = Coloring(problem, order, graph.extra["source"] if bidi else graph.pattern, res.colors,

@@ -4,7 +4,8 @@ Modules, in the order they depend on each other: :mod:`._backends` (lane
 evaluators: Numba or the numpy interpreter), :mod:`._choice` (which coloring:
 options, defaults, ``mode="auto"``), :mod:`._base` (arguments, tracing,
 pickling, ``out=``), then :mod:`.jacobian` and :mod:`.hessian` (the two
-operators and the functions that make them). A :class:`SparseJacobian` or
+operators) and :mod:`.api` (the functions that make them, also the
+``local=True`` wrappers of :mod:`sparsead._local`). A :class:`SparseJacobian` or
 :class:`SparseHessian` is a plain callable returning a ``csr_array`` with the
 prepared pattern, so it drops into ``scipy.optimize`` as ``jac=``/``hess=``.
 
@@ -19,7 +20,8 @@ from __future__ import annotations
 
 from .._validation import check_picklable  # noqa: F401  (its former home)
 from ._base import _rebuild  # noqa: F401  (pickles made before the split name it here)
-from .hessian import SparseHessian, sparse_hessian
-from .jacobian import SparseJacobian, sparse_jacobian
+from .api import sparse_hessian, sparse_jacobian
+from .hessian import SparseHessian
+from .jacobian import SparseJacobian
 
 __all__ = ["sparse_jacobian", "sparse_hessian", "SparseJacobian", "SparseHessian"]

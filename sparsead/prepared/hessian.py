@@ -26,7 +26,7 @@ from ._backends import BACKENDS, lanes, warn_fallback
 from ._base import Prepared
 from ._choice import TRIANGLES, color, same_pattern, user_pattern
 
-__all__ = ["SparseHessian", "sparse_hessian"]
+__all__ = ["SparseHessian"]
 
 _OLD = {v: k for k, v in DECOMPRESSIONS.items()}   # "star" -> "direct", "acyclic" -> ...
 
@@ -91,7 +91,8 @@ class SparseHessian(Prepared):
                              backend=backend, triangle=triangle)
         traced, t0 = self._init_args(f, x0, args, _local)
         g = self._graph
-        check_scalar_output(g.nodes[g.outputs[0]].shape, "sparse_hessian", "sparse_jacobian")
+        check_scalar_output(g.nodes[g.outputs[0]].shape, "sparse_hessian",
+                            "Use sparse_jacobian for vector outputs.")
         detected = graph_hessian_sparsity(g)
         full = detected if sparsity is None else user_pattern(sparsity, detected)
         t1 = time.perf_counter()
@@ -159,73 +160,3 @@ class SparseHessian(Prepared):
             self._hvp_plan = LanePlan(self._grad_graph, 0, 1, want_value=False)
         _, Bt = self._hvp_plan.run_t(inputs, seed=v.reshape(-1, 1))
         return Bt.reshape(self.shape_x).copy()
-
-
-
-def sparse_hessian(f, x0, args=(), *, decompression=None, order=None, sparsity=None,
-                   backend="auto", triangle="full", local=False, coloring=None):
-    """Prepare the sparse Hessian of a scalar ``f`` at points shaped like ``x0``.
-
-    The gradient transform turns ``f``'s graph into the graph of its gradient;
-    forward lanes over it give ``B = H S`` for a symmetric coloring of the
-    detected Hessian pattern (forward-over-reverse).
-
-    Parameters
-    ----------
-    f : callable
-        ``f(x, *args) -> scalar`` written with numpy.
-    x0 : array_like
-        A point fixing the shape of ``x``.
-    args : tuple, optional
-        As in :func:`sparse_jacobian` (floating ndarrays may change per call,
-        e.g. Lagrange multipliers; the pattern is the union over their values).
-    decompression : {"direct", "substitution"}, default "direct"
-        Star coloring (direct decompression) or acyclic coloring (fewer
-        colors, decompression by substitution).
-    order, sparsity, backend
-        As in :func:`sparse_jacobian` (``sparsity`` is symmetrized).
-    triangle : {"full", "lower", "upper"}
-        Return the full symmetric matrix (default) or one triangle.
-    local : bool, optional
-        Exact Hessians of code that branches on values, re-traced when a
-        branch flips (see :func:`sparse_jacobian`); returns a
-        :class:`~sparsead._local.LocalHessian`.
-    coloring : {"star", "acyclic"}, optional
-        Deprecated spelling of ``decompression`` (``"direct"``,
-        ``"substitution"``); warns.
-
-    Returns
-    -------
-    SparseHessian
-        Callable ``hess(x, *args, out=None)`` -> float64 ``csr_array`` with the
-        prepared pattern; attributes as :class:`SparseJacobian`, plus
-        ``.hessp(x, p, *args)`` (one Hessian-vector product).
-
-    Raises
-    ------
-    ScalarOutputError
-        If ``f`` is not scalar (an ``InputError`` and a ``TracingError``);
-    InputError
-        Call-time errors as in :func:`sparse_jacobian`.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> import sparsead as sa
-    >>> f = lambda x: np.sum(x[1:] * x[:-1]) + np.sum(x ** 3)
-    >>> hess = sa.sparse_hessian(f, np.ones(3))
-    >>> hess(np.array([1.0, 2.0, 3.0])).toarray()
-    array([[ 6.,  1.,  0.],
-           [ 1., 12.,  1.],
-           [ 0.,  1., 18.]])
-    >>> hess.hessp(np.ones(3), np.array([1.0, 0.0, 0.0]))
-    array([6., 1., 0.])
-    """
-    decompression = renamed(decompression, coloring, "decompression", "coloring", _OLD,
-                            default="direct")
-    if local:
-        from .._local import LocalHessian
-        return LocalHessian(f, x0, args, decompression=decompression, order=order,
-                            sparsity=sparsity, backend=backend, triangle=triangle)
-    return SparseHessian(f, x0, args, decompression=decompression, order=order,
-                         sparsity=sparsity, backend=backend, triangle=triangle)

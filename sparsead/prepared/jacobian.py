@@ -23,7 +23,7 @@ from ._backends import BACKENDS, lanes, warn_fallback
 from ._base import Prepared
 from ._choice import MODES, jacobian_coloring, user_pattern
 
-__all__ = ["SparseJacobian", "sparse_jacobian"]
+__all__ = ["SparseJacobian"]
 
 
 class SparseJacobian(Prepared):
@@ -156,103 +156,3 @@ class SparseJacobian(Prepared):
         fixed = [np.ascontiguousarray(b.T) if t else np.ascontiguousarray(b)
                  for b, t in zip(blocks, self._layouts)]
         return tuple(fixed) if self.mode == "bidirectional" else fixed[0]
-
-
-
-def sparse_jacobian(f, x0, args=(), *, mode="auto", order=None, sparsity=None, backend="auto",
-                    local=False):
-    """Prepare the sparse Jacobian of ``f`` at points shaped like ``x0``.
-
-    Preparation traces ``f`` once, detects the (global) sparsity pattern,
-    colors it, and builds the lane sweep and the decompression index maps;
-    each call ``jac(x, *args)`` then costs a few evaluations of ``f``.
-
-    Parameters
-    ----------
-    f : callable
-        ``f(x, *args) -> array`` written with numpy; inputs and outputs are
-        flattened in C order (``J`` is ``(f(x).size, x.size)``).
-    x0 : array_like
-        A point fixing the shape of ``x`` (real; its values do not matter).
-    args : tuple, optional
-        Extra arguments. Floating ndarrays are traced as inputs: they may take
-        other values at call time (same shape), and the pattern holds for all
-        of them. Other arguments are baked in: copied here and compared by
-        value at every call (an argument changed since, even in place, raises
-        ``InputError``); functions are compared by identity, and objects
-        without value equality are refused (``InputTypeError``).
-    mode : {"auto", "forward", "reverse", "bidirectional"}
-        ``forward``: column coloring, JVP lanes (``B = J S``); ``reverse``: row
-        coloring, VJP lanes (``B = S^T J``, for wide Jacobians);
-        ``bidirectional``: star bicoloring, both; ``auto``: the fewest colors
-        (ties: forward, then reverse; a side or the bicoloring is colored
-        only when its O(nnz) lower bound could still beat the best found).
-    order : str, callable or list, optional
-        Vertex order(s) for :func:`sparsead.color`; default: the best of
-        ``natural``, ``largest_first`` and ``smallest_last``.
-    sparsity : sparse matrix or array_like, optional
-        A pattern to use instead of the detected one; it must contain every
-        detected entry (a smaller one would silently give wrong matrices).
-    backend : {"auto", "numpy", "numba"}
-        ``numpy``: the numpy lane interpreter; ``numba``: the compiled backend
-        (error if unavailable); ``auto``: Numba when it compiles the graph,
-        else numpy.
-    local : bool, optional
-        For ``f`` that branches on values (``if x[0] > 0``, builtin ``max``/``min``,
-        ``int()``, ``bool()``, ``float()`` of a comparison): trace at ``x0``
-        following the branches taken there, record each decision as a guard,
-        and at every call check the guards, tracing again (and coloring again
-        only if the pattern changed) when one flips. The derivatives are exact
-        at every point; ``.pattern`` is that of the current branch region and
-        may change between calls. Returns a
-        :class:`~sparsead._local.LocalJacobian` (the attributes below, plus
-        ``n_traces``, ``n_guards``, ``guards_hold(x)``).
-
-    Returns
-    -------
-    SparseJacobian
-        Callable ``jac(x, *args, out=None)`` returning a float64
-        ``scipy.sparse.csr_array`` with sorted indices and exactly
-        ``jac.pattern``'s structure (into ``out``'s data when given). Also
-        ``.pattern``, ``.coloring``, ``.n_colors``, ``.mode``, ``.shape``,
-        ``.backend``, ``.timings`` (``detect``, ``color``, ``compile``
-        seconds) and ``.compressed(x, *args)``.
-
-    Raises
-    ------
-    ValueError
-        Unknown ``mode``/``backend``; at call time (``InputError``): ``x`` or a
-        traced argument of another shape, a baked argument that changed.
-    TypeError
-        Complex ``x``/``args``, ``args`` not a tuple, a baked argument that
-        cannot be compared (``InputTypeError``); see also the tracing errors.
-    PatternError
-        ``sparsity`` of the wrong shape, missing detected entries, or malformed
-        (indices outside the shape, a non-monotone ``indptr``, ...).
-    DecompressionError
-        ``out`` with another pattern, or whose ``data`` is read-only, strided
-        or not float64.
-
-    Notes
-    -----
-    NaN and inf propagate into the entries they reach, as numpy would.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> import sparsead as sa
-    >>> f = lambda x: x[1:] ** 2 - x[:-1]
-    >>> jac = sa.sparse_jacobian(f, np.ones(4))
-    >>> jac(np.arange(4.0)).toarray()
-    array([[-1.,  2.,  0.,  0.],
-           [ 0., -1.,  4.,  0.],
-           [ 0.,  0., -1.,  6.]])
-    >>> jac.n_colors
-    2
-    """
-    if local:
-        from .._local import LocalJacobian
-        return LocalJacobian(f, x0, args, mode=mode, order=order, sparsity=sparsity,
-                             backend=backend)
-    return SparseJacobian(f, x0, args, mode=mode, order=order, sparsity=sparsity,
-                          backend=backend)
