@@ -49,11 +49,12 @@ import sparsead as sa
 from sparsead import patterns as pt
 from sparsead._io import read_matrix
 from sparsead._networkx import NetworkXRuns
+from sparsead.coloring import PROBLEMS
 from sparsead.coloring import SYMMETRIC_PROBLEMS as SYMMETRIC
 from sparsead.coloring.colpack import SHORT_ORDER as SHORT
 from sparsead.coloring.colpack import TO_COLPACK_ORDER as CP_ORDER
 from sparsead.coloring.colpack import TO_COLPACK_PROBLEM as CP_PROBLEM
-from sparsead.coloring.colpack import read_reference
+from sparsead.coloring.colpack import read_reference, reference_count
 from sparsead._validation import as_pattern
 from sparsead.coloring.greedy import build_graph, run
 from sparsead.coloring.orders import vertex_order
@@ -62,6 +63,7 @@ from sparsead.coloring.result import build_coloring
 DEFAULT_DIR = "/work/shared/matrices"
 HERE = os.path.dirname(os.path.abspath(__file__))
 BASIC = ("natural", "largest_first", "smallest_last", "incidence_degree", "dynamic_largest_first")
+ONE_SIDED = tuple(p for p in PROBLEMS if p != "bidirectional")
 QUICK = {"1138_bus", "bcsstk13", "Pd", "lp_e226", "west0479", "dwt_2680", "rajat01", "G51",
          "bp_1200", "hangGlider_2"}
 
@@ -249,7 +251,7 @@ def colors_table(directory, ref, quick):
             if r is None:
                 cells.append(f"{'':>9s}")
                 continue
-            want = r["distinct_colors"] if problem in ("star", "acyclic") else r["colors"]
+            want = reference_count(r, problem)
             got = sa.color(p, problem, o).n_colors
             mark = "=" if got == want else ("<" if got < want else ">")
             verdict[(problem, mark)] += 1
@@ -259,7 +261,7 @@ def colors_table(directory, ref, quick):
         print(f"{name:28s} {problem:10s} " + " ".join(cells))
     print("\nsummary (matrix x order cells): problem: equal / fewer / more;  total colors "
           "ours / ColPack")
-    for problem in ("column", "row", "distance1", "distance2", "star", "acyclic"):
+    for problem in ONE_SIDED:
         t = [v for k, v in totals.items() if k[0] == problem]
         print(f"  {problem:10s} {verdict[(problem, '=')]:4d} = {verdict[(problem, '<')]:4d} < "
               f"{verdict[(problem, '>')]:4d} >   {sum(x[0] for x in t):6d} / "
@@ -295,7 +297,7 @@ def reference_times(directory, ref, colpack, repeats, quick):
           f"{'table s':>9s} {'>1.5x':>6s} {'worst':>6s}")
     tot = [0, 0.0, 0.0, 0.0, 0]
     worst_runs = []
-    for problem in ("column", "row", "distance1", "distance2", "star", "acyclic"):
+    for problem in ONE_SIDED:
         rows = [r for r in res if r[1] == problem and r[6] is not None]
         if not rows:
             continue
@@ -328,7 +330,7 @@ def reference_times(directory, ref, colpack, repeats, quick):
 def large_cases(quick):
     """``(name, pattern, [(problem, orders)])``; O(n^2) runs only where n allows them."""
     s = 4 if quick else 1
-    adj = ("distance1", "distance2", "star", "acyclic")
+    adj = SYMMETRIC
     std = ("natural", "largest_first", "smallest_last", "incidence_degree")
     d2 = std + ("distance2_smallest_last",)
     cases = [
@@ -456,7 +458,7 @@ def improve(directory, ref, quick):
     best = collections.defaultdict(lambda: 10**9)
     orders = collections.defaultdict(list)
     for r in ref:
-        want = r["distinct_colors"] if r["problem"] in ("star", "acyclic") else r["colors"]
+        want = reference_count(r)
         key = (r["matrix"], r["problem"])
         best[key] = min(best[key], want)
         if r["order"] not in orders[key]:
@@ -466,7 +468,7 @@ def improve(directory, ref, quick):
     print(f"  {'problem':10s} {'rounds':>6s} {'fewer':>6s} {'equal':>6s} {'more':>5s} "
           f"{'saved':>6s} {'orders s':>9s} {'rounds s':>9s}")
     wins = collections.defaultdict(list)
-    for problem in ("column", "row", "distance1", "distance2", "star", "acyclic"):
+    for problem in ONE_SIDED:
         keys = [k for k in sorted(best) if k[1] == problem and (not quick or k[0] in QUICK)]
         for rounds in (2, 10):
             stat = collections.Counter()
@@ -575,8 +577,7 @@ def main(argv=None):
     ref = read_reference(os.path.join(args.matrices, "colpack_colors.csv"))
     print(f"load average {os.getloadavg()[0]:.2f} {os.getloadavg()[1]:.2f}; "
           f"{os.cpu_count()} cores")
-    for problem in ("column", "row", "distance1", "distance2", "star", "acyclic",
-                    "bidirectional"):
+    for problem in PROBLEMS:
         pat = pt.laplacian((4, 4)) if problem in SYMMETRIC else pt.random_pattern(6, 5, 0.4, seed=0)
         for order in SHORT:
             sa.color(pat, problem, order)    # warm every kernel before timing anything

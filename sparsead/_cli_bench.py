@@ -22,7 +22,7 @@ from ._errors import SparseadError
 from ._io import read_matrix
 from ._networkx import NetworkXRuns
 from ._version import __version__
-from .coloring.colpack import canonical_colpack_problems, read_reference
+from .coloring.colpack import canonical_colpack_problems, read_reference, reference_count
 
 #: Units over 80 lines and why (checked by tests/test_layout.py).
 _LONG_UNITS = {
@@ -62,11 +62,6 @@ def _bench_inputs(paths):
         else:
             raise UserError(f"no such file or directory: {p!r}")
     return out
-
-
-def _reference_target(ref, problem):
-    """ColPack's count to compare with: distinct colors for star/acyclic."""
-    return ref["distinct_colors"] if problem in ("star", "acyclic") else ref["colors"]
 
 
 def cmd_bench(args) -> int:
@@ -146,7 +141,7 @@ def cmd_bench(args) -> int:
                 name, pattern, problem, order, args.seed)
         if refs is not None:
             found = refs.get((name, problem, order), [])
-            row["ref_colors"] = _reference_target(found[0], problem) if found else None
+            row["ref_colors"] = reference_count(found[0], problem) if found else None
             row["ref_seconds"] = found[0]["seconds"] if found else None
             row["_refs"] = found
         rows.append(row)
@@ -266,7 +261,7 @@ def _reference_groups(rows):
             g = groups.setdefault(label, {"problem": label, "compared": 0, "equal": 0, "fewer": 0,
                                           "more": 0, "colors": 0, "ref_colors": 0,
                                           "seconds": 0.0, "ref_seconds": 0.0})
-            target = _reference_target(ref, r["problem"])
+            target = reference_count(ref, r["problem"])
             g["compared"] += 1
             g["equal" if r["colors"] == target else "fewer" if r["colors"] < target else "more"] += 1
             g["colors"] += r["colors"]

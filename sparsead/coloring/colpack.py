@@ -48,6 +48,13 @@ SHORT_ORDER = {"natural": "NAT", "largest_first": "LF", "smallest_last": "SL",
                "distance2_incidence_degree": "D2ID"}
 
 
+def reference_count(ref, problem=None):
+    """The count of a reference row to compare with ours: ColPack's star and acyclic
+    colorings report colors no decompression reads, so their *distinct* colors count."""
+    problem = ref["problem"] if problem is None else problem
+    return ref["distinct_colors"] if problem in ("star", "acyclic") else ref["colors"]
+
+
 def canonical_colpack_problems():
     """sparsead problem -> the first ColPack algorithm listed for it (the one compared by default)."""
     canonical = {}

@@ -26,6 +26,7 @@ import scipy.sparse as sp
 
 from .._errors import ColoringError, DecompressionError
 from .._kernels import lazy, readonly_flat
+from .._validation import check_choice
 from . import graphs
 
 kd = lazy("decompress")  # Numba is imported at the first kernel call
@@ -339,8 +340,7 @@ class Decompressor:
 
 def check_triangle(triangle, problem, symmetric):
     """Refuse an unknown ``triangle`` or a triangle of a nonsymmetric problem."""
-    if triangle not in TRIANGLES:
-        raise DecompressionError(f"`triangle` must be one of {TRIANGLES}, got {triangle!r}.")
+    check_choice(triangle, TRIANGLES, "triangle", DecompressionError)
     if triangle != "full" and not symmetric:
         raise DecompressionError(
             f"`triangle={triangle!r}` needs a symmetric problem, this coloring is "
