@@ -380,3 +380,14 @@ def test_old_spellings_warn_and_still_work():
     assert hess.decompression == "substitution"
     with pytest.warns(DeprecationWarning, match="SparseHessian.decompression"):
         assert hess.mode == "acyclic"
+
+
+def test_index_maps_are_built_only_when_a_coloring_is_decompressed():
+    """Colorings an order search or mode='auto' discards never pay for their index maps."""
+    A = distinct_values(banded(30, 2), True)
+    for problem in ("column", "star", "acyclic", "bidirectional"):
+        c = sa.color(A, problem, list(ORDERS), improve=2)
+        assert c._full is None and not c._plans
+        B = c.compress(A)
+        assert (c.decompress(B) != A).nnz == 0
+        assert c._full is not None and set(c._plans) == {"full"}
