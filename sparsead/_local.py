@@ -92,8 +92,8 @@ class _Local:
         return self._select(x, args)(x, *args, out=out)
 
     def __getattr__(self, name):
-        if name in ("pattern", "coloring", "n_colors", "mode", "backend", "shape", "timings",
-                    "triangle", "shape_x"):
+        if name in ("pattern", "coloring", "n_colors", "mode", "decompression", "backend", "shape",
+                    "timings", "triangle", "shape_x"):
             return getattr(self._regions[0][1], name)
         raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
 

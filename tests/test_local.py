@@ -189,3 +189,12 @@ def test_out_must_match_the_current_region():
     assert jac(2 * np.ones(3), out=J) is J
     with pytest.raises(sa.DecompressionError):
         jac(-np.ones(3), out=J)                # another region, another pattern
+
+
+def test_local_hessian_reports_its_decompression():
+    def f(x):
+        return np.sum(x ** 3) if x[0] > 0 else np.sum(x[1:] * x[:-1])
+    hess = sa.sparse_hessian(f, np.ones(4), decompression="substitution", local=True,
+                             backend="numpy")
+    assert hess.decompression == "substitution"
+    np.testing.assert_allclose(hess(np.ones(4)).toarray(), 6 * np.eye(4))
