@@ -176,3 +176,14 @@ def test_auto_mode_skips_a_side_its_lower_bound_rules_out(monkeypatch):
     assert "column" not in calls
     dense = np.vstack([np.diag(2 * x[1:]) @ np.eye(200)[1:] - np.eye(200)[:-1], 2 * x])
     np.testing.assert_allclose(jac(x).toarray(), dense, rtol=1e-12, atol=1e-12)
+
+
+def test_a_vector_f_is_refused_alike_wherever_a_scalar_is_needed():
+    """One check, one type: ScalarOutputError, an InputError and a TracingError at once."""
+    f = lambda x: x ** 2                                        # noqa: E731
+    for call in (lambda: sa.gradient(f)(np.ones(3)), lambda: sa.hvp(f, np.ones(3), np.ones(3)),
+                 lambda: sa.sparse_hessian(f, np.ones(3))):
+        with pytest.raises(sa.ScalarOutputError, match=r"needs a scalar `f`.*shape \(3,\)"):
+            call()
+    assert issubclass(sa.ScalarOutputError, sa.InputError)
+    assert issubclass(sa.ScalarOutputError, sa.TracingError)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from .._errors import InputError, InputTypeError
-from .._validation import ArgSpec, as_real_array, check_picklable
+from .._validation import ArgSpec, as_real_array, check_picklable, check_scalar_output
 from ..tracing import evaluate, trace
 from ..tracing.graph import prune
 from ..tracing.guards import GuardPlan
@@ -30,6 +30,13 @@ def _prepare(f, x, args, local=False):
     traced = spec.traced_values(args)
     graph = trace(spec.wrap(f), x, tuple(traced), args_as_inputs=True, local=local)
     return x, spec, traced, graph
+
+
+def _scalar_graph(graph, who):
+    """The gradient graph of a scalar ``f`` (the package's one scalar check first)."""
+    check_scalar_output(graph.nodes[graph.outputs[0]].shape, who,
+                        "Use sparse_jacobian (or vjp) for vector outputs.")
+    return grad_graph(graph)
 
 
 def _evaluate(graph, x, args):
@@ -90,7 +97,7 @@ class _Gradient:
                 return spec, gg
         _, spec, _, graph = _prepare(self.f, xa, args, self.local)
         plan = GuardPlan(graph) if self.local else None
-        gg = grad_graph(prune(graph)[0] if self.local else graph)
+        gg = _scalar_graph(prune(graph)[0] if self.local else graph, "the gradient")
         cache = self._cache
         cache.append((sig, spec, gg, plan))
         while len(cache) > self._cache_size:       # oldest first
@@ -202,6 +209,6 @@ def hvp(f, x, v, args=()):
     v = as_real_array(v, "v").reshape(-1, 1)
     if v.shape[0] != x.size:
         raise InputError(f"`v` has {v.shape[0]} elements, `x` has {x.size}.")
-    plan = LanePlan(grad_graph(graph), 0, v, want_value=False)
+    plan = LanePlan(_scalar_graph(graph, "hvp"), 0, v, want_value=False)
     _, Bt = plan.run_t([x] + traced)
     return Bt.reshape(x.shape).copy()
