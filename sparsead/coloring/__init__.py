@@ -3,9 +3,13 @@
 Files in dependency order: :mod:`.graphs` (graph views as CSR arrays),
 :mod:`.orders` (vertex orders), :mod:`.greedy` (the problems, the bicoloring
 cover and their greedy kernels), :mod:`.improve` (iterated greedy rounds),
-:mod:`.result` (the :class:`Coloring` with post-processing and decompression
-plans), :mod:`.checks` (independent plain checkers, the tests' oracle) and
+:mod:`.decompression` (post-processing of raw colors, the lazy decompression
+plans and their index maps), :mod:`.result` (the :class:`Coloring`),
+:mod:`.checks` (independent plain checkers, the tests' oracle) and
 :mod:`.verify` (the same checks vectorised, what :func:`is_valid_coloring` runs).
+Beside them, :mod:`.colpack` holds ColPack's names and reference tables (for the
+CLI and the benchmarks). :func:`lower_bound` (O(nnz)) lets an order search and
+``mode="auto"`` skip what cannot win.
 """
 
 from __future__ import annotations
