@@ -87,7 +87,8 @@ def sparse_jacobian(f, x0, args=(), *, mode="auto", order=None, sparsity=None, b
     Raises
     ------
     ValueError
-        Unknown ``mode``/``backend``; at call time (``InputError``): ``x`` or a
+        Unknown ``mode``/``backend``; an unknown ``order`` (``ColoringError``,
+        before ``f`` is traced); at call time (``InputError``): ``x`` or a
         traced argument of another shape, a baked argument that changed.
     TypeError
         Complex ``x``/``args``, ``args`` not a tuple, a baked argument that
@@ -165,7 +166,7 @@ def sparse_hessian(f, x0, args=(), *, decompression=None, order=None, sparsity=N
     Raises
     ------
     ScalarOutputError
-        If ``f`` is not scalar (an ``InputError`` and a ``TracingError``);
+        If ``f`` is not scalar (an ``InputError`` and a ``TracingError``).
     InputError
         Call-time errors as in :func:`sparse_jacobian`.
 
