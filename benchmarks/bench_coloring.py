@@ -54,8 +54,7 @@ from sparsead.coloring import SYMMETRIC_PROBLEMS as SYMMETRIC
 from sparsead.coloring.colpack import SHORT_ORDER as SHORT
 from sparsead.coloring.colpack import TO_COLPACK_ORDER as CP_ORDER
 from sparsead.coloring.colpack import TO_COLPACK_PROBLEM as CP_PROBLEM
-from sparsead.coloring.colpack import read_reference, reference_count
-from sparsead._validation import as_pattern
+from sparsead.coloring.colpack import colpack_pattern, read_reference, reference_count
 from sparsead.coloring.greedy import build_graph, run
 from sparsead.coloring.orders import vertex_order
 from sparsead.coloring.result import build_coloring
@@ -170,17 +169,9 @@ class Loader:
         return os.path.join(self.directory, name + ".mtx")
 
     def __call__(self, name, problem):
-        bipartite = problem in ("column", "row", "bidirectional")
-        key = (name, bipartite)
+        key = (name, problem in SYMMETRIC)
         if key not in self.cache:
-            a = read_matrix(self.path(name))
-            if bipartite:
-                p = as_pattern(a, keep_explicit_zeros=False)
-            else:
-                p = as_pattern(a)
-                if p.shape[0] == p.shape[1]:
-                    p = as_pattern(p + p.T)
-            self.cache[key] = p
+            self.cache[key] = colpack_pattern(read_matrix(self.path(name)), problem)[0]
         return self.cache[key]
 
 

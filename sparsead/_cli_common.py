@@ -12,11 +12,9 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
-import scipy.sparse as sp
-
 from ._errors import SparseadError
 from ._validation import check_choice
+from .coloring.colpack import colpack_pattern, keeps_zeros
 from .coloring.greedy import SYMMETRIC_PROBLEMS
 
 #: Problems colored on the adjacency graph of a square pattern (ColPack uses A + Aᵀ).
@@ -82,21 +80,9 @@ def _repo_root():
     return root if (root / "pyproject.toml").is_file() else None
 
 
-def _keeps_zeros(problem, zeros) -> bool:
-    """ColPack's convention unless overridden: adjacency problems keep stored zeros."""
-    if zeros == "auto":
-        return problem in ADJACENCY_PROBLEMS
-    return zeros == "keep"
-
-
 class _Patterns:
-    """The patterns of one matrix the problems are colored on, built once each.
-
-    Column, row and bidirectional problems see the pattern of ``A``; the
-    adjacency problems on a square matrix see the pattern of ``A + Aᵀ`` (equal
-    to ``A``'s when it is structurally symmetric), as ColPack's driver does.
-    Stored zeros are kept or dropped per :func:`_keeps_zeros`.
-    """
+    """The patterns of one matrix the problems are colored on, built once each, the
+    way ColPack's driver sees them (:func:`sparsead.coloring.colpack.colpack_pattern`)."""
 
     def __init__(self, a, zeros="auto"):
         self.a = a
@@ -105,20 +91,11 @@ class _Patterns:
         self.symmetrized = False
 
     def __call__(self, problem):
-        keep = _keeps_zeros(problem, self.zeros)
-        sym = problem in ADJACENCY_PROBLEMS and self.a.shape[0] == self.a.shape[1]
-        key = (keep, sym)
+        key = (keeps_zeros(problem, self.zeros),
+               problem in ADJACENCY_PROBLEMS and self.a.shape[0] == self.a.shape[1])
         if key not in self._cache:
-            a = self.a
-            if not keep and a.nnz and not a.data.all():
-                a = a.copy()
-                a.eliminate_zeros()
-            p = sp.csr_array((np.ones(a.nnz, dtype=bool), a.indices, a.indptr), shape=a.shape)
-            if sym and (p != p.T).nnz:
-                p = sp.csr_array(p + p.T)
-                p.sort_indices()
-                self.symmetrized = True
-            self._cache[key] = p
+            self._cache[key], sym = colpack_pattern(self.a, problem, self.zeros)
+            self.symmetrized |= sym
         return self._cache[key]
 
 

@@ -2,6 +2,7 @@
 
 import csv
 
+import numpy as np
 import scipy.io
 import scipy.sparse as sp
 
@@ -38,3 +39,16 @@ def test_color_validates_a_big_bicoloring_by_default(tmp_path, capsys):
                      "--order", "largest_first"]) == 0
     out = capsys.readouterr().out
     assert "colors: 3" in out and "valid: yes" in out
+
+
+def test_colpack_view_of_a_file_is_one_function():
+    """Stored zeros count for adjacency problems only; those see A + A.T (ColPack's driver)."""
+    from sparsead.coloring.colpack import colpack_pattern, reference_count
+    a = sp.csr_array((np.array([1.0, 0.0, 2.0]), np.array([1, 2, 0]), np.array([0, 2, 3, 3])),
+                     shape=(3, 3))
+    col, sym = colpack_pattern(a, "column")
+    assert col.nnz == 2 and not sym
+    star, sym = colpack_pattern(a, "star")
+    assert sym and (star != star.T).nnz == 0 and star.nnz == 4
+    ref = {"problem": "star", "colors": 5, "distinct_colors": 4}
+    assert reference_count(ref) == 4 and reference_count(ref, "column") == 5

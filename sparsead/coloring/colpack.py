@@ -2,16 +2,23 @@
 
 Shared by the CLI (``sparsead bench --reference``) and
 ``benchmarks/bench_coloring.py`` (which also drives ColPack itself): the name
-maps both ways, the short order labels of the tables, and
-:func:`read_reference`, which reads the color counts ColPack's driver prints
-(``matrix,problem,ordering,colors,distinct_colors,wall_seconds,n_vertices``).
+maps both ways, the short order labels of the tables, how the driver sees a
+file (:func:`colpack_pattern`: which stored zeros count, ``A + A.T`` for the
+adjacency problems), and :func:`read_reference`, which reads the color counts
+ColPack's driver prints
+(``matrix,problem,ordering,colors,distinct_colors,wall_seconds,n_vertices``)
+and :func:`reference_count`, the one of them ours is compared with.
 """
 
 from __future__ import annotations
 
 import csv
 
+import numpy as np
+import scipy.sparse as sp
+
 from .._errors import SparseadError
+from .greedy import SYMMETRIC_PROBLEMS
 
 #: ColPack problem name -> sparsead problem name.
 COLPACK_PROBLEMS = {
@@ -46,6 +53,34 @@ SHORT_ORDER = {"natural": "NAT", "largest_first": "LF", "smallest_last": "SL",
                "incidence_degree": "ID", "dynamic_largest_first": "DLF",
                "distance2_largest_first": "D2LF", "distance2_smallest_last": "D2SL",
                "distance2_incidence_degree": "D2ID"}
+
+
+def keeps_zeros(problem, zeros="auto") -> bool:
+    """Whether stored zeros are entries: ColPack's driver keeps them for the adjacency
+    problems and drops them for the bipartite ones (``zeros="keep"``/``"drop"`` overrides)."""
+    if zeros == "auto":
+        return problem in SYMMETRIC_PROBLEMS
+    return zeros == "keep"
+
+
+def colpack_pattern(a, problem, zeros="auto"):
+    """``(pattern, symmetrized)``: the boolean pattern ColPack's driver colors for ``problem``.
+
+    ``a`` is a canonical ``csr_array`` (sorted, int64 indices, stored zeros kept,
+    as :func:`sparsead._io.read_matrix` returns). Column, row and bidirectional
+    problems see the pattern of ``a``; the adjacency problems on a square matrix
+    see that of ``a + a.T`` (``symmetrized`` tells whether that differs from
+    ``a``'s). Stored zeros per :func:`keeps_zeros`.
+    """
+    if not keeps_zeros(problem, zeros) and a.nnz and not a.data.all():
+        a = a.copy()
+        a.eliminate_zeros()
+    p = sp.csr_array((np.ones(a.nnz, dtype=bool), a.indices, a.indptr), shape=a.shape)
+    if problem in SYMMETRIC_PROBLEMS and a.shape[0] == a.shape[1] and (p != p.T).nnz:
+        p = sp.csr_array(p + p.T)
+        p.sort_indices()
+        return p, True
+    return p, False
 
 
 def reference_count(ref, problem=None):
