@@ -24,14 +24,6 @@ from ._networkx import NetworkXRuns
 from ._version import __version__
 from .coloring.colpack import canonical_colpack_problems, read_reference, reference_count
 
-#: Units over 80 lines and why (checked by tests/test_layout.py).
-_LONG_UNITS = {
-    "cmd_bench": (
-        "the bench loop over files x problems x orders with its progress line and per-run "
-        "error handling; the report is already apart (_bench_report)"
-    ),
-}
-
 
 def _bench_inputs(paths):
     """``[(name, path or None, matrix or None)]`` for the files and folders given.
@@ -64,91 +56,61 @@ def _bench_inputs(paths):
     return out
 
 
-def cmd_bench(args) -> int:
-    sa = _api()
-    all_problems, all_orders = _names()
-    problems = (_choice_list(args.problems, all_problems, "problem") if args.problems is not None
-                else all_problems)
-    if args.orders is not None:
-        orders = _choice_list(args.orders, all_orders, "order")
-    else:
-        orders = all_orders if (args.reference and not args.problems) else DEFAULT_ORDERS
-    if args.compare not in (None, "networkx"):
-        raise UserError(f"--compare supports only 'networkx', got {args.compare!r}")
-    machine_stdout = "-" in (args.csv, args.json)
-    info = sys.stderr if machine_stdout else sys.stdout
+def _load_references(path):
+    """``{(matrix, problem, order): [reference rows]}`` of a ColPack driver table."""
+    if not os.path.isfile(path):
+        raise UserError(f"no such reference file: {path!r}")
+    refs = {}
+    try:
+        for r in read_reference(path):
+            refs.setdefault((r["matrix"], r["problem"], r["order"]), []).append(r)
+    except SparseadError:
+        raise
+    except (KeyError, ValueError) as exc:
+        raise UserError(f"cannot read reference table {path!r}: {exc}") from None
+    return refs
 
-    refs = None
-    if args.reference:
-        if not os.path.isfile(args.reference):
-            raise UserError(f"no such reference file: {args.reference!r}")
-        try:
-            refs = {}
-            for r in read_reference(args.reference):
-                refs.setdefault((r["matrix"], r["problem"], r["order"]), []).append(r)
-        except SparseadError:
-            raise
-        except (KeyError, ValueError) as exc:
-            raise UserError(f"cannot read reference table {args.reference!r}: {exc}") from None
 
-    inputs = _bench_inputs(args.files)
-    progress = _Progress(len(inputs), "reading", enabled=not args.no_progress)
-    t0 = time.perf_counter()
-    matrices = []
-    for k, (name, path, a) in enumerate(inputs):
-        matrices.append((name, a if a is not None else read_matrix(path)))
-        progress.update(k + 1, name)
-    progress.close()
-    read_seconds = time.perf_counter() - t0
-
-    jobs, skipped_shape = [], 0
+def _grid(matrices, problems, orders, refs, all_problems):
+    """``(jobs, skipped)``: (matrix, problem, order) runs; with ``refs``, the reference's
+    own pairs per matrix; adjacency problems only on square matrices."""
+    jobs, skipped = [], 0
     for name, a in matrices:
         pairs = [(p, o) for p in problems for o in orders]
-        if refs is not None and not args.problems:
+        if refs is not None:
             ref_pairs = [(p, o) for (m, p, o) in refs
                          if m == name and p in all_problems and o in orders]
             pairs = list(dict.fromkeys(ref_pairs)) or pairs
         square = a.shape[0] == a.shape[1]
         fitting = [(p, o) for p, o in pairs if square or p not in ADJACENCY_PROBLEMS]
-        skipped_shape += len(pairs) - len(fitting)
+        skipped += len(pairs) - len(fitting)
         jobs += [(name, a, p, o) for p, o in fitting]
-    if not jobs:
-        raise UserError("nothing to run: no (matrix, problem, order) combination applies")
+    return jobs, skipped
 
-    pairs = list(dict.fromkeys((p, o) for _, _, p, o in jobs))
-    warm, refused = _warm_up(sa, pairs, args.seed)
-    jobs = [j for j in jobs if (j[2], j[3]) not in refused]
 
-    rows, invalid = [], 0
-    cache = {}
-    nxc = NetworkXRuns(args.nx_budget) if args.compare else None
-    progress = _Progress(len(jobs), "bench", enabled=not args.no_progress)
-    for k, (name, a, problem, order) in enumerate(jobs):
-        pats = cache.get(name)
-        if pats is None or pats.a is not a:
-            pats = cache[name] = _Patterns(a, args.zeros)
-        pattern = pats(problem)
-        coloring, seconds, _ = _color_timed(sa, pattern, problem, order, args.seed, args.repeat)
-        row = {"matrix": name, "rows": a.shape[0], "cols": a.shape[1], "nnz": pattern.nnz,
-               "problem": problem, "order": order, "colors": int(coloring.n_colors),
-               "seconds": seconds, "valid": None}
-        if args.validate:
-            row["valid"] = bool(sa.is_valid_coloring(pattern, coloring.colors,
-                                                     problem))
-            invalid += not row["valid"]
-        if args.compare:
-            row["nx_colors"], row["nx_seconds"], row["nx_build_seconds"] = nxc.run(
-                name, pattern, problem, order, args.seed)
-        if refs is not None:
-            found = refs.get((name, problem, order), [])
-            row["ref_colors"] = reference_count(found[0], problem) if found else None
-            row["ref_seconds"] = found[0]["seconds"] if found else None
-            row["_refs"] = found
-        rows.append(row)
-        progress.update(k + 1, f"{name} {problem} {order}")
-    progress.close()
+def _bench_row(sa, args, name, shape, pattern, problem, order, nxc, refs):
+    """Color one (matrix, problem, order), timed; check, compare and look up as asked."""
+    coloring, seconds, _ = _color_timed(sa, pattern, problem, order, args.seed, args.repeat)
+    row = {"matrix": name, "rows": shape[0], "cols": shape[1], "nnz": pattern.nnz,
+           "problem": problem, "order": order, "colors": int(coloring.n_colors),
+           "seconds": seconds, "valid": None}
+    if args.validate:
+        row["valid"] = bool(sa.is_valid_coloring(pattern, coloring.colors, problem))
+    if nxc is not None:
+        row["nx_colors"], row["nx_seconds"], row["nx_build_seconds"] = nxc.run(
+            name, pattern, problem, order, args.seed)
+    if refs is not None:
+        found = refs.get((name, problem, order), [])
+        row["ref_colors"] = reference_count(found[0], problem) if found else None
+        row["ref_seconds"] = found[0]["seconds"] if found else None
+        row["_refs"] = found
+    return row
 
-    _bench_report(args, rows, refs, info, machine_stdout)
+
+def _notes(args, rows, matrices, refs, warm_up, skipped_shape, cache, nxc, invalid,
+           read_seconds):
+    """The ``note:`` lines under the bench table."""
+    warm, pairs, refused = warm_up
     notes = [f"{len(rows)} colorings of {len(matrices)} matrices; files read in {read_seconds:.2f} s; "
              f"warm-up (compile / cache load) {warm:.2f} s for {len(pairs)} problem/order pairs, "
              f"not included in the times"]
@@ -180,6 +142,62 @@ def cmd_bench(args) -> int:
                      "(scipy products + from_scipy_sparse_array), once per matrix and problem")
     if invalid:
         notes.append(f"{invalid} colorings FAILED the independent check")
+    return notes
+
+
+def cmd_bench(args) -> int:
+    sa = _api()
+    all_problems, all_orders = _names()
+    problems = (_choice_list(args.problems, all_problems, "problem") if args.problems is not None
+                else all_problems)
+    if args.orders is not None:
+        orders = _choice_list(args.orders, all_orders, "order")
+    else:
+        orders = all_orders if (args.reference and not args.problems) else DEFAULT_ORDERS
+    if args.compare not in (None, "networkx"):
+        raise UserError(f"--compare supports only 'networkx', got {args.compare!r}")
+    machine_stdout = "-" in (args.csv, args.json)
+    info = sys.stderr if machine_stdout else sys.stdout
+
+    refs = _load_references(args.reference) if args.reference else None
+
+    inputs = _bench_inputs(args.files)
+    progress = _Progress(len(inputs), "reading", enabled=not args.no_progress)
+    t0 = time.perf_counter()
+    matrices = []
+    for k, (name, path, a) in enumerate(inputs):
+        matrices.append((name, a if a is not None else read_matrix(path)))
+        progress.update(k + 1, name)
+    progress.close()
+    read_seconds = time.perf_counter() - t0
+
+    jobs, skipped_shape = _grid(matrices, problems, orders, refs if not args.problems else None,
+                                all_problems)
+    if not jobs:
+        raise UserError("nothing to run: no (matrix, problem, order) combination applies")
+
+    pairs = list(dict.fromkeys((p, o) for _, _, p, o in jobs))
+    warm, refused = _warm_up(sa, pairs, args.seed)
+    jobs = [j for j in jobs if (j[2], j[3]) not in refused]
+
+    rows, invalid = [], 0
+    cache = {}
+    nxc = NetworkXRuns(args.nx_budget) if args.compare else None
+    progress = _Progress(len(jobs), "bench", enabled=not args.no_progress)
+    for k, (name, a, problem, order) in enumerate(jobs):
+        pats = cache.get(name)
+        if pats is None or pats.a is not a:
+            pats = cache[name] = _Patterns(a, args.zeros)
+        pattern = pats(problem)
+        row = _bench_row(sa, args, name, a.shape, pattern, problem, order, nxc, refs)
+        invalid += row["valid"] is False
+        rows.append(row)
+        progress.update(k + 1, f"{name} {problem} {order}")
+    progress.close()
+
+    _bench_report(args, rows, refs, info, machine_stdout)
+    notes = _notes(args, rows, matrices, refs, (warm, pairs, refused), skipped_shape, cache, nxc,
+                   invalid, read_seconds)
     print("\n".join("note: " + n for n in notes), file=info)
     return 1 if invalid else 0
 

@@ -26,18 +26,11 @@ from ._cli_bench import cmd_bench
 from ._cli_common import (DEFAULT_ORDERS, DPI_RANGE, MAX_REPEAT, REPEAT_BUDGET, UserError, _api,
                           _choice, _color_timed, _names, _Patterns, _repo_root, _stem,
                           _warm_up)
-from ._networkx import NETWORKX_EDGE_BUDGET
 from ._errors import SparseadError
 from ._io import read_matrix
+from ._networkx import NETWORKX_EDGE_BUDGET
 from ._validation.options import image_size, int_in
 from ._version import __version__
-
-#: Units over 80 lines and why (checked by tests/test_layout.py).
-_LONG_UNITS = {
-    "_build_parser": (
-        "argparse declarations, one statement per option: a table, not logic"
-    ),
-}
 
 
 # --------------------------------------------------------------------------- color
@@ -175,6 +168,42 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"sparsead: error: {message} (see `{self.prog} --help`)\n")
 
 
+def _add_bench(sub, parents, convention):
+    """The ``bench`` subcommand's options (its own table: it has the most)."""
+    p = sub.add_parser("bench", parents=parents,
+                       help="run problems x orders over many matrices",
+                       description="Run a grid of problems x orders over matrix files and "
+                                   "folders (default: the bundled data/) and print a table. "
+                                   "Adjacency problems run only on square matrices. Times "
+                                   "are ordering + coloring (sparsead.color), in ms, after "
+                                   "a warm-up that compiles the kernels. " + convention)
+    p.add_argument("files", nargs="*", help="matrix files or folders (default: data/)")
+    p.add_argument("--problems", help="comma list or `all` (default: all that apply)")
+    p.add_argument("--orders", help="comma list or `all` (default: "
+                                    + ",".join(DEFAULT_ORDERS) + ")")
+    p.add_argument("--repeat", type=int_in(1, MAX_REPEAT), default=1,
+                   help=f"time the median of this many runs (1..{MAX_REPEAT}; at most "
+                        f"{REPEAT_BUDGET:.0f} s of repeats per coloring)")
+    p.add_argument("--csv", metavar="PATH", help="write the results as CSV (`-` = stdout)")
+    p.add_argument("--json", metavar="PATH", help="write the results as JSON (`-` = stdout)")
+    p.add_argument("--nx-budget", type=int_in(0), default=NETWORKX_EDGE_BUDGET,
+                   metavar="EDGES",
+                   help="skip networkx where its graph would have more edges than this "
+                        f"(default {NETWORKX_EDGE_BUDGET:,})")
+    p.add_argument("--compare", metavar="networkx",
+                   help="also run networkx.greedy_color where it applies "
+                        "(distance1, distance2, column, row)")
+    p.add_argument("--reference", metavar="CSV",
+                   help="compare with reference counts (ColPack driver table); the grid is "
+                        "then the reference's rows unless --problems is given")
+    p.add_argument("--verbose", "-v", action="store_true",
+                   help="with --reference, list every run, not only the differences")
+    p.add_argument("--validate", action="store_true",
+                   help="check every coloring with the independent (slow, plain) checker")
+    p.add_argument("--no-progress", action="store_true", help="no progress line on stderr")
+    p.set_defaults(func=cmd_bench)
+
+
 def _build_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
@@ -213,38 +242,7 @@ def _build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-validate", action="store_true", help="skip the independent check")
     p.set_defaults(func=_cmd_color)
 
-    p = sub.add_parser("bench", parents=[common, coloring_opts],
-                       help="run problems x orders over many matrices",
-                       description="Run a grid of problems x orders over matrix files and "
-                                   "folders (default: the bundled data/) and print a table. "
-                                   "Adjacency problems run only on square matrices. Times "
-                                   "are ordering + coloring (sparsead.color), in ms, after "
-                                   "a warm-up that compiles the kernels. " + convention)
-    p.add_argument("files", nargs="*", help="matrix files or folders (default: data/)")
-    p.add_argument("--problems", help="comma list or `all` (default: all that apply)")
-    p.add_argument("--orders", help="comma list or `all` (default: "
-                                    + ",".join(DEFAULT_ORDERS) + ")")
-    p.add_argument("--repeat", type=int_in(1, MAX_REPEAT), default=1,
-                   help=f"time the median of this many runs (1..{MAX_REPEAT}; at most "
-                        f"{REPEAT_BUDGET:.0f} s of repeats per coloring)")
-    p.add_argument("--csv", metavar="PATH", help="write the results as CSV (`-` = stdout)")
-    p.add_argument("--json", metavar="PATH", help="write the results as JSON (`-` = stdout)")
-    p.add_argument("--nx-budget", type=int_in(0), default=NETWORKX_EDGE_BUDGET,
-                   metavar="EDGES",
-                   help="skip networkx where its graph would have more edges than this "
-                        f"(default {NETWORKX_EDGE_BUDGET:,})")
-    p.add_argument("--compare", metavar="networkx",
-                   help="also run networkx.greedy_color where it applies "
-                        "(distance1, distance2, column, row)")
-    p.add_argument("--reference", metavar="CSV",
-                   help="compare with reference counts (ColPack driver table); the grid is "
-                        "then the reference's rows unless --problems is given")
-    p.add_argument("--verbose", "-v", action="store_true",
-                   help="with --reference, list every run, not only the differences")
-    p.add_argument("--validate", action="store_true",
-                   help="check every coloring with the independent (slow, plain) checker")
-    p.add_argument("--no-progress", action="store_true", help="no progress line on stderr")
-    p.set_defaults(func=cmd_bench)
+    _add_bench(sub, [common, coloring_opts], convention)
 
     p = sub.add_parser("show", parents=[common, coloring_opts],
                        help="draw the colored pattern and the compressed matrix",
