@@ -98,21 +98,24 @@ def test_unwritable_cache_names_the_stage(monkeypatch, tmp_path):
 
 @pytest.mark.skipif(DISABLED, reason="needs Numba's compiler")
 def test_compile_error_names_the_stage(monkeypatch):
-    from sparsead.ad.numba_rules import NUMBA_RULES, ScalarRule
-    monkeypatch.setitem(NUMBA_RULES, "arcsinh", ScalarRule("np.arcsinh({0}, 1, 2, 3)",
-                                                           NUMBA_RULES["arcsinh"].partials))
+    from sparsead.primitives import REGISTRY, ScalarRule
+    entry = REGISTRY["arcsinh"]
+    monkeypatch.setattr(entry, "scalar", ScalarRule("np.arcsinh({0}, 1, 2, 3)",
+                                                    entry.scalar.partials))
     _assert_falls_back(lambda x: np.arcsinh(x) * x, np.linspace(0, 1, 4), "compile stage")
 
 
 def test_lanes_that_disagree_with_the_interpreter_are_not_used(monkeypatch):
-    from sparsead.ad.numba_rules import NUMBA_RULES, ScalarRule
-    monkeypatch.setitem(NUMBA_RULES, "arcsinh", ScalarRule(NUMBA_RULES["arcsinh"].value,
-                                                           ("(1.0 / np.sqrt({0} * {0} + 2.0))",)))
+    from sparsead.primitives import REGISTRY, ScalarRule
+    entry = REGISTRY["arcsinh"]
+    scalar = entry.scalar
+    monkeypatch.setattr(entry, "scalar", ScalarRule(scalar.value,
+                                                    ("(1.0 / np.sqrt({0} * {0} + 2.0))",)))
     f = lambda x: np.arcsinh(x[1:]) * x[:-1]      # noqa: E731
     _assert_falls_back(f, np.linspace(0, 1, 6), "disagree with the numpy interpreter")
     # reverse lanes differentiate the recorded partials: a wrong value template shows there
-    monkeypatch.setitem(NUMBA_RULES, "arcsinh", ScalarRule("(np.arcsinh({0}) * 1.001)",
-                                                           NUMBA_RULES["arcsinh"].partials))
+    monkeypatch.setattr(entry, "scalar", ScalarRule("(np.arcsinh({0}) * 1.001)",
+                                                    scalar.partials))
     _assert_falls_back(f, np.linspace(0, 1, 6), "disagree with the numpy interpreter",
                        mode="reverse")
     monkeypatch.setattr(numba_backend, "CHECK_LANES", False)     # the check is what caught it

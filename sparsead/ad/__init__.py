@@ -7,7 +7,6 @@ Files in dependency order: :mod:`.lanes` (arithmetic on lane blocks),
 the same lane sweeps.
 """
 
-from . import rules  # noqa: F401  (attaches the rules to the registry)
 from .forward import LanePlan, forward_lanes, seed_from_colors
 from .reverse import grad_graph, prune, vjp_graph
 

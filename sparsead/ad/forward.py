@@ -30,14 +30,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..tracing import REGISTRY
-from . import rules as _rules  # noqa: F401  (attaches the rules)
-from .rules import Call, jvp_needs, passes, tangent_is_static
+from ..primitives import REGISTRY, Call, jvp_needs, passes, tangent_is_static
 
 __all__ = ["LanePlan", "forward_lanes", "seed_from_colors"]
-
-# primitives whose tangent may be a view of (or the same array as) an input tangent
-_VIEWS = frozenset({"reshape", "transpose", "cast"})
 
 
 def seed_from_colors(colors, n_lanes):
@@ -200,7 +195,7 @@ class LanePlan:
             if dyn[i]:
                 flows = self._flows[i]
                 srcs = [j for k, j in enumerate(nodes[i].inputs) if flows[k]]
-                if len(set(srcs)) == 1 and (nodes[i].prim in _VIEWS
+                if len(set(srcs)) == 1 and (REGISTRY[nodes[i].prim].view
                                             or REGISTRY[nodes[i].prim].elementwise is not None):
                     base[i] = base[srcs[0]]
         group_last = {}

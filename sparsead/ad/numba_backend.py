@@ -38,14 +38,12 @@ import warnings
 import numpy as np
 
 from .._errors import SparseadWarning
-from . import numba_rules
 from .numba_codegen import generate
 from .numba_lower import NumbaBackendError, lower, plan, plan_push
 
 __all__ = ["compile_forward", "kernel_cache_dir", "kernel_source", "check_lanes",
            "NumbaBackendError", "COMPILE_BUDGET", "CHECK_LANES"]
 
-numba_rules.install()
 
 #: the largest kernel ``backend="auto"`` compiles, in lines plus ``LOOP_WEIGHT`` per loop and
 #: ``BRANCH_WEIGHT`` per branch (``numba_codegen``): 1-3 s of compiling on a quiet 2-core

@@ -34,7 +34,7 @@ import re
 import numpy as np
 
 from .numba_lower import INLINE_OPS, NumbaBackendError
-from .numba_rules import HELPERS
+from ..primitives import HELPERS
 
 #: a loop, a branch cost as much compile time as this many lines (fitted to measured compile
 #: times: benchmarks/bench_compile.py, table 1)

@@ -7,7 +7,7 @@ Fed by a :class:`~sparsead.tracing.Graph`; feeds the source generator in
 * ``input`` / ``const`` / ``scalar`` -- leaves (``scalar``: one value broadcast
   over any shape, passed to the kernel as a scalar argument);
 * ``ew`` -- an elementwise primitive over same-shape (or size-1) inputs, with
-  its :class:`~sparsead.ad.numba_rules.ScalarRule`;
+  its :class:`~sparsead.primitives.ScalarRule` (the registry row's ``scalar``);
 * ``map`` -- ``out.flat[i] = src.flat[idx[i]]`` (``idx[i] == -1``: a fill value,
   scalar or per element). ``reshape`` is an alias; ``gather``, ``transpose``,
   broadcasting and concatenations of pieces read from one source all become
@@ -37,8 +37,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .._errors import SparseadError
-from ..tracing.registry import REGISTRY, broadcast_map, IDENTITY
-from .numba_rules import NUMBA_RULES, ScalarRule
+from ..primitives import IDENTITY, REGISTRY, ScalarRule, broadcast_map, power_template
 
 __all__ = ["KNode", "lower", "plan", "plan_push", "INLINE_OPS", "LEAF_OPS", "NumbaBackendError"]
 
@@ -179,7 +178,7 @@ class _Lowering:
         if self.nodes[out].op in LEAF_OPS:
             o = self.nodes[out]
             out = self.add(KNode("ew", [out], o.shape, o.dtype, o.active,
-                                 {"prim": "positive", "rule": NUMBA_RULES["positive"]}))
+                                 {"prim": "positive", "rule": _rule("positive")}))
         return self.nodes, out
 
     def lower_node(self, nd):
@@ -198,8 +197,8 @@ class _Lowering:
         handler = getattr(self, "_" + prim, None)
         if handler is not None:
             return handler(nd, ins)
-        if prim in NUMBA_RULES:
-            return self._elementwise(nd, ins, NUMBA_RULES[prim])
+        if REGISTRY[prim].scalar is not None:
+            return self._elementwise(nd, ins, REGISTRY[prim].scalar)
         raise NumbaBackendError("lowering", "the Numba backend has no rule for it", prim)
 
     def _broadcast_in(self, k, shape):
@@ -214,11 +213,11 @@ class _Lowering:
     def _elementwise(self, nd, ins, rule):
         ins = [self._broadcast_in(k, nd.shape) for k in ins]
         if nd.dtype.kind == "f" and nd.dtype == np.float64:
-            if rule is NUMBA_RULES["multiply"]:
+            if rule is _rule("multiply"):
                 k = self._fold_multiply(nd, ins[0], ins[1])
                 if k is not None:
                     return k
-            elif rule is NUMBA_RULES["negative"]:
+            elif rule is _rule("negative"):
                 sc = self._scale_of(ins[0], nd.shape)
                 if sc is not None:
                     return self._scaled(nd, -sc[0], sc[1])
@@ -234,9 +233,9 @@ class _Lowering:
         if n.op != "ew" or n.dtype != np.float64 or n.shape != tuple(shape):
             return None
         rule = n.params["rule"]
-        if rule is NUMBA_RULES["negative"]:
+        if rule is _rule("negative"):
             return -1.0, n.ins[0]
-        if rule is NUMBA_RULES["multiply"]:
+        if rule is _rule("multiply"):
             a, b = n.ins
             for s, o in ((a, b), (b, a)):
                 sn, on = self.nodes[s], self.nodes[o]
@@ -250,7 +249,7 @@ class _Lowering:
         kernel source, must not depend on the constants' values)."""
         s = self.add(KNode("scalar", [], (), np.dtype(np.float64), params={"value": c}))
         return self.add(KNode("ew", [s, x], nd.shape, nd.dtype, self.nodes[x].active,
-                              {"prim": "multiply", "rule": NUMBA_RULES["multiply"]}))
+                              {"prim": "multiply", "rule": _rule("multiply")}))
 
     def _fold_multiply(self, nd, a, b):
         """``a * b`` with scalar factors merged and moved outwards; ``None``: no factor.
@@ -280,7 +279,7 @@ class _Lowering:
             return None
         active = self.nodes[xa].active or self.nodes[xb].active
         m = self.add(KNode("ew", [xa, xb], nd.shape, nd.dtype, active,
-                           {"prim": "multiply", "rule": NUMBA_RULES["multiply"]}))
+                           {"prim": "multiply", "rule": _rule("multiply")}))
         return self._scaled(nd, ca * cb, m)
 
     def _power(self, nd, ins):
@@ -289,17 +288,13 @@ class _Lowering:
         Exponents are float literals or float casts: Numba computes ``float ** int``
         by repeated multiplication and raises ``ZeroDivisionError`` for a negative
         ``int`` at 0, where numpy gives ``inf``. The partials are those of
-        ``rules._power_dx``/``_power_dy`` (``x ** 0`` is constant, ``d/dy`` is 0 for
+        the numpy partials of the ``power`` row (:func:`~sparsead.primitives.power_template`) (``x ** 0`` is constant, ``d/dy`` is 0 for
         ``x <= 0``).
         """
-        if not np.issubdtype(nd.dtype, np.inexact):
-            return self._elementwise(nd, ins, NUMBA_RULES["power"])
         e = self.nodes[ins[1]]
-        if e.op == "scalar":
-            rule = _scalar_power(float(e.params["value"]))
-            if rule is not None:
-                return self._elementwise(nd, ins, rule)
-        return self._elementwise(nd, ins, _FLOAT_POWER)
+        exponent = float(e.params["value"]) if e.op == "scalar" else None
+        return self._elementwise(nd, ins, power_template(np.issubdtype(nd.dtype, np.inexact),
+                                                         exponent))
 
     def _strong_multiply(self, nd, ins):
         """A strong product with a finite nonzero constant factor is a plain product (then
@@ -308,8 +303,8 @@ class _Lowering:
             n = self.nodes[k]
             if n.op == "scalar" and n.dtype.kind in "fiu" and np.isfinite(n.params["value"]) \
                     and n.params["value"] != 0:
-                return self._elementwise(nd, ins, NUMBA_RULES["multiply"])
-        return self._elementwise(nd, ins, NUMBA_RULES["strong_multiply"])
+                return self._elementwise(nd, ins, _rule("multiply"))
+        return self._elementwise(nd, ins, _rule("strong_multiply"))
 
     def _divide(self, nd, ins):
         d = self.nodes[ins[1]]
@@ -325,8 +320,8 @@ class _Lowering:
             # 1/c is a normal number)
             inv = self.add(KNode("scalar", [], d.shape, np.dtype(np.float64),
                                  params={"value": float(inv)}))
-            return self._elementwise(nd, [ins[0], inv], NUMBA_RULES["multiply"])
-        return self._elementwise(nd, ins, NUMBA_RULES["divide"])
+            return self._elementwise(nd, [ins[0], inv], _rule("multiply"))
+        return self._elementwise(nd, ins, _rule("divide"))
 
     def _cast(self, nd, ins):
         dt = np.dtype(nd.params["dtype"])
@@ -458,32 +453,9 @@ class _Lowering:
                                "strong": bool(nd.params.get("strong", False))}))
 
 
-#: ``x ** y`` with a float result: the exponent cast to float (see ``_Lowering._power``)
-_FLOAT_POWER = ScalarRule("{0} ** np.float64({1})", (
-    # y * x**(y-1) with the strong zero, as rules._power_dx (x**0: 0, also at x = 0)
-    "(0.0 if ({1} == 0 or {0} ** (np.float64({1}) - 1.0) == 0)"
-    " else {1} * {0} ** (np.float64({1}) - 1.0))",
-    "(np.log({0}) * {r} if {0} > 0 else 0.0)"))
-
-
-def _scalar_power(v):
-    """The rule of ``x ** v`` for a constant ``v`` (``None``: the general one)."""
-    if v == 0.0:
-        return ScalarRule("{0} ** 0.0", (None, None))
-    if v == 1.0:
-        return ScalarRule("{0} * 1.0", ("1", None))
-    if v == 2.0:
-        return ScalarRule("{0} * {0}", ("(2.0 * {0})", None))
-    if v == 3.0:
-        return ScalarRule("{0} * {0} * {0}", ("(3.0 * ({0} * {0}))", None))
-    if v == 0.5:      # numpy: sqrt for the value, 0.5 * x ** -0.5 for the slope (-0.0, -inf)
-        return ScalarRule("np.sqrt({0})", ("(0.5 * {0} ** -0.5)", None))
-    if v == -1.0:
-        return ScalarRule("1.0 / {0}", ("(-{r} * {r})", None))
-    if v.is_integer() and abs(v) < 64:
-        n = int(v)
-        return ScalarRule(f"{{0}} ** {n}.0", (f"({n}.0 * {{0}} ** {n - 1}.0)", None))
-    return None
+def _rule(prim):
+    """The compiled scalar template of an elementwise primitive (the registry's row)."""
+    return REGISTRY[prim].scalar
 
 
 def lower(graph, wrt):

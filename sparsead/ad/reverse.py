@@ -20,10 +20,9 @@ from __future__ import annotations
 import numpy as np
 
 from .._errors import TracingError
-from ..tracing import REGISTRY, Graph
+from ..primitives import REGISTRY, Call, passes
+from ..tracing import Graph
 from ..tracing.tracer import TraceContext, Tracer
-from . import rules as _rules  # noqa: F401  (attaches the rules)
-from .rules import Call, passes
 
 __all__ = ["grad_graph", "vjp_graph", "prune"]
 

@@ -11,9 +11,9 @@ loop-written scalar code into vector primitives; local traces record guards
 (``guards.py``). ``evaluate`` re-runs a graph with numpy.
 """
 
-from . import structural  # noqa: F401  (registers the array primitives)
 from .graph import Graph, Node, evaluate
-from .registry import IDENTITY, REGISTRY, Elementwise, Pattern, Primitive, RuleContext, register
+from ..primitives import (IDENTITY, REGISTRY, Elementwise, Pattern, Primitive,  # noqa: F401
+                          RuleContext, register)
 from .tracer import Tracer, trace
 
 __all__ = ["trace", "evaluate", "Graph", "Node", "REGISTRY", "Primitive", "Elementwise",

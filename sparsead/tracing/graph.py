@@ -125,7 +125,7 @@ def evaluate(graph: Graph, x, args=(), *, all_values: bool = False, fast: bool =
     numpy.ndarray or list
         The single output, a tuple of outputs, or every node's value.
     """
-    from .registry import REGISTRY
+    from ..primitives import REGISTRY
 
     given = [np.asarray(x)] + [np.asarray(a) for a in args]
     values = [None] * len(graph.nodes)

@@ -16,7 +16,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from .._errors import TracingError, UnsupportedOperationError
-from .registry import UFUNC_PRIMITIVES
+from ..primitives import UFUNC_PRIMITIVES
 from .tracer import Tracer, _plain_array_error, user_frame
 
 __all__ = ["apply_ufunc", "apply_function", "getitem", "setitem", "binary_operator", "HANDLERS"]

@@ -21,7 +21,7 @@ import numpy as np
 from .._errors import TracerConversionError, TracingError
 from .frames import caller_frame, store_subscr, user_frame, where
 from .graph import Graph, Node, evaluate
-from .registry import REGISTRY, UFUNC_PRIMITIVES
+from ..primitives import REGISTRY, UFUNC_PRIMITIVES
 
 __all__ = ["Tracer", "TraceContext", "trace", "user_frame"]
 
