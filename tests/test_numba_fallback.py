@@ -23,7 +23,10 @@ import numpy as np
 import pytest
 
 import sparsead as sa
-from sparsead.ad import numba_backend, numba_codegen, numba_lower
+from sparsead.ad.numba import backend as numba_backend
+from sparsead.ad.numba import codegen as numba_codegen
+from sparsead.ad.numba import lower as numba_lower
+from sparsead.ad.numba import plan as numba_plan
 
 DISABLED = os.environ.get("NUMBA_DISABLE_JIT", "0") == "1"
 
@@ -168,7 +171,7 @@ def test_deep_expression_generates():
     x = np.linspace(-1, 1, 5)
     from sparsead.tracing import trace
     source = numba_backend.kernel_source(trace(f, x), 0, 5)
-    assert source.count("for ") > 300 // numba_lower.INLINE_DEPTH
+    assert source.count("for ") > 300 // numba_plan.INLINE_DEPTH
     op, ws = _warnings_of(lambda: sa.sparse_jacobian(f, x))
     assert all("compile budget" in str(w.message) for w in ws)
     np.testing.assert_allclose(op(x).toarray(),

@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 
 from sparsead.ad import forward_lanes
-from sparsead.ad.numba_backend import compile_forward
+from sparsead.ad.numba.backend import compile_forward
 from sparsead.primitives import REGISTRY
 from sparsead.tracing import trace
 
