@@ -18,8 +18,10 @@ strong zero: the VJP rules record chain-rule products as ``strong_multiply``
 nodes; the JVP rules multiply plainly unless ``c.strong`` is set (the lane
 interpreter reruns a sweep in that mode when its result holds a NaN).
 
-To add a function: one ``_row(...)`` below, then one row in the edge-point
-table of ``tests/test_numba_rules.py`` if it needs a special convention.
+To add a function: one ``_row(...)`` below (the rule sweeps of the test suite
+pick it up), and its test rows in the fuzzer: its domain in ``tests/fuzz/ops.py``
+and its derivatives, written independently, in ``tests/fuzz/reference.py``
+(README, "Contributing").
 """
 
 from __future__ import annotations

@@ -254,7 +254,7 @@ class _Region:
         or partial gives 0 even times inf or NaN, so a value discarded by a
         selection (the branch ``where`` does not take, the source read of a filled
         map element, an overwritten element) or a zero factor never puts NaN in
-        the lanes -- the convention of the interpreter (``sparsead.ad.rules``).
+        the lanes -- the convention of the interpreter (:mod:`sparsead.primitives`).
         """
         src = self.cg.src
         adj = {root: seed}
