@@ -13,12 +13,10 @@ raises :class:`~sparsead.UnsupportedOperationError` naming it.
 
 from __future__ import annotations
 
-import string
-
 import numpy as np
 import scipy.sparse as sp
 
-from .._errors import TracingError, UnsupportedOperationError
+from .._errors import UnsupportedOperationError
 from ..primitives import UFUNC_PRIMITIVES
 from .dispatch import HANDLERS, METHODS, PROTOCOL, implements
 from .tracer import Tracer, _plain_array_error, user_frame

@@ -12,11 +12,9 @@ from __future__ import annotations
 import math
 
 import numpy as np
-import scipy.sparse as sp
 
-from .._validation import as_csr
 from .dispatch import HANDLERS, METHODS, PROTOCOL, implements
-from .numpy_api import (_axes, _call_ufunc, _check_const, _normalize_axis, _shape, _tc_of,
+from .numpy_api import (_call_ufunc, _check_const, _normalize_axis, _shape, _tc_of,
                         _unsupported, _wrap)
 from .tracer import Guard, Tracer
 
