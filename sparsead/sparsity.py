@@ -22,8 +22,8 @@ import scipy.sparse as sp
 from ._errors import TracingError
 from ._kernels import lazy
 from ._validation import as_real_array, check_args
-from .tracing import IDENTITY, REGISTRY, Pattern, RuleContext, trace
-from .tracing.registry import broadcast_map
+from .primitives import IDENTITY, REGISTRY, Pattern, RuleContext, broadcast_map
+from .tracing import trace
 
 _ks = lazy("sparsity")  # Numba is imported at the first kernel call
 

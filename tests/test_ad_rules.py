@@ -15,7 +15,8 @@ from scipy.optimize._numdiff import approx_derivative
 
 import sparsead as sa
 from sparsead.ad import LanePlan, grad_graph, vjp_graph
-from sparsead.tracing import REGISTRY, evaluate, trace
+from sparsead.primitives import REGISTRY
+from sparsead.tracing import evaluate, trace
 
 ELEMENTWISE = sorted(n for n, e in REGISTRY.items() if e.elementwise is not None and n != "where")
 

@@ -27,7 +27,8 @@ from fuzz.programs import OP_KINDS, UNARY, BINARY, PREDICATES, LOGIC, DrawChoose
     generate, points
 
 from sparsead.ad import grad_graph, vjp_graph
-from sparsead.tracing import REGISTRY, trace
+from sparsead.primitives import REGISTRY
+from sparsead.tracing import trace
 
 #: programs checked with the numpy backend (at least 300 in CI)
 PROGRAMS = 300

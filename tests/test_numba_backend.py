@@ -20,7 +20,7 @@ import pytest
 import sparsead as sa
 from sparsead import examples
 from sparsead.ad import forward_lanes, grad_graph, vjp_graph
-from sparsead.ad.numba_backend import compile_forward, kernel_source
+from sparsead.ad.numba.backend import compile_forward, kernel_source
 from sparsead.tracing import evaluate, trace
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -254,7 +254,7 @@ def test_one_specialisation():
     run = compile_forward(g, 0, np.arange(32) % 7, 7)
     for k in range(3):
         run([examples.brusselator_x0(4) + k])
-    from sparsead.ad import numba_backend
+    from sparsead.ad.numba import backend as numba_backend
     kernels = [m.kernel for m in numba_backend._LOADED.values()
                if m.kernel.py_func.__module__ and "lanes" in m.__name__]
     assert all(len(k.signatures) == 1 for k in kernels)

@@ -23,7 +23,10 @@ import numpy as np
 import pytest
 
 import sparsead as sa
-from sparsead.ad import numba_backend, numba_codegen, numba_lower
+from sparsead.ad.numba import backend as numba_backend
+from sparsead.ad.numba import codegen as numba_codegen
+from sparsead.ad.numba import lower as numba_lower
+from sparsead.ad.numba import plan as numba_plan
 
 DISABLED = os.environ.get("NUMBA_DISABLE_JIT", "0") == "1"
 
@@ -98,21 +101,24 @@ def test_unwritable_cache_names_the_stage(monkeypatch, tmp_path):
 
 @pytest.mark.skipif(DISABLED, reason="needs Numba's compiler")
 def test_compile_error_names_the_stage(monkeypatch):
-    from sparsead.ad.numba_rules import NUMBA_RULES, ScalarRule
-    monkeypatch.setitem(NUMBA_RULES, "arcsinh", ScalarRule("np.arcsinh({0}, 1, 2, 3)",
-                                                           NUMBA_RULES["arcsinh"].partials))
+    from sparsead.primitives import REGISTRY, ScalarRule
+    entry = REGISTRY["arcsinh"]
+    monkeypatch.setattr(entry, "scalar", ScalarRule("np.arcsinh({0}, 1, 2, 3)",
+                                                    entry.scalar.partials))
     _assert_falls_back(lambda x: np.arcsinh(x) * x, np.linspace(0, 1, 4), "compile stage")
 
 
 def test_lanes_that_disagree_with_the_interpreter_are_not_used(monkeypatch):
-    from sparsead.ad.numba_rules import NUMBA_RULES, ScalarRule
-    monkeypatch.setitem(NUMBA_RULES, "arcsinh", ScalarRule(NUMBA_RULES["arcsinh"].value,
-                                                           ("(1.0 / np.sqrt({0} * {0} + 2.0))",)))
+    from sparsead.primitives import REGISTRY, ScalarRule
+    entry = REGISTRY["arcsinh"]
+    scalar = entry.scalar
+    monkeypatch.setattr(entry, "scalar", ScalarRule(scalar.value,
+                                                    ("(1.0 / np.sqrt({0} * {0} + 2.0))",)))
     f = lambda x: np.arcsinh(x[1:]) * x[:-1]      # noqa: E731
     _assert_falls_back(f, np.linspace(0, 1, 6), "disagree with the numpy interpreter")
     # reverse lanes differentiate the recorded partials: a wrong value template shows there
-    monkeypatch.setitem(NUMBA_RULES, "arcsinh", ScalarRule("(np.arcsinh({0}) * 1.001)",
-                                                           NUMBA_RULES["arcsinh"].partials))
+    monkeypatch.setattr(entry, "scalar", ScalarRule("(np.arcsinh({0}) * 1.001)",
+                                                    scalar.partials))
     _assert_falls_back(f, np.linspace(0, 1, 6), "disagree with the numpy interpreter",
                        mode="reverse")
     monkeypatch.setattr(numba_backend, "CHECK_LANES", False)     # the check is what caught it
@@ -165,7 +171,7 @@ def test_deep_expression_generates():
     x = np.linspace(-1, 1, 5)
     from sparsead.tracing import trace
     source = numba_backend.kernel_source(trace(f, x), 0, 5)
-    assert source.count("for ") > 300 // numba_lower.INLINE_DEPTH
+    assert source.count("for ") > 300 // numba_plan.INLINE_DEPTH
     op, ws = _warnings_of(lambda: sa.sparse_jacobian(f, x))
     assert all("compile budget" in str(w.message) for w in ws)
     np.testing.assert_allclose(op(x).toarray(),

@@ -9,8 +9,8 @@ import pytest
 
 import sparsead as sa
 from sparsead.ad import grad_graph
-from sparsead.ad.numba_backend import kernel_source
-from sparsead.ad.numba_lower import lower
+from sparsead.ad.numba.backend import kernel_source
+from sparsead.ad.numba.lower import lower
 from sparsead.tracing import trace
 
 from test_numba_backend import _check
@@ -64,7 +64,7 @@ def test_small_folded_nan_inf():
     g = trace(_chain, np.zeros(6))
     c = sa.color(sa.jacobian_sparsity(_chain, np.zeros(6)), "column")
     from sparsead.ad import forward_lanes
-    from sparsead.ad.numba_backend import compile_forward
+    from sparsead.ad.numba.backend import compile_forward
     value, B = compile_forward(g, 0, c.colors, c.n_colors)([x])
     ref_value, ref_B = forward_lanes(g, [x], 0, c.colors, c.n_colors)
     np.testing.assert_array_equal(np.isnan(value), np.isnan(ref_value))

@@ -13,8 +13,9 @@ import pytest
 import sparsead as sa
 from sparsead import examples
 from sparsead.ad import forward_lanes, grad_graph
-from sparsead.ad.numba_backend import compile_forward, kernel_source
-from sparsead.ad.numba_lower import lower, plan, plan_push
+from sparsead.ad.numba.backend import compile_forward, kernel_source
+from sparsead.ad.numba.lower import lower
+from sparsead.ad.numba.plan import plan, plan_push
 from sparsead.tracing import trace
 
 from test_numba_backend import _check, _fd_jacobian

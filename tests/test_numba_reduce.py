@@ -10,7 +10,7 @@ import pytest
 import sparsead as sa
 from sparsead import examples
 from sparsead.ad import grad_graph
-from sparsead.ad.numba_backend import kernel_source
+from sparsead.ad.numba.backend import kernel_source
 from sparsead.tracing import trace
 
 from test_numba_backend import _check

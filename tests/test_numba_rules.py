@@ -1,13 +1,13 @@
 """Every compiled scalar rule against its numpy rule, at random and edge points (issue 10, item 2).
 
 The Numba backend has its own copy of each elementwise primitive's value and
-partial derivatives (``sparsead.ad.numba_rules.NUMBA_RULES`` and the special
-templates ``numba_lower`` generates: powers with a constant exponent, division
+partial derivatives (the ``scalar`` template of each row of the elementwise table,
+``sparsead/primitives/elementwise.py``, and the special templates lowering picks: powers with a constant exponent, division
 by a constant, casts, ``where``, folded scalar factors). Here each of them is
 compiled through the real pipeline (a graph of all the primitives of one
 signature, one kernel, one lane per argument) and its value and lanes are
 compared element by element with the registry's numpy ``impl`` and the numpy
-rule :data:`sparsead.ad.rules.PARTIALS`, at every pair of edge points (0, -0,
+partials of the same row (``REGISTRY[name].partials``), at every pair of edge points (0, -0,
 +-1, ties, +-inf, NaN, huge, tiny, subnormal) and at random points.
 Composite templates are compared with the numpy lane interpreter on one lane.
 A coverage test fails when a primitive has a numpy derivative rule but no
@@ -18,10 +18,14 @@ import numpy as np
 import pytest
 
 from sparsead.ad import forward_lanes
-from sparsead.ad.numba_backend import compile_forward
-from sparsead.ad.numba_rules import NUMBA_RULES
-from sparsead.ad.rules import PARTIALS
-from sparsead.tracing import REGISTRY, trace
+from sparsead.ad.numba.backend import compile_forward
+from sparsead.primitives import REGISTRY
+from sparsead.tracing import trace
+
+#: compiled scalar templates and numpy partials, by name: straight from the registry's rows
+NUMBA_RULES = {name: e.scalar for name, e in REGISTRY.items() if e.scalar is not None}
+PARTIALS = {name: e.partials for name, e in REGISTRY.items()
+            if e.partials is not None and any(d is not None for d in e.partials)}
 
 EDGE = np.array([0.0, -0.0, 1.0, -1.0, 0.5, -0.5, 2.0, -3.0, 1e-300, -1e-300, 5e-324, 1e300,
                  -1e300, np.inf, -np.inf, np.nan, 0.9999999, 1.0000001, 700.0, -745.0, 30.0])

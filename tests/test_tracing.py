@@ -6,7 +6,8 @@ import scipy.sparse as sp
 
 from sparsead import (TracerConversionError, TracingError, UnsupportedOperationError,
                       examples, hessian_sparsity, jacobian_sparsity)
-from sparsead.tracing import REGISTRY, evaluate, trace
+from sparsead.primitives import REGISTRY
+from sparsead.tracing import evaluate, trace
 
 
 # --- graph and evaluation -----------------------------------------------------------

@@ -1,13 +1,12 @@
 """Automatic differentiation over traced graphs: forward lanes, the gradient transform, helpers.
 
-Files in dependency order: :mod:`.lanes` (arithmetic on lane blocks),
-:mod:`.rules` (JVP/VJP rules, attached to the registry), :mod:`.forward` (forward lanes and the prepared :class:`LanePlan`),
-:mod:`.reverse` (gradient and VJP graphs), :mod:`.api` (``gradient``, ``jvp``,
-``vjp``, ``hvp``). The optional Numba backend (``numba_backend.py``) compiles
-the same lane sweeps.
+Fed by :mod:`sparsead.tracing` (graphs) and :mod:`sparsead.primitives` (every
+primitive's JVP and VJP rule). Files in dependency order: :mod:`.forward`
+(forward lanes and the prepared :class:`LanePlan`), :mod:`.reverse` (gradient
+and VJP graphs), :mod:`.api` (``gradient``, ``jvp``, ``vjp``, ``hvp``). The
+optional Numba compiler (:mod:`.numba`) compiles the same lane sweeps.
 """
 
-from . import rules  # noqa: F401  (attaches the rules to the registry)
 from .forward import LanePlan, forward_lanes, seed_from_colors
 from .reverse import grad_graph, prune, vjp_graph
 

@@ -1,10 +1,10 @@
 """Forward lanes: one sweep of a graph gives ``B = J @ S`` for a whole seed matrix ``S``.
 
-Fed by a traced :class:`~sparsead.tracing.Graph` and the JVP rules attached to
-the registry by :mod:`sparsead.ad.rules`. Every array carries its value and a
+Fed by a traced :class:`~sparsead.tracing.Graph` and the JVP rules of the
+primitives (:mod:`sparsead.primitives`). Every array carries its value and a
 tangent block with one lane per color; ``None`` is a structurally zero tangent.
 Blocks are stored lanes-first, ``(p,) + value.shape`` (see
-:mod:`sparsead.ad.rules`: scaling by a value-shaped factor is ~3x faster than
+:mod:`sparsead.primitives.core`: scaling by a value-shaped factor is ~3x faster than
 with lanes last); :meth:`LanePlan.run` returns ``B = J @ S`` as ``(m, p)``,
 :meth:`LanePlan.run_t` returns ``B.T`` without the transposing copy.
 
@@ -21,7 +21,7 @@ A :class:`LanePlan` is built once per (graph, input, seed) and run many times:
 * *buffer donation*: a rule may overwrite an input block that nothing reads
   later (tracked through views: reshape, transpose, pass-through);
 * every block is freed after its last use;
-* the strong zero (:mod:`sparsead.ad.rules`): a sweep whose result holds a NaN
+* the strong zero (:mod:`sparsead.primitives`): a sweep whose result holds a NaN
   is run again with strong-zero products (``0 * inf = 0``), so the common case
   pays only a NaN check of the result.
 """
@@ -30,14 +30,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..tracing import REGISTRY
-from . import rules as _rules  # noqa: F401  (attaches the rules)
-from .rules import Call, jvp_needs, passes, tangent_is_static
+from ..primitives import REGISTRY, Call, jvp_needs, passes, tangent_is_static
 
 __all__ = ["LanePlan", "forward_lanes", "seed_from_colors"]
-
-# primitives whose tangent may be a view of (or the same array as) an input tangent
-_VIEWS = frozenset({"reshape", "transpose", "cast"})
 
 
 def seed_from_colors(colors, n_lanes):
@@ -73,7 +68,6 @@ class LanePlan:
     def __init__(self, graph, wrt, seed, *, want_value=True):
         self.graph = graph
         nodes = graph.nodes
-        N = len(nodes)
         self.wrt = int(wrt)
         wrt_node = graph.inputs[self.wrt]
         self._dynamic_seed = isinstance(seed, (int, np.integer))
@@ -91,40 +85,72 @@ class LanePlan:
         self.out_size = nodes[out_id].size
         live = graph.live()
 
+        varying, has_tan, tan_static = self._classify(nodes, wrt_node)
+        tan_static &= live                    # dead nodes are neither folded nor swept
+        dyn = has_tan & ~tan_static & live    # tangents swept at evaluation
+        self._flows = {i: self._flows_of(nodes, i, has_tan) for i in map(int, np.flatnonzero(dyn))}
+        need_val = self._needed_values(nodes, dyn, varying, want_value)
+        self._static_vals = _static_values(nodes, varying, live)
+        # tangent consumers: who reads each tangent block
+        readers = [[] for _ in nodes]
+        for i in self._flows:
+            for k, j in enumerate(nodes[i].inputs):
+                if self._flows[i][k]:
+                    readers[j].append(i)
+        frontier = [i for i in range(len(nodes)) if tan_static[i] and live[i]
+                    and (any(dyn[r] for r in readers[i]) or i == out_id)]
+        self._static_tans = self._fold_affine(nodes, tan_static, frontier, seed)
+        self._steps = self._build_steps(nodes, live, dyn, has_tan, need_val & varying, readers)
+        self._input_ids = list(graph.inputs)
+        self._input_shapes = [nodes[j].shape for j in self._input_ids]
+        if not has_tan[out_id]:
+            self._const_B = np.zeros((p, self.out_size))
+            self._const_B.flags.writeable = False
+        elif tan_static[out_id]:
+            self._const_B = self._static_tans[out_id].reshape(p, self.out_size)
+        else:
+            self._const_B = None
+
+    # --- preparation, in the order __init__ runs it ---------------------------------------
+    def _classify(self, nodes, wrt_node):
+        """Per node: depends on an input, has a tangent, has a tangent free of input values."""
+        N = len(nodes)
         varying = np.zeros(N, dtype=bool)     # depends on some graph input
         has_tan = np.zeros(N, dtype=bool)     # tangent can be nonzero
         tan_static = np.zeros(N, dtype=bool)  # tangent independent of every input value
         for i, nd in enumerate(nodes):
             if nd.prim == "input":
                 varying[i] = True
-                has_tan[i] = i == wrt_node and p > 0
+                has_tan[i] = i == wrt_node and self.p > 0
                 tan_static[i] = has_tan[i] and not self._dynamic_seed
                 continue
             if nd.prim == "const":
                 continue
             ins = nd.inputs
             varying[i] = any(varying[j] for j in ins)
-            flows = [bool(has_tan[j]) and passes(nd.prim, k, nodes[j].dtype, nd.params)
-                     for k, j in enumerate(ins)]
+            flows = self._flows_of(nodes, i, has_tan)
             has_tan[i] = any(flows)
             if has_tan[i]:
                 tan_static[i] = tangent_is_static(nd.prim, [tan_static[j] for j in ins], flows,
                                                   [varying[j] for j in ins])
-        self._flows = {}
-        tan_static &= live                    # dead nodes are neither folded nor swept
-        dyn = has_tan & ~tan_static & live    # tangents swept at evaluation
+        return varying, has_tan, tan_static
 
-        # values needed at evaluation (backwards)
-        need_val = np.zeros(N, dtype=bool)
+    @staticmethod
+    def _flows_of(nodes, i, has_tan):
+        """Per input of node ``i``: whether a tangent arrives and can pass to the output."""
+        nd = nodes[i]
+        return [bool(has_tan[j]) and passes(nd.prim, k, nodes[j].dtype, nd.params)
+                for k, j in enumerate(nd.inputs)]
+
+    def _needed_values(self, nodes, dyn, varying, want_value):
+        """Values computed at evaluation: those a swept JVP rule reads (and their inputs)."""
+        need_val = np.zeros(len(nodes), dtype=bool)
         if want_value:
-            need_val[out_id] = True
-        for i in range(N - 1, -1, -1):
+            need_val[self.out_id] = True
+        for i in range(len(nodes) - 1, -1, -1):
             nd = nodes[i]
             if dyn[i]:
-                flows = [bool(has_tan[j]) and passes(nd.prim, k, nodes[j].dtype, nd.params)
-                         for k, j in enumerate(nd.inputs)]
-                self._flows[i] = flows
-                pos, need_out = jvp_needs(nd.prim, flows)
+                pos, need_out = jvp_needs(nd.prim, self._flows[i])
                 for k in pos:
                     need_val[nd.inputs[k]] = True
                 if need_out:
@@ -132,126 +158,95 @@ class LanePlan:
             if need_val[i] and varying[i]:
                 for j in nd.inputs:
                     need_val[j] = True
+        return need_val
 
-        # static values: evaluated once
-        static_vals = [None] * N
-        for i, nd in enumerate(nodes):
-            if varying[i] or not live[i]:
+    def _fold_affine(self, nodes, tan_static, frontier, seed):
+        """Sweep the static-tangent part once; keep the (read-only) frontier blocks."""
+        static_tans = [None] * len(nodes)
+        if not frontier:
+            return static_tans
+        static_vals, p = self._static_vals, self.p
+        upto = max(frontier)
+        keep = set(frontier)
+        s_readers = [[] for _ in nodes]
+        for i in range(upto + 1):
+            if tan_static[i] and nodes[i].prim != "input":
+                for j in nodes[i].inputs:
+                    if tan_static[j]:
+                        s_readers[j].append(i)
+        last = {j: max(r) for j, r in enumerate(s_readers) if r}
+        tmp = [None] * len(nodes)
+        for i in range(upto + 1):
+            nd = nodes[i]
+            if not tan_static[i]:
                 continue
-            if nd.prim == "const":
-                static_vals[i] = nd.params["value"]
+            if i == self._wrt_node:
+                tmp[i] = np.ascontiguousarray(seed.T).reshape((p,) + nd.shape)
             else:
+                tans = [tmp[j] if tan_static[j] else None for j in nd.inputs]
+                vals = [static_vals[j] for j in nd.inputs]
+                c = Call(nd.shape, [nodes[j].shape for j in nd.inputs], nd.params, p,
+                         strong=True)
                 with np.errstate(all="ignore"):
-                    static_vals[i] = REGISTRY[nd.prim].impl(*[static_vals[j] for j in nd.inputs],
-                                                            **nd.params)
-
-        # tangent consumers: who reads each tangent block
-        readers = [[] for _ in range(N)]
-        for i in range(N):
-            if dyn[i]:
-                for k, j in enumerate(nodes[i].inputs):
-                    if self._flows[i][k]:
-                        readers[j].append(i)
-        frontier = [i for i in range(N) if tan_static[i] and live[i]
-                    and (any(dyn[r] for r in readers[i]) or i == out_id)]
-
-        # affine folding: sweep the static-tangent part once, keep the frontier blocks
-        static_tans = [None] * N
-        if frontier:
-            upto = max(frontier)
-            keep = set(frontier)
-            s_readers = [[] for _ in range(N)]
-            for i in range(upto + 1):
-                if tan_static[i] and nodes[i].prim != "input":
-                    for j in nodes[i].inputs:
-                        if tan_static[j]:
-                            s_readers[j].append(i)
-            last = {j: max(r) for j, r in enumerate(s_readers) if r}
-            tmp = [None] * N
-            for i in range(upto + 1):
-                nd = nodes[i]
-                if not tan_static[i]:
-                    continue
-                if i == wrt_node:
-                    tmp[i] = np.ascontiguousarray(seed.T).reshape((p,) + nd.shape)
-                else:
-                    tans = [tmp[j] if tan_static[j] else None for j in nd.inputs]
-                    vals = [static_vals[j] for j in nd.inputs]
-                    c = Call(nd.shape, [nodes[j].shape for j in nd.inputs], nd.params, p,
-                             strong=True)
-                    with np.errstate(all="ignore"):
-                        t = REGISTRY[nd.prim].jvp(c, vals, static_vals[i], tans)
-                    tmp[i] = t
-                for j in nd.inputs:
-                    if last.get(j) == i and j not in keep:
-                        tmp[j] = None
-                if i in keep:
-                    static_tans[i] = tmp[i]
+                    tmp[i] = REGISTRY[nd.prim].jvp(c, vals, static_vals[i], tans)
+            for j in nd.inputs:
+                if last.get(j) == i and j not in keep:
+                    tmp[j] = None
+            if i in keep:
+                static_tans[i] = tmp[i]
         for i in frontier:
             if static_tans[i] is not None:
                 static_tans[i] = np.ascontiguousarray(static_tans[i])
                 static_tans[i].flags.writeable = False
-        self._static_vals = static_vals
-        self._static_tans = static_tans
+        return static_tans
 
-        # aliasing (views and pass-through) -> groups with a last reader each
+    def _alias_groups(self, nodes, dyn, readers):
+        """Views and pass-through blocks share a buffer: its base node and its last reader."""
+        N = len(nodes)
         base = list(range(N))
-        for i in range(N):
-            if dyn[i]:
-                flows = self._flows[i]
-                srcs = [j for k, j in enumerate(nodes[i].inputs) if flows[k]]
-                if len(set(srcs)) == 1 and (nodes[i].prim in _VIEWS
-                                            or REGISTRY[nodes[i].prim].elementwise is not None):
-                    base[i] = base[srcs[0]]
+        for i in self._flows:
+            flows = self._flows[i]
+            srcs = [j for k, j in enumerate(nodes[i].inputs) if flows[k]]
+            if len(set(srcs)) == 1 and (REGISTRY[nodes[i].prim].view
+                                        or REGISTRY[nodes[i].prim].elementwise is not None):
+                base[i] = base[srcs[0]]
         group_last = {}
         for i in range(N):
             for r in readers[i]:
                 b = base[i]
                 group_last[b] = max(group_last.get(b, -1), r)
-        group_last[base[out_id]] = N          # the output block lives on
-        owned = np.array([dyn[base[i]] and base[i] != wrt_node for i in range(N)])
+        group_last[base[self.out_id]] = N          # the output block lives on
+        owned = np.array([dyn[base[i]] and base[i] != self._wrt_node for i in range(N)])
+        return base, group_last, owned
 
-        # steps
+    def _build_steps(self, nodes, live, dyn, has_tan, do_vals, readers):
+        """The evaluation program: per node, its impls, JVP rule, calls and blocks to free."""
+        base, group_last, owned = self._alias_groups(nodes, dyn, readers)
         steps = []
-        input_ids = list(graph.inputs)
         for i, nd in enumerate(nodes):
             if nd.prim in ("input", "const") or not live[i]:
                 continue
-            do_val = bool(need_val[i] and varying[i])
-            do_tan = bool(dyn[i])
+            do_val, do_tan = bool(do_vals[i]), bool(dyn[i])
             if not (do_val or do_tan):
                 continue
             entry = REGISTRY[nd.prim]
             ins = nd.inputs
-            call = None
-            free = []
+            call, free, tan_ins = None, [], ()
             if do_tan:
                 flows = self._flows[i]
                 donate = tuple(k for k, j in enumerate(ins) if flows[k] and owned[j]
                                and group_last.get(base[j]) == i
                                and sum(base[jj] == base[j] for jj in ins) == 1)
-                call = (Call(nd.shape, [nodes[j].shape for j in ins], nd.params, p, donate),
-                        Call(nd.shape, [nodes[j].shape for j in ins], nd.params, p, donate,
-                             strong=True))
+                shapes = [nodes[j].shape for j in ins]
+                call = (Call(nd.shape, shapes, nd.params, self.p, donate),
+                        Call(nd.shape, shapes, nd.params, self.p, donate, strong=True))
                 free = [j for j in set(ins) if group_last.get(base[j], -1) <= i
-                        and j != out_id and has_tan[j]]
+                        and j != self.out_id and has_tan[j]]
                 tan_ins = tuple(j if flows[k] else -1 for k, j in enumerate(ins))
-            else:
-                tan_ins = ()
             impls = (entry.fast_impl or entry.impl, entry.impl) if do_val else None
             steps.append((i, ins, impls, nd.params,
                           entry.jvp if do_tan else None, call, tan_ins, tuple(free)))
-        self._steps = steps
-        self._input_ids = input_ids
-        self._input_shapes = [nodes[j].shape for j in input_ids]
-        out_static = self._static_tans[out_id]
-        if not has_tan[out_id]:
-            self._const_B = np.zeros((p, self.out_size))
-            self._const_B.flags.writeable = False
-        elif tan_static[out_id]:
-            self._const_B = out_static.reshape(p, self.out_size)
-        else:
-            self._const_B = None
+        return steps
 
     def run_t(self, inputs, seed=None):
         """Evaluate: ``inputs`` = ``[x, *array_args]`` (graph-input order) -> ``(value_flat, B.T)``.
@@ -298,6 +293,21 @@ class LanePlan:
         """Evaluate: ``inputs`` = ``[x, *array_args]`` -> ``(value_flat, B)``, ``B`` of shape ``(m, p)``."""
         value, Bt = self.run_t(inputs, seed)
         return value, np.ascontiguousarray(Bt.T)
+
+
+def _static_values(nodes, varying, live):
+    """Values of the live nodes that depend on no graph input: evaluated once, at preparation."""
+    static_vals = [None] * len(nodes)
+    for i, nd in enumerate(nodes):
+        if varying[i] or not live[i]:
+            continue
+        if nd.prim == "const":
+            static_vals[i] = nd.params["value"]
+        else:
+            with np.errstate(all="ignore"):
+                static_vals[i] = REGISTRY[nd.prim].impl(*[static_vals[j] for j in nd.inputs],
+                                                        **nd.params)
+    return static_vals
 
 
 def forward_lanes(graph, inputs, wrt, colors, n_lanes):

@@ -1,7 +1,7 @@
 """The gradient transform and the VJP graph: Graph of f -> Graph of grad f, or of (x, w) -> w^T J.
 
-Fed by a traced :class:`~sparsead.tracing.Graph` and the VJP rules attached by
-:mod:`sparsead.ad.rules`. The transform replays the primal graph inside a new
+Fed by a traced :class:`~sparsead.tracing.Graph` and the VJP rules of the
+primitives (:mod:`sparsead.primitives`). The transform replays the primal graph inside a new
 tracing run (nodes whose inputs are all constant are folded into constants on
 the way), then walks it backwards calling each primitive's ``vjp`` rule on
 tracers, so the cotangents are recorded as registered primitives (gather's
@@ -20,10 +20,9 @@ from __future__ import annotations
 import numpy as np
 
 from .._errors import TracingError
-from ..tracing import REGISTRY, Graph
+from ..primitives import REGISTRY, Call, passes
+from ..tracing import Graph
 from ..tracing.tracer import TraceContext, Tracer
-from . import rules as _rules  # noqa: F401  (attaches the rules)
-from .rules import Call, passes
 
 __all__ = ["grad_graph", "vjp_graph", "prune"]
 

@@ -52,7 +52,11 @@ import threading
 import numpy as np
 
 from .._errors import TracingError, UnsupportedOperationError
+from . import numpy_api as _api
+from . import numpy_layout as _layout
+from .dispatch import PROTOCOL, RESOLVERS
 from .frames import caller_frame, library_function, store_subscr, user_frame, where
+from .tracer import Tracer, _plain_array_error
 
 __all__ = ["activate", "current", "holds_tracer", "array_protocol", "CONVERTERS"]
 
@@ -74,11 +78,6 @@ def current():
     """The innermost trace running in this thread, or None."""
     stack = _state.stack
     return stack[-1] if stack else None
-
-
-#: array types created while tracing that may stand for a traced value (see
-#: :mod:`sparsead.tracing.scratch`): type -> function giving the tracer or a plain array
-RESOLVERS: dict = {}
 
 
 def holds_tracer(a) -> bool:
@@ -174,7 +173,7 @@ def _make_wrapper(name, original):
             return handler(a, *args, **kwargs)
         if adopt and _state.stack:
             r = original(a, *args, **kwargs)
-            return _scratch.adopt(r) if r is not a and r.base is None else r
+            return PROTOCOL["adopt"](r) if r is not a and r.base is None else r
         return original(a, *args, **kwargs)
 
     functools.update_wrapper(wrapper, original)
@@ -321,7 +320,6 @@ def array_protocol(tracer, dtype=None, copy=None):
     nid = tracer.node
     _, loc, src = user_frame()
     if store_subscr(frame):
-        from .tracer import _plain_array_error
         raise _plain_array_error(loc, src)
     if not tc.varying[nid]:
         value = np.asarray(tc.value(nid))
@@ -344,7 +342,4 @@ def array_protocol(tracer, dtype=None, copy=None):
         "np.stack.)")
 
 
-from . import numpy_api as _api  # noqa: E402  (the lowering of stacked lists and casts)
-from . import numpy_layout as _layout  # noqa: E402
-from .tracer import Tracer  # noqa: E402
-from . import scratch as _scratch  # noqa: E402,I001  (routes the array creators)
+PROTOCOL["array"] = array_protocol

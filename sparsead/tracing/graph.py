@@ -2,7 +2,7 @@
 
 A :class:`Graph` is a flat, topologically ordered list of :class:`Node`. Node
 ``i`` applies the primitive ``nodes[i].prim`` (a key of
-:data:`sparsead.tracing.registry.REGISTRY`) to the nodes ``nodes[i].inputs``
+:data:`sparsead.primitives.REGISTRY`) to the nodes ``nodes[i].inputs``
 with the static parameters ``nodes[i].params``. Two primitives have no
 inputs: ``"input"`` (``params["index"]``: 0 is the traced ``x``, 1, 2, ... are
 arrays of ``args`` traced as inputs) and ``"const"`` (``params["value"]``: a
@@ -125,7 +125,7 @@ def evaluate(graph: Graph, x, args=(), *, all_values: bool = False, fast: bool =
     numpy.ndarray or list
         The single output, a tuple of outputs, or every node's value.
     """
-    from .registry import REGISTRY
+    from ..primitives import REGISTRY
 
     given = [np.asarray(x)] + [np.asarray(a) for a in args]
     values = [None] * len(graph.nodes)

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .registry import REGISTRY
+from ..primitives import REGISTRY
 from .tracer import Guard, Tracer
 
 __all__ = ["truth_vector", "GuardPlan"]

@@ -1,8 +1,11 @@
 """Lowering of numpy calls on tracers onto registry primitives.
 
 ``Tracer.__array_ufunc__`` lands in :func:`apply_ufunc`, ``__array_function__``
-in :func:`apply_function` (the :data:`HANDLERS` table: numpy function ->
-lowering), indexing in :func:`getitem` / :func:`setitem`. Functions that only
+in :func:`apply_function` (the ``HANDLERS`` table of ``dispatch.py``: numpy
+function -> lowering), Python operators in :func:`binary_operator`; this module
+also lowers reductions and the ufunc-like helpers. Indexing, layout and joining
+are in ``numpy_layout.py``, products and linear algebra in ``numpy_linalg.py``,
+queries and index helpers in ``numpy_meta.py`` (each imports this one). Functions that only
 rearrange elements (``roll``, ``flip``, ``tile``, ``pad`` ...) are run on an
 index array and recorded as one ``gather``. A numpy function without an entry
 raises :class:`~sparsead.UnsupportedOperationError` naming it.
@@ -10,27 +13,15 @@ raises :class:`~sparsead.UnsupportedOperationError` naming it.
 
 from __future__ import annotations
 
-import string
-
 import numpy as np
 import scipy.sparse as sp
 
-from .._errors import TracingError, UnsupportedOperationError
-from .registry import UFUNC_PRIMITIVES
+from .._errors import UnsupportedOperationError
+from ..primitives import UFUNC_PRIMITIVES
+from .dispatch import HANDLERS, METHODS, PROTOCOL, implements
 from .tracer import Tracer, _plain_array_error, user_frame
 
-__all__ = ["apply_ufunc", "apply_function", "getitem", "setitem", "binary_operator", "HANDLERS"]
-
-HANDLERS = {}
-
-
-def implements(*funcs):
-    def deco(fn):
-        for f in funcs:
-            HANDLERS[f] = fn
-        return fn
-    return deco
-
+__all__ = ["apply_ufunc", "apply_function", "binary_operator"]
 
 def _fname(func):
     mod = getattr(func, "__module__", "") or ""
@@ -114,7 +105,7 @@ def apply_ufunc(ufunc, method, inputs, kwargs):
     elif method == "outer" and len(inputs) == 2:
         a, b = inputs
         na, nb = len(_shape(a)), len(_shape(b))
-        a = reshape(_wrap(tc, a), tuple(_shape(a)) + (1,) * nb)
+        a = HANDLERS[np.reshape](_wrap(tc, a), tuple(_shape(a)) + (1,) * nb)
         result = _call_ufunc(tc, ufunc, (a, b))
     else:
         raise _unsupported(f"np.{ufunc.__name__}.{method}")
@@ -131,9 +122,9 @@ def apply_ufunc(ufunc, method, inputs, kwargs):
 
 def _call_ufunc(tc, ufunc, inputs):
     if ufunc is np.matmul:
-        return matmul(*inputs)
+        return HANDLERS[np.matmul](*inputs)
     if ufunc is np.clip or getattr(ufunc, "__name__", "") == "clip":
-        return clip(*inputs)
+        return HANDLERS[np.clip](*inputs)
     if any(sp.issparse(v) for v in inputs):
         raise _unsupported(f"np.{ufunc.__name__} with a scipy.sparse operand")
     prim = UFUNC_PRIMITIVES.get(ufunc)
@@ -147,7 +138,7 @@ def binary_operator(ufunc, a, b=None):
     ins = (a,) if b is None else (a, b)
     if ufunc is np.matmul or (ufunc is np.multiply and any(isinstance(v, sp.spmatrix)
                                                            for v in ins)):
-        return matmul(a, b)
+        return HANDLERS[np.matmul](a, b)
     if any(sp.issparse(v) for v in ins):
         raise _unsupported(f"np.{ufunc.__name__} with a scipy.sparse operand")
     if b is not None and not isinstance(b, Tracer) and not isinstance(
@@ -236,7 +227,7 @@ def _reduce(prim, a, axis=None, keepdims=False, dtype=None, out=None, initial=No
                    "reduce_max": np.maximum, "reduce_min": np.minimum}[prim]
         r = _call_ufunc(tc, combine, (r, initial))
     if keepdims:
-        r = reshape(r, tuple(1 if i in axes else s for i, s in enumerate(a.shape)))
+        r = HANDLERS[np.reshape](r, tuple(1 if i in axes else s for i, s in enumerate(a.shape)))
     return r if dtype is None else astype(r, dtype)
 
 
@@ -300,7 +291,7 @@ def _cum(prim):
         if out is not None:
             raise _unsupported(f"np.{prim}(..., out=...)")
         if axis is None:
-            a, axis = reshape(a, (-1,)), 0
+            a, axis = HANDLERS[np.reshape](a, (-1,)), 0
         r = a._tc.add(prim, [a], axis=_normalize_axis(axis, a.ndim))
         return r if dtype is None else astype(r, dtype)
     return handler
@@ -324,7 +315,7 @@ def diff(a, n=1, axis=-1, prepend=np._NoValue, append=np._NoValue):
             e = extra if np.ndim(extra) else np.broadcast_to(extra, shape)
             pieces.append(e)
     if len(pieces) > 1:
-        a = concatenate(pieces, axis=axis)
+        a = HANDLERS[np.concatenate](pieces, axis=axis)
     for _ in range(n):
         hi = [slice(None)] * a.ndim
         lo = [slice(None)] * a.ndim
@@ -348,7 +339,7 @@ def average(a, axis=None, weights=None, returned=False, keepdims=False):
     return sum_(a * w, axis=axis, keepdims=keepdims) / total
 
 
-from .numpy_layout import (  # noqa: E402,F401  (registers the layout handlers)
-    clip, concatenate, getitem, matmul, reshape, setitem,
-)
-from . import numpy_meta  # noqa: E402,F401  (registers the query and index-helper handlers)
+PROTOCOL.update(ufunc=apply_ufunc, function=apply_function, operator=binary_operator)
+METHODS.update(sum=sum_, prod=prod, mean=mean, max=max_, min=min_, any=any_, all=all_, var=var,
+               std=std, astype=astype, copy=copy, cumsum=HANDLERS[np.cumsum],
+               cumprod=HANDLERS[np.cumprod])

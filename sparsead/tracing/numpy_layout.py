@@ -1,11 +1,10 @@
-"""Lowering of indexing, layout, joining, products and linear algebra (continues ``numpy_api``).
+"""Lowering of indexing, layout and joining (continues ``numpy_api``).
 
 Layout functions run on the tracer's index map (the flat positions of its
 elements in its root array) so numpy itself decides shapes, edge cases and
 whether the result is a view; the result is one ``reshape``, ``transpose`` or
-``gather`` node. Products lower onto ``einsum`` (dense or traced operands) and
-``spmatmul`` (constant scipy.sparse matrices). The ``Tracer`` methods are
-attached at the bottom of this module.
+``gather`` node. The tracer's indexing entry points and its layout methods are
+registered at the bottom of this module.
 """
 
 from __future__ import annotations
@@ -13,15 +12,13 @@ from __future__ import annotations
 import math
 
 import numpy as np
-import scipy.sparse as sp
 
-from .._validation import as_csr
-from .numpy_api import (HANDLERS, _axes, _call_ufunc, _check_const, _normalize_axis, _reduce,
-                        _shape, _tc_of, _unsupported, _wrap, any_, all_, astype, copy,
-                        implements, max_, mean, min_, prod, std, sum_, var)
+from .dispatch import HANDLERS, METHODS, PROTOCOL, implements
+from .numpy_api import (_call_ufunc, _check_const, _normalize_axis, _shape, _tc_of,
+                        _unsupported, _wrap)
 from .tracer import Guard, Tracer
 
-__all__ = ["getitem", "setitem", "reshape", "transpose", "concatenate", "clip", "matmul"]
+__all__ = ["getitem", "setitem", "reshape", "transpose", "concatenate", "clip"]
 
 
 # --- indexing --------------------------------------------------------------
@@ -317,237 +314,7 @@ def round_(a, decimals=0, out=None):
     return a._tc.add("rint", [a * scale]) / scale
 
 
-# --- products ---------------------------------------------------------------------
-
-_LETTERS = "abcdefghijklmnopqrstuvw"
-
-
-def _einsum(tc, subscripts, operands):
-    ops = []
-    for o in operands:
-        if sp.issparse(o):
-            raise _unsupported("a scipy.sparse operand in an einsum/tensordot product "
-                               "(use `A @ x`)")
-        ops.append(o if isinstance(o, Tracer) else np.asarray(o))
-    return tc.add("einsum", ops, subscripts=subscripts)
-
-
-def _sparse_matmul(a, b):
-    tc = _tc_of(a, b)
-    if sp.issparse(a) and sp.issparse(b):
-        raise _unsupported("a product of two scipy.sparse matrices inside a traced function")
-    if sp.issparse(a):
-        A = as_csr(a, "the scipy.sparse matrix of A @ x")   # validated: kernels trust it
-        x = _wrap(tc, b)
-        if x.shape[0 if x.ndim == 1 else -2] != A.shape[1]:
-            raise ValueError(f"matmul: dimension mismatch {A.shape} @ {x.shape}")
-        return tc.add("spmatmul", [x], matrix=A, axis=0 if x.ndim == 1 else x.ndim - 2)
-    A = as_csr(b, "the scipy.sparse matrix of x @ A")
-    x = _wrap(tc, a)
-    if x.shape[-1] != A.shape[0]:
-        raise ValueError(f"matmul: dimension mismatch {x.shape} @ {A.shape}")
-    return tc.add("spmatmul", [x], matrix=sp.csr_array(A.T), axis=x.ndim - 1)
-
-
-def _batch(tc, v, vbatch, obatch, mat_shape):
-    pad = len(obatch) - len(vbatch)
-    if tuple(vbatch) == tuple(obatch[pad:]):
-        return v, _LETTERS[pad:len(obatch)]
-    target = tuple(obatch) + tuple(mat_shape)
-    v = HANDLERS[np.broadcast_to](v, target) if isinstance(v, Tracer) else np.broadcast_to(
-        v, target)
-    return v, _LETTERS[:len(obatch)]
-
-
-def matmul(a, b, out=None, **kwargs):
-    if out is not None:
-        raise _unsupported("np.matmul(..., out=...)")
-    if sp.issparse(a) or sp.issparse(b):
-        return _sparse_matmul(a, b)
-    tc = _tc_of(a, b)
-    sa, sb = _shape(a), _shape(b)
-    if not sa or not sb:
-        raise ValueError("matmul: Input operand does not have enough dimensions")
-    if len(sa) == 1 and len(sb) == 1:
-        return _einsum(tc, "y,y->", (a, b))
-    if len(sb) == 1:
-        B = _LETTERS[:len(sa) - 2]
-        return _einsum(tc, f"{B}xy,y->{B}x", (a, b))
-    if len(sa) == 1:
-        B = _LETTERS[:len(sb) - 2]
-        return _einsum(tc, f"y,{B}yz->{B}z", (a, b))
-    obatch = np.broadcast_shapes(sa[:-2], sb[:-2])
-    a, La = _batch(tc, a, sa[:-2], obatch, sa[-2:])
-    b, Lb = _batch(tc, b, sb[:-2], obatch, sb[-2:])
-    return _einsum(tc, f"{La}xy,{Lb}yz->{_LETTERS[:len(obatch)]}xz", (a, b))
-
-
-HANDLERS[np.matmul] = matmul
-
-
-@implements(np.dot)
-def dot(a, b, out=None):
-    if out is not None:
-        raise _unsupported("np.dot(..., out=...)")
-    if sp.issparse(a) or sp.issparse(b):
-        return _sparse_matmul(a, b)
-    tc = _tc_of(a, b)
-    sa, sb = _shape(a), _shape(b)
-    if not sa or not sb:
-        return _call_ufunc(tc, np.multiply, (a, b))
-    A = _LETTERS[:len(sa) - 1]
-    if len(sb) == 1:
-        return _einsum(tc, f"{A}y,y->{A}", (a, b))
-    B = _LETTERS[len(sa) - 1:len(sa) + len(sb) - 3]
-    return _einsum(tc, f"{A}y,{B}yz->{A}{B}z", (a, b))
-
-
-@implements(np.inner)
-def inner(a, b):
-    tc = _tc_of(a, b)
-    sa, sb = _shape(a), _shape(b)
-    if not sa or not sb:
-        return _call_ufunc(tc, np.multiply, (a, b))
-    A = _LETTERS[:len(sa) - 1]
-    B = _LETTERS[len(sa) - 1:len(sa) + len(sb) - 2]
-    return _einsum(tc, f"{A}y,{B}y->{A}{B}", (a, b))
-
-
-@implements(np.outer)
-def outer(a, b, out=None):
-    tc = _tc_of(a, b)
-    a, b = (reshape(v, (-1,)) if isinstance(v, Tracer) else np.ravel(v) for v in (a, b))
-    return _einsum(tc, "x,y->xy", (a, b))
-
-
-@implements(np.vdot)
-def vdot(a, b):
-    tc = _tc_of(a, b)
-    a, b = (reshape(v, (-1,)) if isinstance(v, Tracer) else np.ravel(v) for v in (a, b))
-    return _einsum(tc, "y,y->", (a, b))
-
-
-@implements(np.tensordot)
-def tensordot(a, b, axes=2):
-    tc = _tc_of(a, b)
-    na, nb = len(_shape(a)), len(_shape(b))
-    if isinstance(axes, int):
-        ax_a, ax_b = list(range(na - axes, na)), list(range(axes))
-    else:
-        ax_a, ax_b = (list(np.atleast_1d(v)) for v in axes)
-    ax_a = [_normalize_axis(i, na) for i in ax_a]
-    ax_b = [_normalize_axis(i, nb) for i in ax_b]
-    la = list(_LETTERS[:na])
-    lb = list(_LETTERS[na:na + nb])
-    for i, j in zip(ax_a, ax_b):
-        lb[j] = la[i]
-    outl = [c for i, c in enumerate(la) if i not in ax_a] + \
-           [c for j, c in enumerate(lb) if j not in ax_b]
-    return _einsum(tc, f"{''.join(la)},{''.join(lb)}->{''.join(outl)}", (a, b))
-
-
-@implements(np.einsum)
-def einsum(*operands, out=None, optimize=False, **kwargs):
-    if out is not None or not isinstance(operands[0], str):
-        raise _unsupported("np.einsum with `out=` or the interleaved operand form")
-    subscripts, ops = operands[0].replace(" ", ""), operands[1:]
-    tc = _tc_of(ops)
-    ins, _, out_spec = subscripts.partition("->")
-    specs = ins.split(",")
-    if len(specs) != len(ops):
-        raise ValueError("einsum: more operands than subscripts")
-    used = set(c for c in subscripts if c.isalpha())
-    free = [c for c in "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ" if c not in used]
-    n_ell = max((len(_shape(o)) - (len(s) - 3) for s, o in zip(specs, ops) if "..." in s),
-                default=0)
-    ell = "".join(free[:n_ell])
-    specs = [s.replace("...", ell[n_ell - (len(_shape(o)) - (len(s) - 3)):])
-             if "..." in s else s for s, o in zip(specs, ops)]
-    if "->" in subscripts:
-        out_spec = out_spec.replace("...", ell)
-    else:
-        counts = {c: "".join(specs).count(c) for c in set("".join(specs))}
-        out_spec = ell + "".join(sorted(c for c, k in counts.items() if k == 1 and c not in ell))
-    dims = {}
-    for s, o in zip(specs, ops):
-        for c, d in zip(s, _shape(o)):
-            if dims.setdefault(c, d) != d:
-                raise _unsupported("np.einsum with broadcast (size-1) dimensions")
-    return _einsum(tc, ",".join(specs) + "->" + out_spec, ops)
-
-
-# --- linear algebra ---------------------------------------------------------------
-
-@implements(np.linalg.solve)
-def solve(a, b):
-    return _tc_of(a, b).add("solve", [a, b])
-
-
-@implements(np.linalg.inv)
-def inv(a):
-    return a._tc.add("inv", [a])
-
-
-@implements(np.linalg.det)
-def det(a):
-    return a._tc.add("det", [a])
-
-
-@implements(np.trace)
-def trace(a, offset=0, axis1=0, axis2=1, dtype=None, out=None):
-    return sum_(HANDLERS[np.diagonal](a, offset, axis1, axis2), axis=-1, dtype=dtype)
-
-
-@implements(np.linalg.norm)
-def norm(x, ord=None, axis=None, keepdims=False):
-    nd = x.ndim
-    if axis is None and (ord is None or nd == 1):
-        r = _vector_norm(reshape(x, (-1,)), ord, 0)
-        return reshape(r, (1,) * nd) if keepdims else r
-    axes = (tuple(range(nd)) if axis is None else
-            tuple(axis) if isinstance(axis, (tuple, list)) else (axis,))
-    axes = tuple(_normalize_axis(ax, nd) for ax in axes)
-    if len(axes) == 1:
-        r = _vector_norm(x, ord, axes[0])
-    elif len(axes) == 2:
-        r = _matrix_norm(x, ord, axes)
-    else:
-        raise ValueError("Improper number of dimensions to norm.")
-    if keepdims:
-        r = reshape(r, tuple(1 if i in axes else s for i, s in enumerate(x.shape)))
-    return r
-
-
-def _vector_norm(x, ord, axis):
-    if ord is None or ord == 2:
-        return np.sqrt(sum_(x * x, axis=axis))
-    if ord == np.inf:
-        return max_(abs(x), axis=axis)
-    if ord == -np.inf:
-        return min_(abs(x), axis=axis)
-    if ord == 1:
-        return sum_(abs(x), axis=axis)
-    if ord == 0:
-        return sum_(astype(x != 0, x.dtype), axis=axis)
-    if isinstance(ord, str):
-        raise ValueError(f"Invalid norm order '{ord}' for vectors")
-    return sum_(abs(x) ** ord, axis=axis) ** (1.0 / ord)
-
-
-def _matrix_norm(x, ord, axes):
-    r, c = axes
-    if ord in (None, "fro"):
-        return np.sqrt(sum_(x * x, axis=axes))
-    if ord in (1, -1):
-        s = sum_(abs(x), axis=r)
-        return (max_ if ord == 1 else min_)(s, axis=c - (c > r))
-    if ord in (np.inf, -np.inf):
-        s = sum_(abs(x), axis=c)
-        return (max_ if ord == np.inf else min_)(s, axis=r - (r > c))
-    raise _unsupported(f"np.linalg.norm(..., ord={ord!r}) for matrices")
-
-
-# --- Tracer methods -------------------------------------------------------------------
+# --- the tracer's entry points and methods -----------------------------------------------
 
 def _shape_args(args):
     return args[0] if len(args) == 1 and isinstance(args[0], (tuple, list)) else args
@@ -559,55 +326,18 @@ def _method_unsupported(name):
     return m
 
 
-_METHODS = {
-    "sum": sum_, "prod": prod, "mean": mean, "max": max_, "min": min_, "any": any_,
-    "all": all_, "var": var, "std": std, "cumsum": HANDLERS[np.cumsum],
-    "cumprod": HANDLERS[np.cumprod], "ravel": ravel, "swapaxes": swapaxes,
-    "squeeze": HANDLERS[np.squeeze], "repeat": HANDLERS[np.repeat], "take": HANDLERS[np.take],
-    "diagonal": HANDLERS[np.diagonal], "trace": trace, "clip": clip, "round": round_,
-    "astype": astype, "copy": copy, "dot": dot,
-}
-for _name, _fn in _METHODS.items():
-    setattr(Tracer, _name, _fn)
+PROTOCOL.update(getitem=getitem, setitem=setitem)
+METHODS.update({
+    "ravel": ravel, "swapaxes": swapaxes, "squeeze": HANDLERS[np.squeeze],
+    "repeat": HANDLERS[np.repeat], "take": HANDLERS[np.take],
+    "diagonal": HANDLERS[np.diagonal], "clip": clip, "round": round_,
+    "reshape": lambda self, *shape, order="C": reshape(self, _shape_args(shape), order=order),
+    "transpose": lambda self, *axes: transpose(self, _shape_args(axes) or None),
+    "flatten": lambda self, order="C": Tracer(self._tc, reshape(self, (-1,)).node),
+    "T": lambda self: transpose(self), "mT": lambda self: swapaxes(self, -1, -2),
+    "imag": lambda self: HANDLERS[np.imag](self),
+    "fill": lambda self, value: setitem(self, Ellipsis, value),
+})
 for _name in ("argmax", "argmin", "argsort", "sort", "nonzero", "searchsorted", "partition",
               "argpartition", "view", "tobytes", "setfield", "itemset", "put", "resize"):
-    setattr(Tracer, _name, _method_unsupported(_name))
-Tracer.reshape = lambda self, *shape, order="C": reshape(self, _shape_args(shape), order=order)
-Tracer.transpose = lambda self, *axes: transpose(self, _shape_args(axes) or None)
-Tracer.flatten = lambda self, order="C": Tracer(self._tc, reshape(self, (-1,)).node)
-Tracer.T = property(lambda self: transpose(self))
-Tracer.mT = property(lambda self: swapaxes(self, -1, -2))
-Tracer.real = property(lambda self: self)
-Tracer.imag = property(lambda self: HANDLERS[np.imag](self))
-Tracer.conj = Tracer.conjugate = lambda self: self
-Tracer.fill = lambda self, value: setitem(self, Ellipsis, value)
-
-
-class _Flags:
-    """``ndarray.flags`` of a traced array: it behaves as a C-contiguous, writeable array."""
-
-    def __init__(self, ndim):
-        self.c_contiguous = self.contiguous = self.writeable = self.aligned = True
-        self.owndata = True
-        self.f_contiguous = self.fortran = ndim <= 1
-        self.fortran = False
-
-    def __getitem__(self, key):
-        return getattr(self, {"C_CONTIGUOUS": "c_contiguous", "F_CONTIGUOUS": "f_contiguous",
-                              "WRITEABLE": "writeable", "ALIGNED": "aligned",
-                              "OWNDATA": "owndata", "C": "c_contiguous", "F": "f_contiguous",
-                              "W": "writeable"}.get(key, key.lower()))
-
-
-def _c_strides(shape, itemsize):
-    out, step = [], itemsize
-    for s in reversed(shape):
-        out.append(step)
-        step *= max(s, 1)
-    return tuple(reversed(out))
-
-
-Tracer.itemsize = property(lambda self: self.dtype.itemsize)
-Tracer.nbytes = property(lambda self: self.size * self.dtype.itemsize)
-Tracer.strides = property(lambda self: _c_strides(self.shape, self.dtype.itemsize))
-Tracer.flags = property(lambda self: _Flags(self.ndim))
+    METHODS[_name] = _method_unsupported(_name)

@@ -18,8 +18,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from .numpy_api import HANDLERS, _shape, _tc_of, _wrap, implements
-from .numpy_layout import getitem, reshape, setitem, where
+from .dispatch import HANDLERS, implements
+from .numpy_api import _shape, _tc_of, _unsupported, _wrap
+from .numpy_layout import _as_array, getitem, reshape, setitem, where
 from .tracer import Tracer
 
 __all__ = []
@@ -77,7 +78,6 @@ def _broadcast_arrays(*args, subok=False):
 @implements(np.copyto)
 def _copyto(dst, src, casting="same_kind", where=True):
     if not isinstance(dst, Tracer):
-        from .numpy_api import _unsupported
         raise _unsupported("np.copyto of a traced array into a plain numpy array (create the "
                            "destination with np.zeros_like(x))")
     value = src if where is True else HANDLERS[np.where](where, src, dst)
@@ -127,7 +127,6 @@ HANDLERS[np.triu_indices_from] = _triangle_from("triu")
 @implements(np.fill_diagonal)
 def _fill_diagonal(a, val, wrap=False):
     if not isinstance(a, Tracer):
-        from .numpy_api import _unsupported
         raise _unsupported("np.fill_diagonal of a plain numpy array with a traced value "
                            "(create the array with np.zeros_like(x))")
     mask = np.zeros(a.shape, dtype=bool)
@@ -135,7 +134,6 @@ def _fill_diagonal(a, val, wrap=False):
     rows = np.nonzero(mask)
     count = rows[0].size
     if isinstance(val, Tracer) or (isinstance(val, (list, tuple)) and _tc_of(val) is not None):
-        from .numpy_layout import _as_array
         v = _as_array(a._tc, val)
         flat = reshape(v, (-1,))
         if flat.size == 0:

@@ -44,7 +44,7 @@ import numpy as np
 
 from . import reroll_emit as _emit
 from .graph import prune
-from .registry import REGISTRY
+from ..primitives import REGISTRY
 
 __all__ = ["reroll", "MIN_RUN"]
 

@@ -17,7 +17,7 @@ import math
 import numpy as np
 
 from .graph import Graph
-from .registry import REGISTRY
+from ..primitives import REGISTRY
 
 __all__ = ["Emitter", "group"]
 

@@ -31,6 +31,9 @@ import sys
 
 import numpy as np
 
+from . import conversions as _conv
+from . import numpy_api as _api
+from .dispatch import PROTOCOL, RESOLVERS
 from .tracer import Tracer
 
 __all__ = ["Scratch", "CREATORS"]
@@ -223,10 +226,8 @@ def _install():
     for name in CREATORS:
         original = getattr(np, name)
         _conv.route(name, original, _creator(name, original))
-    _conv.RESOLVERS[Scratch] = _resolved
+    RESOLVERS[Scratch] = _resolved
+    PROTOCOL["adopt"] = adopt
 
-
-from . import conversions as _conv  # noqa: E402
-from . import numpy_api as _api  # noqa: E402
 
 _install()

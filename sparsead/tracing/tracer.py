@@ -1,10 +1,12 @@
-"""The tracer array and :func:`trace`: run ``f`` on a :class:`Tracer` to record a :class:`Graph`.
+"""The tracer array: a :class:`Tracer` stands for one array of a traced program.
 
-A :class:`Tracer` stands for one array of the traced program: it holds the id
-of the graph node that computes it, and numpy dispatches every operation on it
-back to sparsead (``__array_ufunc__``, ``__array_function__``, operators,
-indexing, methods), which lowers it onto registry primitives
-(``numpy_api.py``). One node is recorded per array operation.
+It holds the id of the graph node that computes it (recorded by its
+:class:`TraceContext`), and numpy dispatches every operation on it back to
+sparsead (``__array_ufunc__``, ``__array_function__``, operators, indexing,
+methods): the class is defined here in full, and each entry point looks its
+lowering up in the tables of ``dispatch.py``, which the handler modules
+(``numpy_api.py`` and the others) fill. One node is recorded per array
+operation; :func:`~.run.trace` runs a function on a tracer.
 
 Mutation follows numpy: in-place operators and ``__setitem__`` rebind the
 tracer to a new node, and a tracer that numpy would make a *view* (basic
@@ -16,14 +18,18 @@ is decided by applying the same operation to an index array and asking numpy.
 
 from __future__ import annotations
 
+import types
+
 import numpy as np
 
 from .._errors import TracerConversionError, TracingError
 from .frames import caller_frame, store_subscr, user_frame, where
-from .graph import Graph, Node, evaluate
-from .registry import REGISTRY, UFUNC_PRIMITIVES
+from .graph import Graph, Node
+from ..primitives import REGISTRY, UFUNC_PRIMITIVES
+from .dispatch import METHODS, PROTOCOL, RESOLVERS
 
-__all__ = ["Tracer", "TraceContext", "trace", "user_frame"]
+__all__ = ["Tracer", "TraceContext", "Guard", "user_frame"]
+
 
 def _plain_array_error(loc, src):
     return TracingError(
@@ -100,7 +106,7 @@ class TraceContext:
                 raise TracingError("A tracer from another tracing run was used; nested or "
                                    "leaked tracers are not supported.")
             return v.node
-        resolve = _conv.RESOLVERS.get(type(v))
+        resolve = RESOLVERS.get(type(v))
         if resolve is not None:            # an array created while tracing (scratch.py)
             return self.node_of(resolve(v))
         return self.const(v)
@@ -229,6 +235,81 @@ def _complex_error(prim, params):
         f"complex numbers are not supported: `{what}` gives a complex result {where(loc, src)}. "
         "sparsead differentiates real functions; carry the real and imaginary parts as two "
         "real arrays (e.g. |a + ib|^2 = a**2 + b**2).")
+
+
+_FAST = (float, int)
+
+
+def _binary(ufunc, reflected=False):
+    prim = UFUNC_PRIMITIVES.get(ufunc)
+    if prim is None or ufunc is np.matmul:
+        prim = None
+    if reflected:
+        def op(self, other):
+            if prim is not None and (type(other) in _FAST or type(other) is Tracer):
+                return self._tc.add(prim, (other, self))
+            return PROTOCOL["operator"](ufunc, other, self)
+    else:
+        def op(self, other):
+            if prim is not None and (type(other) in _FAST or type(other) is Tracer):
+                return self._tc.add(prim, (self, other))
+            return PROTOCOL["operator"](ufunc, self, other)
+    return op
+
+
+def _inplace(ufunc):
+    def op(self, other):
+        self._assign(PROTOCOL["operator"](ufunc, self, other))
+        return self
+    return op
+
+
+def _operators(ufunc):
+    """``a op b``, ``b op a`` and ``a op= b`` of a binary ufunc."""
+    return _binary(ufunc), _binary(ufunc, reflected=True), _inplace(ufunc)
+
+
+def _unary(ufunc):
+    def op(self):
+        return PROTOCOL["operator"](ufunc, self)
+    return op
+
+
+class _Method:
+    """A Tracer method (``prop``: property) whose lowering a handler module puts in METHODS."""
+
+    def __init__(self, name, prop=False):
+        self.name, self.prop = name, prop
+
+    def __get__(self, obj, owner=None):
+        if obj is None:
+            return self
+        fn = METHODS[self.name]
+        return fn(obj) if self.prop else types.MethodType(fn, obj)
+
+
+class _Flags:
+    """``ndarray.flags`` of a traced array: it behaves as a C-contiguous, writeable array."""
+
+    def __init__(self, ndim):
+        self.c_contiguous = self.contiguous = self.writeable = self.aligned = True
+        self.owndata = True
+        self.f_contiguous = self.fortran = ndim <= 1
+        self.fortran = False
+
+    def __getitem__(self, key):
+        return getattr(self, {"C_CONTIGUOUS": "c_contiguous", "F_CONTIGUOUS": "f_contiguous",
+                              "WRITEABLE": "writeable", "ALIGNED": "aligned",
+                              "OWNDATA": "owndata", "C": "c_contiguous", "F": "f_contiguous",
+                              "W": "writeable"}.get(key, key.lower()))
+
+
+def _c_strides(shape, itemsize):
+    out, step = [], itemsize
+    for s in reversed(shape):
+        out.append(step)
+        step *= max(s, 1)
+    return tuple(reversed(out))
 
 
 class Tracer:
@@ -383,150 +464,70 @@ class Tracer:
     def tolist(self):
         return np.asarray(self._convert("tolist()", "value")).tolist()
 
+    # --- numpy protocols: entry points of the handler modules (dispatch.py) ----------
     def __array__(self, dtype=None, copy=None):
-        return _conv.array_protocol(self, dtype, copy)
+        return PROTOCOL["array"](self, dtype, copy)
 
-    # --- numpy protocols --------------------------------------------------------
     def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
-        return _api.apply_ufunc(ufunc, method, inputs, kwargs)
+        return PROTOCOL["ufunc"](ufunc, method, inputs, kwargs)
 
     def __array_function__(self, func, types, args, kwargs):
-        return _api.apply_function(func, args, kwargs)
+        return PROTOCOL["function"](func, args, kwargs)
 
     def __getitem__(self, key):
-        return _api.getitem(self, key)
+        return PROTOCOL["getitem"](self, key)
 
     def __setitem__(self, key, value):
-        _api.setitem(self, key, value)
+        PROTOCOL["setitem"](self, key, value)
 
+    # --- operators: a primitive straight away for tracers and Python numbers ----------
+    __add__, __radd__, __iadd__ = _operators(np.add)
+    __sub__, __rsub__, __isub__ = _operators(np.subtract)
+    __mul__, __rmul__, __imul__ = _operators(np.multiply)
+    __truediv__, __rtruediv__, __itruediv__ = _operators(np.divide)
+    __floordiv__, __rfloordiv__, __ifloordiv__ = _operators(np.floor_divide)
+    __mod__, __rmod__, __imod__ = _operators(np.remainder)
+    __pow__, __rpow__, __ipow__ = _operators(np.power)
+    __matmul__, __rmatmul__, __imatmul__ = _operators(np.matmul)
+    __and__, __rand__, __iand__ = _operators(np.logical_and)
+    __or__, __ror__, __ior__ = _operators(np.logical_or)
+    __xor__, __rxor__, __ixor__ = _operators(np.logical_xor)
+    __lt__ = _binary(np.less)
+    __le__ = _binary(np.less_equal)
+    __gt__ = _binary(np.greater)
+    __ge__ = _binary(np.greater_equal)
+    __eq__ = _binary(np.equal)
+    __ne__ = _binary(np.not_equal)
+    __neg__ = _unary(np.negative)
+    __pos__ = _unary(np.positive)
+    __abs__ = _unary(np.abs)
+    __invert__ = _unary(np.logical_not)
 
-_FAST = (float, int)
+    # --- ndarray methods and properties, lowered by the handler modules ---------------
+    sum, prod, mean, var, std = (_Method(n) for n in ("sum", "prod", "mean", "var", "std"))
+    max, min, any, all = (_Method(n) for n in ("max", "min", "any", "all"))
+    cumsum, cumprod, clip, round = (_Method(n) for n in ("cumsum", "cumprod", "clip", "round"))
+    reshape, ravel, flatten, squeeze = (_Method(n) for n in ("reshape", "ravel", "flatten",
+                                                             "squeeze"))
+    transpose, swapaxes, repeat, take = (_Method(n) for n in ("transpose", "swapaxes",
+                                                              "repeat", "take"))
+    diagonal, trace, dot = (_Method(n) for n in ("diagonal", "trace", "dot"))
+    astype, copy, fill = (_Method(n) for n in ("astype", "copy", "fill"))
+    T, mT, imag = (_Method(n, prop=True) for n in ("T", "mT", "imag"))
+    # refused with an error naming them (sorting, index results, raw memory)
+    argmax, argmin, argsort, sort, nonzero, searchsorted = (_Method(n) for n in (
+        "argmax", "argmin", "argsort", "sort", "nonzero", "searchsorted"))
+    partition, argpartition, view, tobytes = (_Method(n) for n in (
+        "partition", "argpartition", "view", "tobytes"))
+    setfield, itemset, put, resize = (_Method(n) for n in ("setfield", "itemset", "put",
+                                                           "resize"))
+    real = property(lambda self: self)
+    itemsize = property(lambda self: self.dtype.itemsize)
+    nbytes = property(lambda self: self.size * self.dtype.itemsize)
+    strides = property(lambda self: _c_strides(self.shape, self.dtype.itemsize))
+    flags = property(lambda self: _Flags(self.ndim))
 
-
-def _binary(ufunc, reflected=False):
-    prim = UFUNC_PRIMITIVES.get(ufunc)
-    if prim is None or ufunc is np.matmul:
-        prim = None
-    if reflected:
-        def op(self, other):
-            if prim is not None and (type(other) in _FAST or type(other) is Tracer):
-                return self._tc.add(prim, (other, self))
-            return _api.binary_operator(ufunc, other, self)
-    else:
-        def op(self, other):
-            if prim is not None and (type(other) in _FAST or type(other) is Tracer):
-                return self._tc.add(prim, (self, other))
-            return _api.binary_operator(ufunc, self, other)
-    return op
-
-
-def _inplace(ufunc):
-    def op(self, other):
-        self._assign(_api.binary_operator(ufunc, self, other))
+    def conj(self):
         return self
-    return op
 
-
-for _name, _uf in [("add", np.add), ("sub", np.subtract), ("mul", np.multiply),
-                   ("truediv", np.divide), ("floordiv", np.floor_divide),
-                   ("mod", np.remainder), ("pow", np.power), ("matmul", np.matmul),
-                   ("and", np.logical_and), ("or", np.logical_or), ("xor", np.logical_xor)]:
-    setattr(Tracer, f"__{_name}__", _binary(_uf))
-    setattr(Tracer, f"__r{_name}__", _binary(_uf, reflected=True))
-    setattr(Tracer, f"__i{_name}__", _inplace(_uf))
-for _name, _uf in [("lt", np.less), ("le", np.less_equal), ("gt", np.greater),
-                   ("ge", np.greater_equal), ("eq", np.equal), ("ne", np.not_equal)]:
-    setattr(Tracer, f"__{_name}__", _binary(_uf))
-Tracer.__neg__ = lambda self: _api.binary_operator(np.negative, self)
-Tracer.__pos__ = lambda self: _api.binary_operator(np.positive, self)
-Tracer.__abs__ = lambda self: _api.binary_operator(np.abs, self)
-Tracer.__invert__ = lambda self: _api.binary_operator(np.logical_not, self)
-
-
-def trace(f, x, args=(), *, local=False, args_as_inputs=False, reroll=True):
-    """Trace ``f(x, *args)`` into a :class:`Graph`.
-
-    Parameters
-    ----------
-    f : callable
-        ``f(x, *args)`` written with numpy.
-    x : array_like
-        The point to trace at (its shape and dtype; its values only in local mode).
-        Integer and boolean inputs are traced as float64.
-    args : tuple, optional
-        Extra arguments, passed as constants (default) or, with
-        ``args_as_inputs=True``, numeric arrays among them become graph inputs
-        ``1, 2, ...`` (no index sets; they may then change in
-        :func:`~sparsead.tracing.evaluate`).
-    local : bool, optional
-        Carry primal values along (control flow on traced values is then allowed;
-        the decisions are recorded in ``graph.guards``).
-    reroll : bool, optional
-        Roll repeated scalar statements (loops over elements) into vector
-        primitives (:func:`sparsead.tracing.reroll.reroll`).
-
-    Returns
-    -------
-    Graph
-        With ``graph.outputs == [output node]``; ``graph.values`` holds every
-        node's value in local mode, ``graph.guards`` the decisions taken there.
-    """
-    x = np.asarray(x)
-    if not np.issubdtype(x.dtype, np.number) and x.dtype != bool:
-        raise TypeError(f"`x` must be a numeric array, got dtype {x.dtype}.")
-    if not np.issubdtype(x.dtype, np.inexact):
-        x = x.astype(np.float64)
-    tc = TraceContext(local)
-    xt = tc.input(x, 0)
-    call_args = list(args)
-    if args_as_inputs:
-        for i, a in enumerate(call_args):
-            if isinstance(a, np.ndarray) and np.issubdtype(a.dtype, np.number):
-                call_args[i] = tc.input(a, len(tc.graph.inputs))
-    try:
-        with _conv.activate(tc, f):
-            out = f(xt, *call_args)
-            tc.graph.outputs = [_output_node(tc, out)]
-    except ValueError as exc:
-        # numpy turns our TypeError from `plain[i] = tracer` into "setting an array element
-        # with a sequence"; surface the actionable error instead.
-        inner = exc.__cause__ or exc.__context__
-        if isinstance(inner, (TracingError, TracerConversionError)):
-            raise inner from None
-        raise
-    graph = tc.graph
-    checks = _guards.truth_vector(tc) if local else []
-    graph.guards = checks
-    if reroll:
-        rolled, kept = _reroll.reroll(graph, [g.node for g in checks])
-        if rolled is not graph:
-            for g, nid in zip(checks, kept):
-                g.node = nid
-            rolled.guards = checks
-            if local:
-                inputs = [args[i] for i, a in enumerate(call_args) if isinstance(a, Tracer)]
-                rolled.values = [np.asarray(v) for v in evaluate(rolled, x, inputs,
-                                                                  all_values=True)]
-            graph = rolled
-    return graph
-
-
-def _output_node(tc, out) -> int:
-    if _conv.holds_tracer(out):          # a tracer, or a list of traced values (np.asarray)
-        nid = tc.node_of(_conv._traced(out))
-    elif isinstance(out, (np.ndarray, np.generic, int, float)) and not isinstance(out, bool):
-        nid = tc.const(np.asarray(out))
-    else:
-        hint = " Combine the pieces with np.stack or np.concatenate." \
-            if isinstance(out, (list, tuple)) else ""
-        raise TracingError(f"`f` must return a numeric array, got {type(out).__name__}.{hint}")
-    dtype = tc.graph.nodes[nid].dtype
-    if not (np.issubdtype(dtype, np.number)):
-        raise TracingError(f"`f` must return a numeric array, got an array of dtype {dtype}.")
-    return nid
-
-
-from . import conversions as _conv  # noqa: E402  (array literals, np.asarray, __array__)
-from . import guards as _guards  # noqa: E402
-from . import reroll as _reroll  # noqa: E402
-from . import numpy_api as _api  # noqa: E402  (the lowering rules use Tracer)
+    conjugate = conj

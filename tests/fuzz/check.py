@@ -31,7 +31,7 @@ __all__ = ["Finding", "check_program", "close", "KNOWN", "known_reason", "JAC_MO
            "HESS_MODES"]
 
 JAC_MODES = ("forward", "reverse", "bidirectional", "auto")
-HESS_MODES = ("star", "acyclic")
+HESS_MODES = ("direct", "substitution")   # sparse_hessian(decompression=...)
 
 
 @dataclass
@@ -264,7 +264,8 @@ def check_program(prog, pts, *, backends=("numpy",), detection=True, extra_modes
     builders = [("jacobian", m, lambda m, b: sa.sparse_jacobian(f, x0, mode=m, backend=b))
                 for m in JAC_MODES]
     if scalar:
-        builders += [("hessian", m, lambda m, b: sa.sparse_hessian(f, x0, coloring=m, backend=b))
+        builders += [("hessian", m,
+                      lambda m, b: sa.sparse_hessian(f, x0, decompression=m, backend=b))
                      for m in HESS_MODES]
     for backend in backends:
         for what, mode, build in builders:
@@ -286,7 +287,7 @@ def check_program(prog, pts, *, backends=("numpy",), detection=True, extra_modes
                     _error(findings, check, kind, exc, x)
                     continue
                 _compare(findings, counts, check, kind, x, M, ref, free=free, alt=alt)
-                if what == "hessian" and mode == "star" and extra_modes and backend == "numpy":
+                if what == "hessian" and mode == "direct" and extra_modes and backend == "numpy":
                     _hessp_check(findings, counts, op, kind, x, H, fH, aH)
 
     if extra_modes:

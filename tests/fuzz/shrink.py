@@ -111,8 +111,8 @@ def reproducer(prog, x, finding):
     what, mode, backend = (check.split(":") + ["", "", ""])[:3]
     call = {
         "jacobian": f"sa.sparse_jacobian(f, x, mode={mode!r}, backend={backend!r})(x).toarray()",
-        "hessian": f"sa.sparse_hessian(f, x, coloring={mode!r}, backend={backend!r})(x)"
-                   ".toarray()",
+        "hessian": f"sa.sparse_hessian(f, x, decompression={mode!r}, "
+                   f"backend={backend!r})(x).toarray()",
         "gradient": "sa.gradient(f)(x)",
     }.get(what)
     show = f"print({call})\n" if call else ""

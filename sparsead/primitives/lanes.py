@@ -1,6 +1,6 @@
 """Arithmetic on lane blocks: broadcasting a block to a shape, scaled sums of blocks.
 
-Used by the JVP rules of :mod:`sparsead.ad.rules`. A lane block is lanes-first,
+Used by the JVP rules of the primitives (:mod:`sparsead.primitives`). A lane block is lanes-first,
 ``(p,) + value.shape``; a scale factor has the value's shape (or broadcasts to
 it), so scaling broadcasts over the contiguous inner loop. :func:`lincomb` reuses
 buffers the lane interpreter donates; :func:`strong_lincomb` is its strong-zero
@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..tracing.registry import strong_product
+from .core import strong_product
 
 __all__ = ["expand_block", "full_block", "lincomb", "strong_lincomb"]
 

@@ -1,0 +1,249 @@
+"""Python source of one fused forward-lane kernel, generated from the lowered kernel IR.
+
+Fed by :mod:`.lower` and :mod:`.plan` (nodes, output, materialisation plan);
+feeds :mod:`.backend`, which writes the source to the kernel cache and compiles
+it with ``numba.njit(cache=True)``. The pieces of source (names, constants,
+the scalar expression of a loop body and its reverse sweep) come from
+:mod:`.emit`; the loop nests of the materialised array ops from :mod:`.writers`.
+
+The kernel computes the output's values and its tangent block ``B`` (one row
+per output element, one column per lane). Each materialised node is written by
+one loop nest over its elements; inside a loop the inlined elementwise/map
+nodes are evaluated as scalars at that element (index maps become reads
+``src[idx[i]]``), and the element's scalar expression is differentiated in
+reverse, in the loop body: the adjoints of the leaves it read are the local
+partial derivatives, which are added into the lanes of the row -- into lane
+``colors[j]`` for element ``j`` of the seeded input (one-hot seeds cost one add,
+whatever the number of lanes), or times the leaf's own lane row for a
+materialised intermediate. There are no temporaries per operation. Every
+product of the chain rule is strong (``0 * inf = 0``: discarded values carry no
+derivative, README "Derivatives"), plain only with a nonzero finite constant.
+A pushed sum (``plan_push``) loops over cells instead: the cell's expression is
+evaluated once, its local partials are computed once in the forward pass (and
+one-operand chains folded into one partial), and one reverse sweep per
+destination adds each term's value and lane row into the element it lands on.
+
+The source depends only on the structure of the graph (and on which scalar
+constants are nonzero and finite): sizes, offsets and strides come in the
+``dims`` array, index maps, constant arrays and scalar constants are kernel
+arguments. Identical structure gives identical source, hence one cache entry.
+"""
+
+
+from __future__ import annotations
+
+import numpy as np
+
+from ...primitives import HELPERS
+from .emit import BRANCH_WEIGHT, LOOP_WEIGHT, _affine, _dtype_expr, _Region, _size, _Source
+from .ir import INLINE_OPS, NumbaBackendError
+from .writers import ArrayWriters
+
+__all__ = ["generate", "LOOP_WEIGHT", "BRANCH_WEIGHT"]
+
+
+class _Codegen(ArrayWriters):
+    """Writes one kernel: the materialised nodes in order (array ops in :class:`ArrayWriters`),
+    then the ``kernel`` function around them."""
+
+    def __init__(self, nodes, out, live, material, n_inputs, n_lanes, push=None):
+        self.safe = set()
+        self.push = push or {}
+        self.n_lanes = int(n_lanes)
+        self.nodes = nodes
+        self.out = out
+        self.live = live
+        self.material = material
+        self.n_inputs = n_inputs
+        self.src = _Source()
+        self.computing = None
+        self._scalars = {}
+        self._maps = {}
+        self._fills = {}
+        self.body = []
+
+    # -- names -------------------------------------------------------------
+    def is_leaf(self, k):
+        nd = self.nodes[k]
+        return nd.op in ("input", "const") or (self.material[k] and k != self.computing)
+
+    def buf(self, k):
+        nd = self.nodes[k]
+        if nd.op == "input":
+            return f"x{nd.params['index']}"
+        if nd.op == "const":
+            return self.src.array(nd.params["value"], "c")
+        return f"val{k}"
+
+    def scalar_name(self, k):
+        if k not in self._scalars:
+            nd = self.nodes[k]
+            name = self._scalars[k] = self.src.scalar(nd.params["value"], nd.dtype)
+            v = nd.params["value"]
+            if nd.dtype.kind in "fiu" and np.isfinite(v) and v != 0:
+                self.safe.add(name)     # a product with it is already strong
+        return self._scalars[k]
+
+    def map_name(self, k):
+        if k not in self._maps:
+            self._maps[k] = self.src.array(self.nodes[k].params["idx"], "m")
+        return self._maps[k]
+
+    def map_expr(self, k, ix):
+        """``idx[ix]`` as arithmetic when the map is affine on one contiguous valid range."""
+        return self._indexed(self.nodes[k].params["idx"], ix, lambda: self.map_name(k))
+
+    def index_expr(self, arr, ix):
+        """``arr[ix]`` for an index array (arithmetic when affine, as in :meth:`map_expr`)."""
+        return self._indexed(arr, ix, lambda: self.src.array(arr, "m"))
+
+    def _indexed(self, idx, ix, name):
+        """``idx[ix]``: arithmetic if ``idx`` is affine on one contiguous valid range, else a
+        read of the array called ``name()`` (asked only then: it becomes a kernel argument)."""
+        aff = _affine(idx)
+        if aff is None:
+            return f"{name()}[{ix}]"
+        a, b, lo, hi = aff
+        step = "" if a == 1 else f"{self.src.dim(a)} * "
+        e = f"{step}{ix} + {self.src.dim(b)}"
+        if lo == 0 and hi == idx.size:
+            return e
+        return f"({e} if {self.src.dim(lo)} <= {ix} < {self.src.dim(hi)} else -1)"
+
+    def fill_expr(self, k, ix):
+        nd = self.nodes[k]
+        fill = nd.params["fill"]
+        if isinstance(fill, np.ndarray):
+            if k not in self._fills:
+                self._fills[k] = self.src.array(fill.astype(nd.dtype), "f")
+            return f"{self._fills[k]}[{ix}]"
+        if k not in self._fills:
+            self._fills[k] = self.src.scalar(fill, nd.dtype)
+        return self._fills[k]
+
+    # -- emission helpers --------------------------------------------------
+    def put(self, lines, depth):
+        pad = "    " * depth
+        self.body.extend(pad + ln for ln in lines)
+
+    def zero_row(self, t, d):
+        return ["for l in range(p):", f"    {t}[{d}, l] = 0.0"]
+
+    def store_region(self, k, root, ix, dest, depth, prelude=()):
+        """One element of an elementwise loop: ``v_k[dest] = root(ix)`` and its lane row."""
+        r = _Region(self)
+        v = r.val(root, ix)
+        lines = list(prelude) + r.lines + [f"val{k}[{dest}] = {v}"]
+        if self.nodes[k].active:
+            lines += self.zero_row(f"tan{k}", dest)
+            if self.nodes[root].active:
+                lines += r.tangent(v, "1.0", lambda lane: f"tan{k}[{dest}, {lane}]")
+        self.put(lines, depth)
+
+    # -- writers -----------------------------------------------------------
+    def alloc(self, k, zeros):
+        nd = self.nodes[k]
+        d = self.src.dim(nd.size)
+        fn = "np.zeros" if zeros else "np.empty"
+        self.put([f"val{k} = {fn}({d}, {_dtype_expr(nd.dtype)})"], 1)
+        if nd.active:
+            self.put([f"tan{k} = {fn}(({d}, p), np.float64)"], 1)
+        return d
+
+    def write(self, k):
+        nd = self.nodes[k]
+        self.computing = k
+        if k in self.push:
+            self._w_push(k)
+        else:
+            getattr(self, "_w_" + nd.op if nd.op not in INLINE_OPS else "_w_inline")(k)
+        self.computing = None
+
+    def _w_push(self, k):
+        """A sum of mapped terms, pushed: per cell of each term's domain, the shared
+        expression once, each term added (value and lane row) into its destination."""
+        active = self.nodes[k].active
+        self.alloc(k, True)
+        for size, dests in self.push[k]:
+            self.put([f"for i in range({self.src.dim(size)}):"], 1)
+            r = _Region(self)
+            sums = []
+            for dest, roots in dests:
+                vs = [r.val(root, "i") for root in roots]
+                if len(vs) == 1:
+                    v = vs[0]
+                else:
+                    v = self.src.tmp("v")
+                    r.emit(f"{v} = {' + '.join(vs)}")
+                    live = [(u, "mul", "1") for u, root in zip(vs, roots)
+                            if self.nodes[root].active]
+                    if live:
+                        r.tape.append((v, live))
+                sums.append((dest, v, any(self.nodes[root].active for root in roots)))
+            if active:
+                r.compress()
+                r.read_colors()
+            lines = list(r.lines)
+            for dest, v, act in sums:
+                dd = self.src.tmp("dd")
+                lines += [f"{dd} = {self.index_expr(dest, 'i')}", f"if {dd} >= 0:",
+                          f"    val{k}[{dd}] += {v}"]
+                if active and act:
+                    lines += ["    " + ln for ln in
+                              r.tangent(v, "1.0", lambda lane, dd=dd: f"tan{k}[{dd}, {lane}]")]
+            self.put(lines, 2)
+
+    def _w_inline(self, k):
+        d = self.alloc(k, False)
+        self.put([f"for i in range({d}):"], 1)
+        self.store_region(k, k, "i", "i", 2)
+
+    def generate(self, budget=None):
+        order = [k for k in range(len(self.nodes)) if self.live[k] and self.material[k]
+                 and self.nodes[k].op not in ("input", "const", "scalar")]
+        start = 0
+        self.weight = 0
+        for k in order:
+            self.write(k)
+            self.weight += _size(self.body[start:])
+            start = len(self.body)
+            if budget is not None and self.weight > budget:
+                raise NumbaBackendError(
+                    "size", f"its kernel ({len(order)} arrays written by loops) would exceed "
+                    f"the compile budget of {budget} size units; compiling it could take "
+                    "minutes")
+        out = self.nodes[self.out]
+        ret_t = f"tan{self.out}"
+        tail = []
+        if not out.active:
+            tail.append(f"tout = np.zeros(({self.src.dim(out.size)}, p), np.float64)")
+            ret_t = "tout"
+        tail.append(f"return val{self.out}, {ret_t}")
+        self.put(tail, 1)
+        self.weight += _size(self.body[start:])
+        params = [f"x{i}" for i in range(self.n_inputs)] + ["colors", "dims"] \
+            + self.src.arg_names
+        head = ["import math", "import numpy as np", "from numba import njit", ""]
+        text = "\n".join(self.body)
+        for name, helper in HELPERS.items():
+            if name + "(" in text:
+                head += helper.strip("\n").split("\n") + [""]
+        head += ["", "@njit(cache=True, error_model='numpy', nogil=True)",
+                 f"def kernel({', '.join(params)}):"]
+        head += [f"    p = {self.n_lanes}"]   # a literal: the lane loops unroll
+        head += [f"    d{i} = dims[{i}]" for i in range(len(self.src.dims))]
+        return "\n".join(head + self.body) + "\n"
+
+
+def generate(nodes, out, live, material, n_inputs, n_lanes, push=None, budget=None):
+    """Source of ``kernel(x0, ..., colors, dims, *args) -> (values, lanes)`` for ``n_lanes`` lanes.
+
+    Returns ``(source, dims, args, weight)``: the int64 ``dims`` array, the list
+    of argument values to pass after ``dims`` and the kernel's size (lines plus
+    :data:`LOOP_WEIGHT` per loop and :data:`BRANCH_WEIGHT` per branch). Raises
+    :class:`NumbaBackendError` (stage ``"size"``) as soon as the size exceeds
+    ``budget``.
+    """
+    cg = _Codegen(nodes, out, live, material, n_inputs, n_lanes, push)
+    source = cg.generate(budget)
+    return source, np.array(cg.src.dims, dtype=np.int64), cg.src.arg_values, cg.weight
