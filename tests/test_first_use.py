@@ -89,7 +89,7 @@ def test_the_quickstart_hessian_compiles_only_the_kernels_it_needs(tmp_path):
                                           SPARSEAD_CACHE_DIR=str(tmp_path / "kernels"))
     assert (n_colors, order) == (2, "natural")
     assert sorted(sigs) == ["coloring.star_color", "decompress.direct_reads",
-                            "decompress.run_plan", "sparsity.compose"]
+                            "decompress.gather", "sparsity.compose"]
     assert set(sigs.values()) == {1}
 
 

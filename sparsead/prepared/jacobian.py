@@ -20,7 +20,7 @@ from ..coloring import check_orders
 from ..coloring.decompression import Decompressor
 from ..sparsity import graph_jacobian_sparsity
 from ._backends import BACKENDS, lanes, warn_fallback
-from ._base import Prepared
+from ._base import Prepared, check_threads
 from ._choice import MODES, jacobian_coloring, user_pattern
 
 __all__ = ["SparseJacobian"]
@@ -73,12 +73,14 @@ class SparseJacobian(Prepared):
     """
 
     def __init__(self, f, x0, args=(), *, mode="auto", order=None, sparsity=None,
-                 backend="auto", _local=False, _reuse=None):
+                 backend="auto", threads="auto", _local=False, _reuse=None):
         mode = check_choice(mode, MODES, "mode", ValueError)
         backend = check_choice(backend, BACKENDS, "backend", ValueError)
         if order is not None:
             check_orders(order)                   # before any tracing
-        self._options = dict(mode=mode, order=order, sparsity=sparsity, backend=backend)
+        n_threads = check_threads(threads)
+        self._options = dict(mode=mode, order=order, sparsity=sparsity, backend=backend,
+                             threads=threads)
         traced, t0 = self._init_args(f, x0, args, _local)
         g = self._graph
         detected = graph_jacobian_sparsity(g)
@@ -119,7 +121,7 @@ class SparseJacobian(Prepared):
         self._runs = runs
         self._layouts = transposed
         self._w = np.zeros(m)
-        self._decomp = Decompressor(c._plan("full"), shapes, transposed)
+        self._decomp = Decompressor(c._plan("full"), shapes, transposed, n_threads)
         self._out_pattern = self._decomp.out
         used = [b for b in backends if b is not None]
         self.backend = "numba" if used and all(b == "numba" for b in used) else (
