@@ -45,8 +45,10 @@ def test_jacobian_round_trip_is_exact_in_every_mode(mode, backend):
     J = jac(x)
     assert np.array_equal(J.toarray(), A.toarray())
     assert np.array_equal(jac(x, out=J.copy()).toarray(), A.toarray())
-    # column and row colorings take the one-block gather, bidirectional the general plan
+    # column and row colorings take the one-block gather, bidirectional the general plan;
+    # the compiled kernels of the former write J.data themselves
     assert (jac._decomp._src is None) == (mode == "bidirectional")
+    assert (jac._decomp._fused is not None) == (mode != "bidirectional" and backend == "numba")
 
 
 @pytest.mark.parametrize("backend", ["numba", "numpy"])
@@ -60,6 +62,12 @@ def test_hessian_round_trip_is_exact(decompression, triangle, backend):
     got = hess(np.random.default_rng(4).standard_normal(35))
     assert np.array_equal(got.toarray(), want)
     assert (hess._decomp._src is None) == (decompression == "substitution")
+    assert (hess._decomp._fused is not None) == (decompression == "direct"
+                                                 and backend == "numba")
+    # a foreign out= (no spare slot after its data) takes the kernel + gather path
+    foreign = got.copy()
+    assert hess(np.ones(35), out=foreign) is foreign
+    assert np.array_equal(foreign.toarray(), want)
 
 
 def test_out_reuses_the_matrix_and_its_data_buffer():
@@ -104,8 +112,9 @@ def test_returned_matrices_are_not_changed_by_later_calls():
         assert fixed.nnz == 0 and np.array_equal(op(x).toarray(), kept)
 
 
+@pytest.mark.parametrize("backend", ["numba", "numpy"])
 @pytest.mark.parametrize("kind", ["jacobian", "hessian"])
-def test_threaded_decompression_is_bit_identical(kind, monkeypatch):
+def test_threaded_decompression_is_bit_identical(kind, backend, monkeypatch):
     from sparsead.coloring import decompression as dc
     monkeypatch.setattr(dc, "_MIN_CHUNK", 7)         # split even a small problem
     rng = np.random.default_rng(7)
@@ -118,15 +127,17 @@ def test_threaded_decompression_is_bit_identical(kind, monkeypatch):
         def f(x):
             return np.sum(np.exp(np.sin(x[1:]) * x[:-1])) + np.sum(x[2:] * x[:-2] ** 3)
         make = sa.sparse_hessian
-    ops = {t: make(f, np.ones(n), threads=t) for t in (1, 2, 3, "auto")}
+    ops = {t: make(f, np.ones(n), threads=t, backend=backend) for t in (1, 2, 3, "auto")}
     for _ in range(3):
         x = rng.standard_normal(n)
         ref = ops[1](x)
         for t, op in ops.items():
             got = op(x)
             assert got.data.tobytes() == ref.data.tobytes(), t
-            out = ref.copy()
+            out = ref.copy()                 # no spare slot: the threaded gather runs
             assert op(x, out=out).data.tobytes() == ref.data.tobytes(), t
+            if backend == "numba":           # and it agrees bit for bit with the fused kernel
+                assert out.data.tobytes() == op(x).data.tobytes()
 
 
 @pytest.mark.parametrize("bad", [0, -1, 1.5, "two", True, None])
@@ -148,3 +159,15 @@ def test_threads_survive_pickling():
     assert back._decomp.threads == 2
     x = np.linspace(0, 1, 20)
     assert back(x).data.tobytes() == hess(x).data.tobytes()
+
+
+def test_fusion_refuses_reads_of_the_output_block():
+    from sparsead.ad.numba.fuse import fuse_output
+    lines = ["    tan5 = np.zeros((d0, p), np.float64)", "    for i in range(d0):",
+             "        tan5[m_1[i], c3] += a2 * (x[i, 0])"]
+    new, zero_first = fuse_output(lines, 5)
+    assert zero_first and new[-1].strip() == (
+        "fdata[fmap[(m_1[i]) * p + (c3)] if fm else (m_1[i]) * p + (c3)] += a2 * (x[i, 0])")
+    assert fuse_output(lines + ["        tan5[i, 0] /= tan5[i, 1]"], 5) is None   # a read
+    assert fuse_output(lines + ["    t = tan5"], 5) is None                      # an alias
+    assert fuse_output(lines[1:], 5) is None                                    # no allocation

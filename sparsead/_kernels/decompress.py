@@ -56,6 +56,13 @@ def gather(b, src, out, lo, hi):
         out[k] = b[src[k]]
 
 
+@njit(cache=True, nogil=True)
+def copy_within(data, dst, src):
+    """``data[dst[k]] = data[src[k]]``: entries that read the same compressed cell."""
+    for k in range(dst.size):
+        data[dst[k]] = data[src[k]]
+
+
 @njit(cache=True)
 def direct_reads(ptr, idx, colors, read_row, read_col):
     """Choose where each stored entry of a symmetric pattern is read in ``B = H S``.

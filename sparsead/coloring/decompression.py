@@ -343,6 +343,7 @@ class Decompressor:
         self.out = plan.out
         self.threads = int(threads)
         self._src = _direct_sources(self.plan, shapes[0])
+        self._fused = None
         self._indptr = _frozen(plan.out.indptr)
         self._indices = _frozen(plan.out.indices)
 
@@ -351,10 +352,11 @@ class Decompressor:
 
         Its ``indptr``/``indices`` are the decompressor's read-only arrays (never
         written by a call, so earlier results stay valid); ``eliminate_zeros``
-        and other structure changes need a ``.copy()`` first.
+        and other structure changes need a ``.copy()`` first. ``data`` is a view
+        of a buffer one value longer: the spare slot of a fused kernel.
         """
         p = self.out
-        data = np.empty(p.nnz, dtype=np.float64)
+        data = np.empty(p.nnz + 1, dtype=np.float64)[:p.nnz]    # + the fused kernel's spare
         res = sp.csr_array((data, self._indices, self._indptr), shape=p.shape, copy=False)
         res.has_sorted_indices = True
         return res, data
@@ -363,6 +365,45 @@ class Decompressor:
         """Whether ``out`` is a matrix :meth:`new_output` made (shares its structure arrays)."""
         return (out.indptr.base is self._indptr or out.indptr is self._indptr) and (
             out.indices.base is self._indices or out.indices is self._indices)
+
+    def fuse(self, into, n_cells, dtype):
+        """Let :meth:`run_fused` call ``into(inputs, fmap, data)`` (a kernel that writes its
+        lane block through a map, ``n_cells`` cells, ``fmap`` of ``dtype``); False if this
+        plan cannot be fused (``into`` None, substitution or bidirectional plans)."""
+        fm = self.fused_map(n_cells, dtype) if into is not None else None
+        self._fused = None if fm is None else (into,) + fm
+        return self._fused is not None
+
+    def run_fused(self, inputs, data):
+        """Evaluate the lanes of ``inputs`` straight into ``data``; False (nothing done) if
+        ``data`` has no spare slot after it (not made by :meth:`new_output`)."""
+        buf = _with_spare(data)
+        if self._fused is None or buf is None:
+            return False
+        into, fmap, c_dst, c_src = self._fused
+        into(inputs, fmap, buf)
+        if c_dst.size:
+            kd.copy_within(data, c_dst, c_src)
+        return True
+
+    def fused_map(self, n_cells, dtype):
+        """``(fmap, c_dst, c_src)`` for a kernel that writes its block through a map, or None.
+
+        ``fmap[cell]`` is the position in ``data`` that reads block cell ``cell`` (C
+        order of the kernel's ``(rows, p)`` block), ``nnz`` (a spare slot) if none. A cell read by
+        several positions (both copies of a symmetric entry) is written at one of
+        them; ``data[c_dst] = data[c_src]`` copies it to the others afterwards.
+        Only direct one-block plans: else None.
+        """
+        src = self._src
+        if src is None or src.size == 0:
+            return None
+        fmap = np.full(n_cells, src.size, dtype=dtype)     # unread cells: the spare slot
+        pos = np.arange(src.size, dtype=dtype)
+        fmap[src] = pos                       # one of the positions sharing a cell wins
+        first = fmap[src]
+        dup = np.flatnonzero(first != pos)
+        return fmap, _i64(dup), _i64(first[dup])
 
     def __call__(self, b1, b2, data):
         src = self._src
@@ -405,6 +446,17 @@ def _direct_sources(plan, shape):
         return None
     small = int(np.prod(shape)) < np.iinfo(np.int32).max
     return np.ascontiguousarray(plan.g_src, dtype=np.int32 if small else np.int64)
+
+
+def _with_spare(data):
+    """The buffer of ``data`` with one spare value after it (a :meth:`Decompressor.new_output`
+    array), else None."""
+    base = data.base
+    if not (isinstance(base, np.ndarray) and base.ndim == 1 and base.size == data.size + 1
+            and base.dtype == np.float64 and base.flags.writeable
+            and base.__array_interface__["data"][0] == data.__array_interface__["data"][0]):
+        return None
+    return base
 
 
 def _frozen(a):

@@ -118,6 +118,7 @@ class SparseHessian(Prepared):
         self.backend = name or ("numba" if backend == "numba" else "numpy")
         self._decomp = Decompressor(self.coloring._plan(triangle), [(n, self.n_colors)],
                                     [self._transposed], n_threads)
+        self._decomp.fuse(run.into, n * self.n_colors, getattr(run, "map_dtype", None))
         self._out_pattern = self._decomp.out
         self.pattern = self._out_pattern if triangle != "full" else self.coloring.pattern
         self.shape = self.pattern.shape
@@ -142,7 +143,8 @@ class SparseHessian(Prepared):
         """The Hessian at ``x``: a float64 ``csr_array`` with the prepared pattern (into ``out``)."""
         inputs = self._inputs(x, args)
         res, data = self._result(out)
-        self._decomp(self._run(inputs), np.zeros(0), data)
+        if not self._decomp.run_fused(inputs, data):      # else the kernel wrote H.data
+            self._decomp(self._run(inputs), np.zeros(0), data)
         return res
 
     def compressed(self, x, *args):

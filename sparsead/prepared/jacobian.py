@@ -122,6 +122,9 @@ class SparseJacobian(Prepared):
         self._layouts = transposed
         self._w = np.zeros(m)
         self._decomp = Decompressor(c._plan("full"), shapes, transposed, n_threads)
+        if len(runs) == 1:                        # forward or reverse: the kernel writes J.data
+            self._decomp.fuse(runs[0][0].into, int(np.prod(shapes[0])),
+                              getattr(runs[0][0], "map_dtype", None))
         self._out_pattern = self._decomp.out
         used = [b for b in backends if b is not None]
         self.backend = "numba" if used and all(b == "numba" for b in used) else (
@@ -134,19 +137,18 @@ class SparseJacobian(Prepared):
         return (f"SparseJacobian(shape={self.shape}, nnz={self.pattern.nnz}, "
                 f"n_colors={self.n_colors}, mode={self.mode!r}, backend={self.backend!r})")
 
+    def _lane_inputs(self, inputs, reverse):
+        return [inputs[0], self._w] + inputs[1:] if reverse else inputs
+
     def _blocks(self, inputs):
-        blocks = []
-        for run, reverse in self._runs:
-            if reverse:
-                blocks.append(run([inputs[0], self._w] + inputs[1:]))
-            else:
-                blocks.append(run(inputs))
-        return blocks
+        return [run(self._lane_inputs(inputs, reverse)) for run, reverse in self._runs]
 
     def __call__(self, x, *args, out=None):
         """The Jacobian at ``x``: a float64 ``csr_array`` with the prepared pattern (into ``out``)."""
         inputs = self._inputs(x, args)
         res, data = self._result(out)
+        if self._decomp.run_fused(self._lane_inputs(inputs, self._runs[0][1]), data):
+            return res                            # the kernel wrote J.data itself
         blocks = self._blocks(inputs)
         b2 = blocks[1] if len(blocks) > 1 else np.zeros(0)
         self._decomp(blocks[0], b2, data)
