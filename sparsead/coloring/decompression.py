@@ -19,6 +19,7 @@ lane layout of the backend). Three steps, in the order they run:
 
 from __future__ import annotations
 
+import weakref
 from concurrent.futures import ThreadPoolExecutor
 from typing import NamedTuple
 
@@ -344,6 +345,7 @@ class Decompressor:
         self.threads = int(threads)
         self._src = _direct_sources(self.plan, shapes[0])
         self._fused = None
+        self._spare = weakref.WeakValueDictionary()
         self._indptr = _frozen(plan.out.indptr)
         self._indices = _frozen(plan.out.indices)
 
@@ -356,7 +358,9 @@ class Decompressor:
         of a buffer one value longer: the spare slot of a fused kernel.
         """
         p = self.out
-        data = np.empty(p.nnz + 1, dtype=np.float64)[:p.nnz]    # + the fused kernel's spare
+        buf = np.empty(p.nnz + 1, dtype=np.float64)     # + the fused kernel's spare slot
+        self._spare[id(buf)] = buf                      # weakly: the buffers we made
+        data = buf[:p.nnz]
         res = sp.csr_array((data, self._indices, self._indptr), shape=p.shape, copy=False)
         res.has_sorted_indices = True
         return res, data
@@ -376,9 +380,9 @@ class Decompressor:
 
     def run_fused(self, inputs, data):
         """Evaluate the lanes of ``inputs`` straight into ``data``; False (nothing done) if
-        ``data`` has no spare slot after it (not made by :meth:`new_output`)."""
-        buf = _with_spare(data)
-        if self._fused is None or buf is None:
+        ``data`` is not one that :meth:`new_output` made (no spare slot after it)."""
+        buf = data.base
+        if self._fused is None or self._spare.get(id(buf)) is not buf or buf.size != data.size + 1:
             return False
         into, fmap, c_dst, c_src = self._fused
         into(inputs, fmap, buf)
@@ -446,17 +450,6 @@ def _direct_sources(plan, shape):
         return None
     small = int(np.prod(shape)) < np.iinfo(np.int32).max
     return np.ascontiguousarray(plan.g_src, dtype=np.int32 if small else np.int64)
-
-
-def _with_spare(data):
-    """The buffer of ``data`` with one spare value after it (a :meth:`Decompressor.new_output`
-    array), else None."""
-    base = data.base
-    if not (isinstance(base, np.ndarray) and base.ndim == 1 and base.size == data.size + 1
-            and base.dtype == np.float64 and base.flags.writeable
-            and base.__array_interface__["data"][0] == data.__array_interface__["data"][0]):
-        return None
-    return base
 
 
 def _frozen(a):
