@@ -20,7 +20,7 @@ BACKENDS = ("auto", "numpy", "numba")
 
 
 def _numba_module():
-    return importlib.import_module("sparsead.ad.numba_backend")
+    return importlib.import_module("sparsead.ad.numba.backend")
 
 
 def lanes(graph, wrt, colors, n_lanes, backend, inputs=None, notes=None):
