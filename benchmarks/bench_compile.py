@@ -195,7 +195,7 @@ def main(argv=None):
                     help="largest n of the loop rhs compiled without budget (default 40)")
     ap.add_argument("--tables", default="1,2,3")
     args = ap.parse_args(argv)
-    from sparsead.ad import numba_backend, numba_codegen
+    from sparsead.ad.numba import backend as numba_backend, codegen as numba_codegen
     print(f"# budget {numba_backend.COMPILE_BUDGET} (lines + {numba_codegen.LOOP_WEIGHT} per "
           f"loop + {numba_codegen.BRANCH_WEIGHT} per branch); load average "
           f"{os.getloadavg()[0]:.2f}; {os.cpu_count()} cpus")
