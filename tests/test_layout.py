@@ -47,9 +47,7 @@ LAYERS = [
 DECLARED_CYCLE = None
 
 #: ``"path::unit"`` of layout-core's files over the limits, pending their owner's decision.
-PENDING_LAYOUT_CORE = {
-    "ad/numba/backend.py::compile_forward",
-}
+PENDING_LAYOUT_CORE: set = set()
 
 MAX_LINES = 600
 MAX_FUNCTION_LINES = 80

@@ -207,6 +207,62 @@ def kernel_source(graph, wrt: int = 0, n_lanes: int = 1) -> str:
     return _prepare(graph, wrt, n_lanes)[0]
 
 
+def _lane_arguments(in_nodes, wrt, colors, n_lanes):
+    """``(colors, p)`` checked against the graph's inputs (a caller's bug raises ValueError)."""
+    n_inputs = len(in_nodes)
+    if not 0 <= wrt < n_inputs:
+        raise ValueError(f"`wrt` must name a graph input (0..{n_inputs - 1}), got {wrt}.")
+    colors = np.ascontiguousarray(colors, dtype=np.int64).reshape(-1)
+    if colors.size != in_nodes[wrt].size:
+        raise ValueError(f"`colors` must have one entry per element of input {wrt} "
+                         f"({in_nodes[wrt].size}), got {colors.size}.")
+    p = int(n_lanes)
+    if colors.size and colors.max() >= p:
+        raise ValueError(f"`colors` has a lane {int(colors.max())} >= n_lanes = {p}.")
+    return colors, p
+
+
+def _signature(shapes, dtypes, tail):
+    """The kernel's Numba signature (compiled eagerly), or None when the JIT is off."""
+    try:
+        import numba
+    except ImportError:
+        return None
+    if numba.config.DISABLE_JIT:
+        return None
+    return tuple(numba.typeof(np.zeros(n, dt)) for n, dt in zip(shapes, dtypes)) \
+        + tuple(numba.typeof(a) for a in tail)
+
+
+def _runners(kernel, tail, ident, n_out, p, dtypes, shapes):
+    """``(run, into)`` around a compiled kernel: inputs coerced to the traced dtypes and sizes."""
+    n_inputs = len(shapes)
+
+    def coerce(inputs):
+        if len(inputs) != n_inputs:
+            raise ValueError(f"expected {n_inputs} inputs (x and the array args), got {len(inputs)}.")
+        xs = []
+        for a, dt, n in zip(inputs, dtypes, shapes):
+            a = np.ascontiguousarray(a, dtype=dt).reshape(-1)
+            if a.size != n:
+                raise ValueError(f"an input has {a.size} elements, the traced one had {n}.")
+            xs.append(a)
+        return xs
+
+    def run(inputs):
+        if ident is None:
+            return kernel(*coerce(inputs), *tail)
+        value, block = kernel(*coerce(inputs), *tail, ident, np.empty(n_out * p))
+        return value, block.reshape(n_out, p)
+
+    def into(inputs, fmap, fdata):
+        """Write the lanes straight into ``fdata`` through ``fmap`` (-1: not written);
+        ``fmap`` of :func:`map_dtype`, one entry per cell of the ``(n_out, p)`` block."""
+        return kernel(*coerce(inputs), *tail, fmap, fdata)[0]
+
+    return run, into
+
+
 def compile_forward(graph, wrt: int, colors: np.ndarray, n_lanes: int, budget=None):
     """Compile the forward-lane sweep of ``graph`` with one-hot seeds into a Numba kernel.
 
@@ -243,17 +299,8 @@ def compile_forward(graph, wrt: int, colors: np.ndarray, n_lanes: int, budget=No
         then uses the numpy interpreter).
     """
     t0 = time.perf_counter()
-    n_inputs = len(graph.inputs)
     in_nodes = [graph.nodes[i] for i in graph.inputs]
-    if not 0 <= wrt < n_inputs:
-        raise ValueError(f"`wrt` must name a graph input (0..{n_inputs - 1}), got {wrt}.")
-    colors = np.ascontiguousarray(colors, dtype=np.int64).reshape(-1)
-    if colors.size != in_nodes[wrt].size:
-        raise ValueError(f"`colors` must have one entry per element of input {wrt} "
-                         f"({in_nodes[wrt].size}), got {colors.size}.")
-    p = int(n_lanes)
-    if colors.size and colors.max() >= p:
-        raise ValueError(f"`colors` has a lane {int(colors.max())} >= n_lanes = {p}.")
+    colors, p = _lane_arguments(in_nodes, wrt, colors, n_lanes)
     source, dims, args, weight, fused = _prepare(graph, wrt, p, budget)
     t1 = time.perf_counter()
     try:
@@ -267,38 +314,10 @@ def compile_forward(graph, wrt: int, colors: np.ndarray, n_lanes: int, budget=No
     n_out = graph.nodes[graph.outputs[0]].size
     ident = np.zeros(0, dtype=map_dtype(n_out * p)) if fused else None   # empty: identity
     sig_tail = tail + ((ident, np.zeros(0)) if fused else ())
-    sig = None
-    try:
-        import numba
-    except ImportError:
-        numba = None
-    if numba is not None and not numba.config.DISABLE_JIT:
-        sig = tuple(numba.typeof(np.zeros(n, dt)) for n, dt in zip(shapes, dtypes)) \
-            + tuple(numba.typeof(a) for a in sig_tail)
-    kernel = _compile("kernel", sig, path, digest, source)
+    kernel = _compile("kernel", _signature(shapes, dtypes, sig_tail), path, digest, source)
     t3 = time.perf_counter()
 
-    def coerce(inputs):
-        if len(inputs) != n_inputs:
-            raise ValueError(f"expected {n_inputs} inputs (x and the array args), got {len(inputs)}.")
-        xs = []
-        for a, dt, n in zip(inputs, dtypes, shapes):
-            a = np.ascontiguousarray(a, dtype=dt).reshape(-1)
-            if a.size != n:
-                raise ValueError(f"an input has {a.size} elements, the traced one had {n}.")
-            xs.append(a)
-        return xs
-
-    def run(inputs):
-        if ident is None:
-            return kernel(*coerce(inputs), *tail)
-        value, block = kernel(*coerce(inputs), *tail, ident, np.empty(n_out * p))
-        return value, block.reshape(n_out, p)
-
-    def into(inputs, fmap, fdata):
-        """Write the lanes straight into ``fdata`` through ``fmap`` (-1: not written);
-        ``fmap`` of :func:`map_dtype`, one entry per cell of the ``(n_out, p)`` block."""
-        return kernel(*coerce(inputs), *tail, fmap, fdata)[0]
+    run, into = _runners(kernel, tail, ident, n_out, p, dtypes, shapes)
 
     last_timings.clear()
     last_timings.update(generate=t1 - t0, load=t2 - t1, compile=t3 - t2, total=t3 - t0)
