@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._errors import TracingError
+from .._validation.values import check_scalar_output
 from ..primitives import REGISTRY, Call, passes
 from ..tracing import Graph
 from ..tracing.tracer import TraceContext, Tracer
@@ -142,9 +142,8 @@ def grad_graph(graph):
     [3.0, 12.0, 27.0]
     """
     out = graph.nodes[graph.outputs[0]]
-    if out.size != 1:
-        raise TracingError(f"the gradient needs a scalar `f`; it returned shape {out.shape}. "
-                           "Use sparse_jacobian (or vjp) for vector outputs.")
+    check_scalar_output(out.shape, "the gradient",
+                        "Use sparse_jacobian (or vjp) for vector outputs.")
     tc = TraceContext(local=False)
     made = _inputs(tc, graph, range(len(graph.inputs)))
     vals = _replay(graph, tc, made)
