@@ -19,7 +19,8 @@ LAYERS = {
                           "sparsead._kernels", "sparsead._validation"),
     "sparsead.ad.numba": ("sparsead.primitives", "sparsead._errors", "sparsead.ad.numba",
                           "sparsead.ad.forward"),
-    "sparsead.ad": ("sparsead.primitives", "sparsead.tracing", "sparsead._errors", "sparsead._validation",
+    "sparsead.ad": ("sparsead.primitives", "sparsead.tracing", "sparsead._errors",
+                    "sparsead._validation",
                     "sparsead.ad.forward", "sparsead.ad.reverse", "sparsead.ad.numba"),
 }
 #: modules of those layers owned by the layers above (the user-facing helpers)
