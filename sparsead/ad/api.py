@@ -176,6 +176,13 @@ def jvp(f, x, v, args=()):
 def vjp(f, x, w, args=()):
     """``(f(x), w @ J(x))`` through the VJP graph (reverse mode); the result is shaped like ``x``.
 
+    Notes
+    -----
+    Unlike ``jax.vjp`` (which returns ``f(x)`` and a function of the cotangent),
+    the cotangent ``w`` is an argument and the product comes back directly, as
+    in :func:`jvp`. :func:`hvp` returns the product alone, in the shape
+    SciPy's ``hessp=`` expects.
+
     Examples
     --------
     >>> import numpy as np
@@ -197,6 +204,9 @@ def vjp(f, x, w, args=()):
 
 def hvp(f, x, v, args=()):
     """``H(x) @ v`` for a scalar ``f``: one forward lane over the gradient graph.
+
+    Returns the product alone (``jvp``/``vjp`` return ``(f(x), product)``), so
+    ``lambda x, v: sa.hvp(f, x, v)`` is a ``hessp=`` for ``scipy.optimize.minimize``.
 
     Examples
     --------
