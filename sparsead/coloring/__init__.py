@@ -14,6 +14,8 @@ CLI and the benchmarks). :func:`lower_bound` (O(nnz)) lets an order search and
 
 from __future__ import annotations
 
+import copy
+
 import numpy as np
 
 from .._errors import ColoringError
@@ -247,16 +249,21 @@ def color(pattern, problem="column", order=None, *, seed=None, keep_explicit_zer
     graph = build_graph(p, problem)
     bound = lower_bound(p, problem, decompression) if len(orders) > 1 or improve else 0
     best, best_rank, found = None, None, None
-    tried = set()
+    tried, seen = set(), []
     for rank in _evaluation_order(orders, problem):
         tried.add(rank)
         perm, name = vertex_order(graph, orders[rank], seed)
-        raw, root = run(graph, problem, perm, method,
-                        limit=None if best is None else best.n_colors)
+        again = _same_order(seen, perm, name)
+        if again is not None:
+            c, raw, root = again
+        else:
+            raw, root = run(graph, problem, perm, method,
+                            limit=None if best is None else best.n_colors)
+            c = None if raw is None else build_coloring(
+                graph, problem, name, raw, root, postprocess=postprocess, method=method)
+            seen.append((perm, c, raw, root))
         if raw is None:
             continue
-        c = build_coloring(graph, problem, name, raw, root, postprocess=postprocess,
-                           method=method)
         if best is None or (c.n_colors, rank) < (best.n_colors, best_rank):
             best, best_rank, found = c, rank, (perm, raw, root)
         if best.n_colors <= bound and tried.issuperset(range(best_rank)):
@@ -266,8 +273,28 @@ def color(pattern, problem="column", order=None, *, seed=None, keep_explicit_zer
             c = build_coloring(graph, problem, best.order, raw, root, postprocess=postprocess,
                                method=method)
             return c.n_colors, c
-        best = recolor(graph, problem, method, *found, improve, score, seed)[1]
+        best = recolor(graph, problem, method, *found, improve, score, seed,
+                       start=(best.n_colors, best))[1]
     return best
+
+
+def _same_order(seen, perm, name):
+    """``(coloring, raw, root)`` of an order tried before with the same permutation, renamed.
+
+    The greedy kernels are deterministic, so an order that yields the permutation of
+    one already tried (largest-first on a pattern whose degrees are all equal is the
+    natural order) gives the same colors: the coloring is reused under ``name``
+    (ties then go to the order given first, as if it had been colored again).
+    None when the permutation is new; ``raw`` is None when the earlier try was
+    skipped by its bound (a later try, with a bound no larger, is skipped too).
+    """
+    for perm0, c, raw, root in seen:
+        if np.array_equal(perm0, perm):
+            if c is not None:
+                c = copy.copy(c)
+                c.order, c._plans, c._validated = name, {}, {}
+            return c, raw, root
+    return None
 
 
 def _decompression(problem, decompression, method):

@@ -75,8 +75,8 @@ def build_graph(p: sp.csr_array, problem: str) -> ColoringGraph:
         g.extra["bipartite"] = b
         return g
     if problem == "bidirectional":
-        h, apos = graphs.augmented(p)
-        g = _adjacency_graph(h, 0)
+        h, apos, a = graphs.augmented(p)
+        g = ColoringGraph("adjacency", a.n, a.ptr, a.idx, a.ptr, a.idx, 0, h, adj=a)
         g.extra["apos"] = apos
         g.extra["source"] = p
         return g
