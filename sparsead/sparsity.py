@@ -66,8 +66,8 @@ def _select_rows(indptr, indices, rows):
 
 def _product(terms, n_rows, n_cols):
     """Union over ``(L_k, S_k)`` of ``L_k @ S_k``: a list of CSR pairs in, one CSR pair out."""
-    if len(terms) == 1 and terms[0][0] is IDENTITY:
-        return terms[0][1]
+    if all(dep is IDENTITY and sets is terms[0][1] for dep, sets in terms):
+        return terms[0][1]          # x * x, (3 - 2 x) * x: the union of one set with itself
     blocks, l_idx, s_ptrs, s_idx = [], [], [], []
     row_off = nnz_off = l_off = 0
     bound = 0
