@@ -1,9 +1,9 @@
 """The preparation's shortcuts give exactly what the plain computation gives.
 
 Each shortcut of the order search and of ``mode="auto"`` (an order whose
-permutation was already colored, the row coloring of a symmetric pattern, the
-augmented graph built from the CSC view) is compared with the computation it
-skips, on random patterns and on patterns with equal degrees everywhere (where
+permutation was already colored, a bicoloring whose read colors already exceed
+the best count, the row coloring of a symmetric pattern, the augmented graph
+built from the CSC view) is compared with the computation it skips, on random patterns and on patterns with equal degrees everywhere (where
 largest-first is the natural order).
 """
 
@@ -14,6 +14,9 @@ import scipy.sparse as sp
 import sparsead as sa
 from sparsead import coloring as coloring_pkg
 from sparsead.coloring import graphs
+from sparsead.coloring.greedy import build_graph, read_bound, run
+from sparsead.coloring.orders import vertex_order
+from sparsead.coloring.result import build_coloring
 from sparsead.coloring.choice import PREFERENCE, PROBLEM, jacobian_candidates, rank
 from sparsead.examples import brusselator, brusselator_x0
 from sparsead.patterns import banded
@@ -47,7 +50,7 @@ def _same(a, b):
 
 @pytest.mark.parametrize("orders", ORDER_LISTS)
 @pytest.mark.parametrize("problem", ["column", "row", "bidirectional", "star", "acyclic"])
-def test_an_order_with_a_permutation_already_colored_is_not_colored_again(
+def test_the_order_search_shortcuts_change_nothing(
         monkeypatch, problem, orders):
     for p in _patterns():
         if problem in ("star", "acyclic") and (p.shape[0] != p.shape[1] or (p != p.T).nnz):
@@ -59,6 +62,7 @@ def test_an_order_with_a_permutation_already_colored_is_not_colored_again(
             fast = sa.color(p, problem, orders, seed=1, improve=improve)
             with monkeypatch.context() as mp:
                 mp.setattr(coloring_pkg, "_same_order", lambda *a: None)
+                mp.setattr(coloring_pkg, "read_bound", lambda graph, raw: 0)
                 plain = sa.color(p, problem, orders, seed=1, improve=improve)
             _same(fast, plain)
             distinct = _distinct(p, problem)
@@ -122,3 +126,22 @@ def test_auto_candidates_choose_what_comparing_all_three_chooses(orders):
         symmetric = p.shape[0] == p.shape[1] and (p != p.T).nnz == 0
         if symmetric:
             assert "reverse" not in cands
+
+
+@pytest.mark.parametrize("decompression", ["direct", "substitution"])
+def test_read_bound_is_a_lower_bound_on_the_bicoloring_count(decompression):
+    """Entries next to a neutral row (column) are read from their column's (row's) color."""
+    method = {"direct": "star", "substitution": "acyclic"}[decompression]
+    rng = np.random.default_rng(5)
+    met = 0
+    for k in range(150):
+        m, n = rng.integers(1, 14, 2)
+        a = sp.csr_array(rng.random((m, n)) < 0.6 * rng.random())
+        graph = build_graph(a, "bidirectional")
+        for order in ("natural", "largest_first", "smallest_last", "random"):
+            perm, _ = vertex_order(graph, order, seed=k)
+            raw, root = run(graph, "bidirectional", perm, method)
+            c = build_coloring(graph, "bidirectional", order, raw, root, method=method)
+            assert read_bound(graph, raw) <= c.n_colors
+            met += read_bound(graph, raw) == c.n_colors
+    assert met > 100                        # and often the count itself

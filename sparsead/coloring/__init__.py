@@ -31,7 +31,7 @@ from .checks import (
     is_valid_bicoloring,
     is_valid_coloring,
 )
-from .greedy import PROBLEMS, SYMMETRIC_PROBLEMS, build_graph, run
+from .greedy import PROBLEMS, SYMMETRIC_PROBLEMS, build_graph, read_bound, run
 from .improve import recolor
 from .orders import ORDERS, vertex_order
 from .result import Coloring, build_coloring
@@ -259,6 +259,9 @@ def color(pattern, problem="column", order=None, *, seed=None, keep_explicit_zer
         else:
             raw, root = run(graph, problem, perm, method,
                             limit=None if best is None else best.n_colors)
+            if raw is not None and best is not None and problem == "bidirectional" \
+                    and (read_bound(graph, raw), rank) > (best.n_colors, best_rank):
+                continue    # cannot win: its post-processing (a pass over 2 nnz) is skipped
             c = None if raw is None else build_coloring(
                 graph, problem, name, raw, root, postprocess=postprocess, method=method)
             seen.append((perm, c, raw, root))
@@ -273,8 +276,9 @@ def color(pattern, problem="column", order=None, *, seed=None, keep_explicit_zer
             c = build_coloring(graph, problem, best.order, raw, root, postprocess=postprocess,
                                method=method)
             return c.n_colors, c
+        floor = (lambda raw: read_bound(graph, raw)) if problem == "bidirectional" else None
         best = recolor(graph, problem, method, *found, improve, score, seed,
-                       start=(best.n_colors, best))[1]
+                       start=(best.n_colors, best), floor=floor)[1]
     return best
 
 

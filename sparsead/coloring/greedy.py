@@ -118,6 +118,27 @@ def cover_bound(graph: ColoringGraph, neutral: np.ndarray) -> int:
     return int(left[~side].max(initial=0) + left[side].max(initial=0))
 
 
+def read_bound(graph: ColoringGraph, raw: np.ndarray) -> int:
+    """A lower bound on the colors a bicoloring with raw colors ``raw`` keeps after post-processing.
+
+    An entry next to a neutral row (column) can only be read from the color of
+    its column (row): the neutral vertex has none. Those colors are read
+    whatever post-processing does, so their number per side bounds the final
+    count from below (in O(nnz); the natural order's bicoloring, a column
+    coloring, meets it).
+    """
+    n = graph.extra["source"].shape[1]
+    rows = graphs.row_ids(graph.ptr_a)
+    nb = graph.idx_a[raw[rows] < 0]
+    c = raw[nb]
+    total = 0
+    for side in (nb < n, nb >= n):
+        cs = c[side & (c >= 0)]
+        if cs.size:
+            total += int(np.count_nonzero(np.bincount(cs)))
+    return total
+
+
 def run(graph: ColoringGraph, problem: str, perm: np.ndarray, method: str = "star",
         limit: int | None = None):
     """Color ``graph`` greedily in the order ``perm``.
