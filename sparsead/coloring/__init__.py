@@ -248,6 +248,31 @@ def color(pattern, problem="column", order=None, *, seed=None, keep_explicit_zer
     improve = _rounds(improve)
     graph = build_graph(p, problem)
     bound = lower_bound(p, problem, decompression) if len(orders) > 1 or improve else 0
+
+    def build(name, raw, root):
+        return build_coloring(graph, problem, name, raw, root, postprocess=postprocess,
+                              method=method)
+    best, found = _search(graph, problem, method, orders, seed, bound, build)
+    if improve and best is not None and graph.n and best.n_colors > bound:
+        def score(raw, root):
+            c = build(best.order, raw, root)
+            return c.n_colors, c
+        floor = (lambda raw: read_bound(graph, raw)) if problem == "bidirectional" else None
+        best = recolor(graph, problem, method, *found, improve, score, seed,
+                       start=(best.n_colors, best), floor=floor)[1]
+    return best
+
+
+def _search(graph, problem, method, orders, seed, bound, build):
+    """``(best coloring, (perm, raw, root) it came from)`` over ``orders`` (see :func:`color`).
+
+    Fewest colors win, the first given on ties. Work that cannot change the
+    result is skipped: the orders after the lower ``bound`` is met, an order
+    whose permutation was already colored (:func:`_same_order`), a bicoloring
+    whose cover (:func:`~.greedy.cover_bound`) or read colors
+    (:func:`~.greedy.read_bound`) already need more colors than the best.
+    ``build(name, raw, root)`` post-processes raw colors into a :class:`Coloring`.
+    """
     best, best_rank, found = None, None, None
     tried, seen = set(), []
     for rank in _evaluation_order(orders, problem):
@@ -262,8 +287,7 @@ def color(pattern, problem="column", order=None, *, seed=None, keep_explicit_zer
             if raw is not None and best is not None and problem == "bidirectional" \
                     and (read_bound(graph, raw), rank) > (best.n_colors, best_rank):
                 continue    # cannot win: its post-processing (a pass over 2 nnz) is skipped
-            c = None if raw is None else build_coloring(
-                graph, problem, name, raw, root, postprocess=postprocess, method=method)
+            c = None if raw is None else build(name, raw, root)
             seen.append((perm, c, raw, root))
         if raw is None:
             continue
@@ -271,15 +295,7 @@ def color(pattern, problem="column", order=None, *, seed=None, keep_explicit_zer
             best, best_rank, found = c, rank, (perm, raw, root)
         if best.n_colors <= bound and tried.issuperset(range(best_rank)):
             break  # optimal: the orders left could only tie, and ties keep the first given
-    if improve and best is not None and graph.n and best.n_colors > bound:
-        def score(raw, root):
-            c = build_coloring(graph, problem, best.order, raw, root, postprocess=postprocess,
-                               method=method)
-            return c.n_colors, c
-        floor = (lambda raw: read_bound(graph, raw)) if problem == "bidirectional" else None
-        best = recolor(graph, problem, method, *found, improve, score, seed,
-                       start=(best.n_colors, best), floor=floor)[1]
-    return best
+    return best, found
 
 
 def _same_order(seen, perm, name):
