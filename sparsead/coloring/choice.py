@@ -44,7 +44,8 @@ def jacobian_candidates(pattern, color_problem):
     with k entries k row colors, a bicoloring at least 2 or 3 colors; a
     coloring is computed only if its bound could still beat the best found
     (ties go to forward, then reverse, then bidirectional), and the row
-    coloring not at all when the pattern is structurally symmetric. The side
+    coloring not after the column coloring of a structurally symmetric
+    pattern (checked only then). The side
     with the smaller bound goes first; the bicoloring goes first when its
     bound is below both sides' bounds (it handles dense rows and columns in
     O(nnz), while coloring the columns of a Jacobian with one dense row costs
@@ -52,17 +53,19 @@ def jacobian_candidates(pattern, color_problem):
     ``min(candidates, key=lambda k: rank(k, candidates[k]))``.
     """
     bounds = {mode: lower_bound(pattern, PROBLEM[mode]) for mode in PREFERENCE}
-    symmetric = structurally_symmetric(pattern)
     candidates = {}
 
     def could_win(mode):
         if not candidates:
             return True
         best = min(rank(k, c) for k, c in candidates.items())
-        return (bounds[mode], PREFERENCE.index(mode)) < best
+        if (bounds[mode], PREFERENCE.index(mode)) >= best:
+            return False
+        # the row coloring of a symmetric pattern is its column coloring: at best a tie
+        return not (mode == "reverse" and "forward" in candidates
+                    and structurally_symmetric(pattern))
 
-    sides = ["forward"] if symmetric else sorted(
-        ("forward", "reverse"), key=lambda k: (bounds[k], PREFERENCE.index(k)))
+    sides = sorted(("forward", "reverse"), key=lambda k: (bounds[k], PREFERENCE.index(k)))
     first = ["bidirectional"] if bounds["bidirectional"] < bounds[sides[0]] else []
     for mode in first + sides + ["bidirectional"]:
         if mode not in candidates and could_win(mode):
