@@ -14,7 +14,7 @@ import scipy.sparse as sp
 import sparsead as sa
 from sparsead import coloring as coloring_pkg
 from sparsead.coloring import graphs
-from sparsead.coloring.greedy import build_graph, read_bound, run
+from sparsead.coloring.greedy import bicoloring_bounds, build_graph, read_bound, run
 from sparsead.coloring.orders import vertex_order
 from sparsead.coloring.result import build_coloring
 from sparsead.coloring.choice import PREFERENCE, PROBLEM, jacobian_candidates, rank
@@ -63,6 +63,7 @@ def test_the_order_search_shortcuts_change_nothing(
             with monkeypatch.context() as mp:
                 mp.setattr(coloring_pkg, "_same_order", lambda *a: None)
                 mp.setattr(coloring_pkg, "read_bound", lambda graph, raw: 0)
+                mp.setattr(coloring_pkg, "bicoloring_bounds", lambda graph, raw: None)
                 plain = sa.color(p, problem, orders, seed=1, improve=improve)
             _same(fast, plain)
             distinct = _distinct(p, problem)
@@ -129,7 +130,7 @@ def test_auto_candidates_choose_what_comparing_all_three_chooses(orders):
 
 
 @pytest.mark.parametrize("decompression", ["direct", "substitution"])
-def test_read_bound_is_a_lower_bound_on_the_bicoloring_count(decompression):
+def test_bicoloring_bounds_hold_the_count(decompression):
     """Entries next to a neutral row (column) are read from their column's (row's) color."""
     method = {"direct": "star", "substitution": "acyclic"}[decompression]
     rng = np.random.default_rng(5)
@@ -144,4 +145,25 @@ def test_read_bound_is_a_lower_bound_on_the_bicoloring_count(decompression):
             c = build_coloring(graph, "bidirectional", order, raw, root, method=method)
             assert read_bound(graph, raw) <= c.n_colors
             met += read_bound(graph, raw) == c.n_colors
+            lo, hi = bicoloring_bounds(graph, raw)
+            assert lo == read_bound(graph, raw) and lo <= c.n_colors <= hi
+            plain = build_coloring(graph, "bidirectional", order, raw, root, method=method,
+                                   postprocess=False)
+            assert hi == plain.n_colors
     assert met > 100                        # and often the count itself
+
+
+@pytest.mark.parametrize("postprocess", [True, False])
+def test_a_bicoloring_is_post_processed_once_when_counts_are_known(monkeypatch, postprocess):
+    """Broyden-like tridiagonal: every order's count is known, only the winner is built."""
+    from sparsead.coloring import result
+    calls = []
+    real = result.build_coloring
+    monkeypatch.setattr(coloring_pkg, "build_coloring",
+                        lambda *a, **k: calls.append(a[2]) or real(*a, **k))
+    p = sp.csr_array(banded(200, 1))
+    c = sa.color(p, "bidirectional", ["natural", "largest_first", "smallest_last"],
+                 improve=2, postprocess=postprocess)
+    assert len(calls) == 1 and calls[0] == c.order
+    distinct = _distinct(p, "bidirectional")
+    assert np.array_equal(c.decompress(c.compress(distinct)).data, distinct.data)

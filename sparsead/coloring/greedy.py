@@ -118,25 +118,22 @@ def cover_bound(graph: ColoringGraph, neutral: np.ndarray) -> int:
     return int(left[~side].max(initial=0) + left[side].max(initial=0))
 
 
-def read_bound(graph: ColoringGraph, raw: np.ndarray) -> int:
-    """A lower bound on the colors a bicoloring with raw colors ``raw`` keeps after post-processing.
+def bicoloring_bounds(graph: ColoringGraph, raw: np.ndarray) -> tuple[int, int]:
+    """``(lo, hi)``: bounds, in O(nnz), on the colors a bicoloring keeps after post-processing.
 
-    An entry next to a neutral row (column) can only be read from the color of
-    its column (row): the neutral vertex has none. Those colors are read
-    whatever post-processing does, so their number per side bounds the final
-    count from below (in O(nnz); the natural order's bicoloring, a column
-    coloring, meets it).
+    ``lo``: an entry next to a neutral row (column) can only be read from the
+    color of its column (row), the neutral vertex has none, so those colors are
+    read whatever post-processing does (the natural order's bicoloring, a column
+    coloring, meets this bound). ``hi``: post-processing only drops colors, so
+    the raw colors used on each side; with ``postprocess=False`` the count.
     """
-    n = graph.extra["source"].shape[1]
-    rows = graphs.row_ids(graph.ptr_a)
-    nb = graph.idx_a[raw[rows] < 0]
-    c = raw[nb]
-    total = 0
-    for side in (nb < n, nb >= n):
-        cs = c[side & (c >= 0)]
-        if cs.size:
-            total += int(np.count_nonzero(np.bincount(cs)))
-    return total
+    lo, hi = kc.read_colors(graph.ptr_a, graph.idx_a, raw, graph.extra["source"].shape[1])
+    return int(lo), int(hi)
+
+
+def read_bound(graph: ColoringGraph, raw: np.ndarray) -> int:
+    """The lower bound of :func:`bicoloring_bounds`."""
+    return bicoloring_bounds(graph, raw)[0]
 
 
 def run(graph: ColoringGraph, problem: str, perm: np.ndarray, method: str = "star",
