@@ -319,6 +319,29 @@ def test_valid_programs_prepare_and_evaluate(name, backend):
     np.testing.assert_allclose(sa.hvp(s, x, np.ones(4)), Hs[0] @ np.ones(4), atol=1e-9)
 
 
+
+EMPTY = {
+    "mean": np.mean, "max_initial": lambda x: np.max(x, initial=-3.0),
+    "min_initial_axis": lambda x: np.min(x.reshape(0, 4), axis=0, initial=2.0).sum(),
+    "sum": np.sum, "prod": np.prod, "var": np.var,
+}
+
+
+@pytest.mark.parametrize("backend", ["numpy", "auto"])
+@pytest.mark.parametrize("name", sorted(EMPTY))
+@pytest.mark.filterwarnings("ignore::sparsead.SparseadWarning")
+def test_reductions_of_an_empty_input(name, backend):
+    """Issue 16: a reduction of an empty ``x`` (mean divides by 0, max with ``initial=``
+    reduces nothing) prepares and evaluates in every mode: a 1 x 0 Jacobian, a 0 x 0 Hessian.
+    (``backend="numba"`` refuses a reshape of an empty array with NotImplementedError;
+    "auto" falls back.)"""
+    f, x = EMPTY[name], np.zeros(0)
+    for mode in JAC_MODES:
+        J = sa.sparse_jacobian(lambda y: np.atleast_1d(f(y)), x, mode=mode, backend=backend)(x)
+        assert J.shape == (1, 0)
+    assert sa.sparse_hessian(f, x, backend=backend)(x).shape == (0, 0)
+    assert sa.gradient(f)(x).shape == (0,)
+
 # --- families the fuzzer found (each fixed at the root) -------------------------------------
 
 @pytest.mark.parametrize("backend", BACKENDS)

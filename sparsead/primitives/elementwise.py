@@ -441,7 +441,7 @@ _row("multiply", np.multiply, ("real", "real"), ((F, T), (T, F)),
      (lambda a, b, out: b, lambda a, b, out: a), ("{0} * {1}", "{1}", "{0}"),
      deps=_known_zero_drops, **_BILINEAR)
 _row("divide", np.divide, ("real", "nonzero"), ((F, T), (T, T)),
-     (lambda a, b, out: 1.0 / b, lambda a, b, out: -out / b),
+     (lambda a, b, out: np.divide(1.0, b), lambda a, b, out: np.negative(np.divide(out, b))),
      ("{0} / {1}", "(1.0 / {1})", "(-{r} / {1})"), needs=_divide_needs, static=_divide_static)
 # the compiled row is for integer results; float results use power_template
 _row("power", np.power, ("pos", "real"), ((T, T), (T, T)), (_power_dx, _power_dy),

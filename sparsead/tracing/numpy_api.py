@@ -13,6 +13,8 @@ raises :class:`~sparsead.UnsupportedOperationError` naming it.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import scipy.sparse as sp
 
@@ -221,6 +223,9 @@ def _reduce(prim, a, axis=None, keepdims=False, dtype=None, out=None, initial=No
     if out is not None or where is not True:
         raise _unsupported(f"{prim.replace('reduce_', 'np.')} with `out=`/`where=`")
     axes = _axes(axis, a.ndim)
+    if initial is not None and prim in ("reduce_max", "reduce_min") \
+            and math.prod(a.shape[i] for i in axes) == 0:
+        prim = "reduce_sum"     # over nothing: the result is `initial` (0 + initial)
     r = tc.add(prim, [a], axes=axes)
     if initial is not None:
         combine = {"reduce_sum": np.add, "reduce_prod": np.multiply,
