@@ -292,3 +292,23 @@ def test_union2_and_gather_are_compose_with_identity_and_map_blocks():
         ref = ks.compose(mp[None, :], m[valid], *a, cols, int(np.diff(a[0])[m[valid]].sum()))
         got = ks.gather(m, *a)
         assert np.array_equal(got[0], ref[0]) and canon(*got) == canon(*ref)
+
+
+def test_large_products_read_their_inputs_in_place(monkeypatch):
+    """Above the size threshold the fast paths run; the pattern is the one compose() gives."""
+    from sparsead import sparsity as sparsity_mod
+    from sparsead._kernels import sparsity as ks
+    f = lambda x: (3 - 2 * x) * x - np.concatenate([[0.0], x[:-1]]) + np.sin(x[::-1])
+    x = np.ones(300)
+    small = jacobian_sparsity(f, x)
+    calls = []
+
+    class Spy:
+        def __getattr__(self, name):
+            calls.append(name)
+            return getattr(ks, name)
+    monkeypatch.setattr(sparsity_mod, "_IN_PLACE_ROWS", 1)
+    monkeypatch.setattr(sparsity_mod, "_ks", Spy())
+    large = jacobian_sparsity(f, x)
+    assert {"union2", "gather"} <= set(calls)
+    assert (small != large).nnz == 0 and small.nnz == large.nnz
