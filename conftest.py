@@ -29,9 +29,6 @@ def missing(module):
 
 
 collect_ignore = ["sparsead/plot.py"] if missing("matplotlib") else []
-# old module paths kept as aliases of the moved modules (sys.modules entries): the doctests
-# are collected at the new paths
-collect_ignore += ["sparsead/ad/numba_backend.py", "sparsead/ad/numba_codegen.py"]
 
 
 def pytest_collection_modifyitems(config, items):

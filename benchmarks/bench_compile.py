@@ -15,7 +15,7 @@ the kernel on disk.
    the loop-written right-hand side at small ``n`` and on the standard
    examples; ``weight`` is the size the budget counts (source lines plus
    ``LOOP_WEIGHT`` per loop and ``BRANCH_WEIGHT`` per branch,
-   ``sparsead.ad.numba_codegen``).
+   ``sparsead.ad.numba.codegen``).
 2. *The loop-written right-hand side* (``r = np.zeros_like(y); for i in
    range(1, n - 1): r[i] = ...``) at n = 100, 1000, 10000: graph nodes,
    preparation and evaluation time of ``sparse_jacobian`` with
@@ -24,7 +24,7 @@ the kernel on disk.
 3. *The standard examples* with ``backend="auto"``: compile time and weight
    (under the budget: nothing changes for them), and the cost of checking the
    compiled lanes against the interpreter at the preparation point
-   (``numba_backend.CHECK_LANES``), as a share of the preparation, cold (empty
+   (``sparsead.ad.numba.backend.CHECK_LANES``), as a share of the preparation, cold (empty
    cache) and warm (kernel on disk).
 """
 
@@ -47,7 +47,8 @@ sys.path.insert(0, {here!r})
 import numpy as np
 t_import = time.perf_counter()
 import sparsead as sa
-from sparsead.ad import numba_backend, grad_graph
+from sparsead.ad import grad_graph
+from sparsead.ad.numba import backend as numba_backend
 from sparsead.tracing import trace
 import bench_compile as bc
 case, n, backend, check, force = {case!r}, {n}, {backend!r}, {check}, {force}
@@ -142,7 +143,7 @@ EXAMPLES = [("brusselator", 128), ("broyden", 100_000), ("minimal_surface", 316)
 
 def table_growth(forced):
     print("## 1. compile time against kernel size (no budget; 3 lanes; 'auto': what auto does)")
-    from sparsead.ad.numba_backend import COMPILE_BUDGET
+    from sparsead.ad.numba.backend import COMPILE_BUDGET
     print(f"{'case':<22}{'graph nodes':>12}{'lines':>7}{'loops':>7}{'branches':>9}{'weight':>8}"
           f"{'compile s':>11}{'auto':>7}")
     cases = [("loop", n) for n in (5, 10, 20, 30, 40) + tuple(k for k in (60, 80, 100)
@@ -194,7 +195,7 @@ def main(argv=None):
                     help="largest n of the loop rhs compiled without budget (default 40)")
     ap.add_argument("--tables", default="1,2,3")
     args = ap.parse_args(argv)
-    from sparsead.ad import numba_backend, numba_codegen
+    from sparsead.ad.numba import backend as numba_backend, codegen as numba_codegen
     print(f"# budget {numba_backend.COMPILE_BUDGET} (lines + {numba_codegen.LOOP_WEIGHT} per "
           f"loop + {numba_codegen.BRANCH_WEIGHT} per branch); load average "
           f"{os.getloadavg()[0]:.2f}; {os.cpu_count()} cpus")

@@ -70,7 +70,7 @@ import sys, time, json
 t0 = time.perf_counter()
 sys.path.insert(0, {bench!r})
 import numpy as np, bench_numba
-from sparsead.ad.numba_backend import compile_forward
+from sparsead.ad.numba.backend import compile_forward
 problem, g, c = bench_numba.setup({name!r}, {size})
 t1 = time.perf_counter()
 run = compile_forward(g, 0, c.colors, c.n_colors)
@@ -110,7 +110,7 @@ def main(argv=None):
     print(f"{'problem':<24}{'p':>4}{'compile s':>10}{'cached s':>9}{'process s':>10}"
           f"{'kernel ms':>10}{'decomp ms':>10}{'f ms':>8}{'x f':>7}{'MB':>7}{'bound ms':>9}"
           f"{'of bound':>9}{'floor ms':>9}")
-    from sparsead.ad import numba_backend
+    from sparsead.ad.numba import backend as numba_backend
     for name, size in todo:
         problem, g, c = setup(name, size)
         with tempfile.TemporaryDirectory() as cache_dir:

@@ -88,8 +88,9 @@ def test_the_quickstart_hessian_compiles_only_the_kernels_it_needs(tmp_path):
     n_colors, order, sigs = _fresh_python(code, NUMBA_CACHE_DIR=str(tmp_path / "numba"),
                                           SPARSEAD_CACHE_DIR=str(tmp_path / "kernels"))
     assert (n_colors, order) == (2, "natural")
-    assert sorted(sigs) == ["coloring.star_color", "decompress.direct_reads",
-                            "decompress.run_plan", "sparsity.compose"]
+    # the lane kernel writes H.data itself; copy_within fills the mirror entries
+    assert sorted(sigs) == ["coloring.star_color", "decompress.copy_within",
+                            "decompress.direct_reads", "sparsity.compose"]
     assert set(sigs.values()) == {1}
 
 

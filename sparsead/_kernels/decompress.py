@@ -2,7 +2,8 @@
 
 A plan is a handful of int64 arrays computed once per coloring; running it is a
 gather (direct decompression) followed, for acyclic colorings, by a
-substitution sweep over the two-colored trees. Compressed matrices are read
+substitution sweep over the two-colored trees; :func:`gather` is the direct
+plan's fast path (no output map, 32-bit sources, ranges for threads). Compressed matrices are read
 through their flattened C-order views: a source index ``s >= 0`` reads
 ``b1[s]`` and ``s < 0`` reads ``b2[-s - 1]`` (bidirectional colorings have a
 JVP block and a VJP block). Nothing here validates its input.
@@ -40,6 +41,26 @@ def run_plan(b1, b2, g_out, g_src, s_out, s_src, s_ptr, s_sub, c_dst, c_src, out
         out[s_out[k]] = val
     for k in range(c_dst.size):
         out[c_dst[k]] = out[c_src[k]]
+
+
+@njit(cache=True, nogil=True)
+def gather(b, src, out, lo, hi):
+    """``out[k] = b[src[k]]`` for ``lo <= k < hi``: direct decompression into ``J.data``.
+
+    ``src`` (int32 when the compressed block allows, else int64) is a plan's
+    gather with its output positions ``0..nnz-1`` in order, so no output map is
+    read. Releases the GIL: disjoint ranges run in threads and the result does
+    not depend on how the range is split.
+    """
+    for k in range(lo, hi):
+        out[k] = b[src[k]]
+
+
+@njit(cache=True, nogil=True)
+def copy_within(data, dst, src):
+    """``data[dst[k]] = data[src[k]]``: entries that read the same compressed cell."""
+    for k in range(dst.size):
+        data[dst[k]] = data[src[k]]
 
 
 @njit(cache=True)

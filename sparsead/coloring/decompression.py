@@ -19,6 +19,8 @@ lane layout of the backend). Three steps, in the order they run:
 
 from __future__ import annotations
 
+import weakref
+from concurrent.futures import ThreadPoolExecutor
 from typing import NamedTuple
 
 import numpy as np
@@ -322,9 +324,16 @@ class Decompressor:
     ``shapes`` are the blocks' shapes as :meth:`Coloring.compress` returns them
     and ``transposed[k]`` says that the backend stores block ``k`` transposed
     (the numpy interpreter's lane-major layout), so no call transposes a block.
+
+    A direct plan that reads one block (column, row and star colorings) runs as
+    one gather ``data[k] = b[src[k]]`` (:func:`sparsead._kernels.decompress.gather`,
+    32-bit sources when the block allows), split over ``threads`` threads when
+    ``threads > 1``; substitution and bidirectional plans run
+    :func:`run_plan`. :meth:`new_output` returns a fresh ``csr_array`` that
+    shares one read-only copy of the output's ``indptr``/``indices``.
     """
 
-    def __init__(self, plan, shapes, transposed):
+    def __init__(self, plan, shapes, transposed, threads=1):
         g_src, s_src = plan.g_src, plan.s_src
         if transposed[0]:
             g_src = np.where(plan.g_src < 0, plan.g_src, _remap(g_src, shapes[0]))
@@ -333,9 +342,120 @@ class Decompressor:
             g_src, s_src = _remap_neg(g_src, shapes[1]), _remap_neg(s_src, shapes[1])
         self.plan = plan._replace(g_src=_i64(g_src), s_src=_i64(s_src))
         self.out = plan.out
+        self.threads = int(threads)
+        self._src = _direct_sources(self.plan, shapes[0])
+        self._fused = None
+        self._spare = weakref.WeakValueDictionary()
+        self._indptr = _frozen(plan.out.indptr)
+        self._indices = _frozen(plan.out.indices)
+
+    def new_output(self):
+        """A fresh float64 ``csr_array`` of the output pattern and its (uninitialised) data.
+
+        Its ``indptr``/``indices`` are the decompressor's read-only arrays (never
+        written by a call, so earlier results stay valid); ``eliminate_zeros``
+        and other structure changes need a ``.copy()`` first. ``data`` is a view
+        of a buffer one value longer: the spare slot of a fused kernel.
+        """
+        p = self.out
+        buf = np.empty(p.nnz + 1, dtype=np.float64)     # + the fused kernel's spare slot
+        self._spare[id(buf)] = buf                      # weakly: the buffers we made
+        data = buf[:p.nnz]
+        res = sp.csr_array((data, self._indices, self._indptr), shape=p.shape, copy=False)
+        res.has_sorted_indices = True
+        return res, data
+
+    def owns_structure(self, out) -> bool:
+        """Whether ``out`` is a matrix :meth:`new_output` made (shares its structure arrays)."""
+        return (out.indptr.base is self._indptr or out.indptr is self._indptr) and (
+            out.indices.base is self._indices or out.indices is self._indices)
+
+    def fuse(self, into, n_cells, dtype):
+        """Let :meth:`run_fused` call ``into(inputs, fmap, data)`` (a kernel that writes its
+        lane block through a map, ``n_cells`` cells, ``fmap`` of ``dtype``); False if this
+        plan cannot be fused (``into`` None, substitution or bidirectional plans)."""
+        fm = self.fused_map(n_cells, dtype) if into is not None else None
+        self._fused = None if fm is None else (into,) + fm
+        return self._fused is not None
+
+    def run_fused(self, inputs, data):
+        """Evaluate the lanes of ``inputs`` straight into ``data``; False (nothing done) if
+        ``data`` is not one that :meth:`new_output` made (no spare slot after it)."""
+        buf = data.base
+        if self._fused is None or self._spare.get(id(buf)) is not buf or buf.size != data.size + 1:
+            return False
+        into, fmap, c_dst, c_src = self._fused
+        into(inputs, fmap, buf)
+        if c_dst.size:
+            kd.copy_within(data, c_dst, c_src)
+        return True
+
+    def fused_map(self, n_cells, dtype):
+        """``(fmap, c_dst, c_src)`` for a kernel that writes its block through a map, or None.
+
+        ``fmap[cell]`` is the position in ``data`` that reads block cell ``cell`` (C
+        order of the kernel's ``(rows, p)`` block), ``nnz`` (a spare slot) if none. A cell read by
+        several positions (both copies of a symmetric entry) is written at one of
+        them; ``data[c_dst] = data[c_src]`` copies it to the others afterwards.
+        Only direct one-block plans: else None.
+        """
+        src = self._src
+        if src is None or src.size == 0:
+            return None
+        fmap = np.full(n_cells, src.size, dtype=dtype)     # unread cells: the spare slot
+        pos = np.arange(src.size, dtype=dtype)
+        fmap[src] = pos                       # one of the positions sharing a cell wins
+        first = fmap[src]
+        dup = np.flatnonzero(first != pos)
+        return fmap, _i64(dup), _i64(first[dup])
 
     def __call__(self, b1, b2, data):
-        run_plan(self.plan, b1, b2, data)
+        src = self._src
+        if src is None:
+            run_plan(self.plan, b1, b2, data)
+            return
+        b = readonly_flat(b1)
+        k = min(self.threads, max(1, src.size // _MIN_CHUNK))
+        if k == 1:
+            kd.gather(b, src, data, 0, src.size)
+            return
+        bounds = [src.size * t // k for t in range(k + 1)]
+        pool = _pool(k)
+        futures = [pool.submit(kd.gather, b, src, data, bounds[t], bounds[t + 1])
+                   for t in range(1, k)]
+        kd.gather(b, src, data, 0, bounds[1])
+        for f in futures:
+            f.result()
+
+
+#: fewest entries per thread of a threaded gather (below it one thread does the work)
+_MIN_CHUNK = 1 << 16
+_POOLS: dict = {}
+
+
+def _pool(k):
+    """A shared pool of ``k - 1`` worker threads (the caller's thread is the k-th)."""
+    pool = _POOLS.get(k)
+    if pool is None:
+        pool = _POOLS.setdefault(k, ThreadPoolExecutor(k - 1, thread_name_prefix="sparsead"))
+    return pool
+
+
+def _direct_sources(plan, shape):
+    """The gather sources of a direct one-block plan writing ``0..nnz-1`` in order, else None."""
+    nnz = plan.out.nnz
+    if plan.s_out.size or plan.c_dst.size or plan.g_out.size != nnz:
+        return None
+    if nnz and not (np.array_equal(plan.g_out, np.arange(nnz)) and plan.g_src.min() >= 0):
+        return None
+    small = int(np.prod(shape)) < np.iinfo(np.int32).max
+    return np.ascontiguousarray(plan.g_src, dtype=np.int32 if small else np.int64)
+
+
+def _frozen(a):
+    a = np.array(a, copy=True)
+    a.flags.writeable = False
+    return a
 
 
 def check_triangle(triangle, problem, symmetric):

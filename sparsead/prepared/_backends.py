@@ -20,11 +20,14 @@ BACKENDS = ("auto", "numpy", "numba")
 
 
 def _numba_module():
-    return importlib.import_module("sparsead.ad.numba_backend")
+    return importlib.import_module("sparsead.ad.numba.backend")
 
 
 def lanes(graph, wrt, colors, n_lanes, backend, inputs=None, notes=None):
     """``(run, layout, name)``: ``run(inputs) -> B`` with B as (m, p) ("rows") or (p, m) ("lanes").
+
+    ``run.into(inputs, fmap, fdata)`` (or None) is the compiled kernel writing the
+    lanes through a map straight into ``fdata`` (:mod:`sparsead.ad.numba.fuse`).
 
     ``backend="auto"`` compiles with Numba within the compile budget and, when
     ``inputs`` (the preparation point) are given, checks the compiled lanes
@@ -49,14 +52,22 @@ def lanes(graph, wrt, colors, n_lanes, backend, inputs=None, notes=None):
         except NotImplementedError as exc:      # NumbaBackendError: stage, primitive, why
             reason = str(exc)
         if reason is None:
-            return (lambda inputs: fn(inputs)[1]), "rows", "numba"
+            def run(inputs):
+                return fn(inputs)[1]
+            run.into = fn.into          # None unless the kernel writes through a map
+            run.map_dtype = fn.map_dtype
+            return run, "rows", "numba"
         if backend == "numba":
             raise NotImplementedError(f"backend='numba' cannot evaluate this function: {reason}. "
                                       "Use backend='numpy' or 'auto'.")
         if notes is not None:
             notes.append(reason)
     plan = LanePlan(graph, wrt, seed_from_colors(colors, n_lanes), want_value=False)
-    return (lambda inputs: plan.run_t(inputs)[1]), "lanes", "numpy"
+
+    def interpret(inputs):
+        return plan.run_t(inputs)[1]
+    interpret.into = None
+    return interpret, "lanes", "numpy"
 
 
 def warn_fallback(notes):
@@ -71,3 +82,6 @@ def warn_fallback(notes):
 
 def _no_lanes(inputs):
     return np.zeros(0)
+
+
+_no_lanes.into = None

@@ -13,7 +13,7 @@ import numpy as np
 
 from .._errors import DecompressionError, InputError, InputTypeError
 from .._validation import ArgSpec, as_real_array, check_out, check_picklable
-from ..coloring.decompression import new_output, same_structure
+from ..coloring.decompression import same_structure
 from ..tracing import trace
 from ..tracing.graph import prune
 
@@ -24,6 +24,22 @@ def _validate_x(x, shape):
         raise InputError(f"`x` has shape {a.shape} but the operator was prepared at an `x0` of "
                          f"shape {tuple(shape)}; prepare again for another shape.")
     return a
+
+
+def check_threads(threads):
+    """``threads`` as a positive int (``"auto"``: :data:`AUTO_THREADS`), else a clear error."""
+    if isinstance(threads, str) and threads == "auto":
+        return AUTO_THREADS
+    if isinstance(threads, (bool, np.bool_)) or not isinstance(threads, (int, np.integer)) \
+            or threads < 1:
+        raise InputError(f"`threads` must be a positive int or 'auto', got {threads!r}; e.g. "
+                         "threads=2 to split the decompression over two threads.")
+    return int(threads)
+
+
+#: what ``threads="auto"`` means: the decompression's threads split a memory-bound gather
+#: and did not pay on the 2-core machine measured (benchmarks/bench_threads.py), so one
+AUTO_THREADS = 1
 
 
 def _rebuild(cls, f, x0, args, options):
@@ -64,6 +80,8 @@ class Prepared:
     def _check_out(self, out):
         check_out(out, "allocate it once with out = op(x)")
         p = self._out_pattern
+        if out.shape == p.shape and out.data.size == p.nnz and self._decomp.owns_structure(out):
+            return out                  # a result of this operator: its structure is ours
         seen = getattr(self, "_seen_out", None)
         if seen is not None and out.indptr is seen[0] and out.indices is seen[1] \
                 and out.data.size == p.nnz:
@@ -80,7 +98,7 @@ class Prepared:
         if out is not None:
             out = self._check_out(out)
             return out, out.data
-        return new_output(self._out_pattern)
+        return self._decomp.new_output()
 
     def _inputs(self, x, args):
         return [_validate_x(x, self.shape_x)] + self._args.traced_values(args)

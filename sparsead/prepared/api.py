@@ -26,7 +26,7 @@ _OLD = {v: k for k, v in DECOMPRESSIONS.items()}   # "star" -> "direct", "acycli
 
 
 def sparse_jacobian(f, x0, args=(), *, mode="auto", order=None, sparsity=None, backend="auto",
-                    local=False):
+                    local=False, threads="auto"):
     """Prepare the sparse Jacobian of ``f`` at points shaped like ``x0``.
 
     Preparation traces ``f`` once, detects the (global) sparsity pattern,
@@ -63,6 +63,14 @@ def sparse_jacobian(f, x0, args=(), *, mode="auto", order=None, sparsity=None, b
         ``numpy``: the numpy lane interpreter; ``numba``: the compiled backend
         (error if unavailable); ``auto``: Numba when it compiles the graph,
         else numpy.
+    threads : int or "auto", default "auto"
+        Threads that split the gather into ``J.data`` where one runs (direct
+        decompression after the numpy interpreter's lanes, or into an ``out``
+        that :func:`sparse_jacobian`'s calls did not make; the compiled kernel
+        otherwise writes ``J.data`` itself, in one thread). Results are
+        identical for every count. ``auto``: one -- the gather is memory-bound
+        and threads did not pay on the machine measured
+        (``benchmarks/bench_threads.py``).
     local : bool, optional
         For ``f`` that branches on values (``if x[0] > 0``, builtin ``max``/``min``,
         ``int()``, ``bool()``, ``float()`` of a comparison): trace at ``x0``
@@ -82,7 +90,11 @@ def sparse_jacobian(f, x0, args=(), *, mode="auto", order=None, sparsity=None, b
         ``jac.pattern``'s structure (into ``out``'s data when given). Also
         ``.pattern``, ``.coloring``, ``.n_colors``, ``.mode``, ``.shape``,
         ``.backend``, ``.timings`` (``detect``, ``color``, ``compile``
-        seconds) and ``.compressed(x, *args)``.
+        seconds) and ``.compressed(x, *args)``. Fresh results share one
+        read-only copy of the pattern's ``indptr``/``indices`` (no call writes
+        them; copy a result before ``eliminate_zeros`` or other structure
+        changes); with ``out=`` (a result of this operator) a call allocates
+        nothing: the compiled lane kernel writes ``out.data`` directly.
 
     Raises
     ------
@@ -119,13 +131,13 @@ def sparse_jacobian(f, x0, args=(), *, mode="auto", order=None, sparsity=None, b
     """
     if local:
         return LocalJacobian(f, x0, args, mode=mode, order=order, sparsity=sparsity,
-                             backend=backend)
+                             backend=backend, threads=threads)
     return SparseJacobian(f, x0, args, mode=mode, order=order, sparsity=sparsity,
-                          backend=backend)
+                          backend=backend, threads=threads)
 
 
 def sparse_hessian(f, x0, args=(), *, decompression=None, order=None, sparsity=None,
-                   backend="auto", triangle="full", local=False, coloring=None):
+                   backend="auto", triangle="full", local=False, coloring=None, threads="auto"):
     """Prepare the sparse Hessian of a scalar ``f`` at points shaped like ``x0``.
 
     The gradient transform turns ``f``'s graph into the graph of its gradient;
@@ -144,8 +156,9 @@ def sparse_hessian(f, x0, args=(), *, decompression=None, order=None, sparsity=N
     decompression : {"direct", "substitution"}, default "direct"
         Star coloring (direct decompression) or acyclic coloring (fewer
         colors, decompression by substitution).
-    order, sparsity, backend
-        As in :func:`sparse_jacobian` (``sparsity`` is symmetrized).
+    order, sparsity, backend, threads
+        As in :func:`sparse_jacobian` (``sparsity`` is symmetrized; ``threads``
+        split direct decompression only).
     triangle : {"full", "lower", "upper"}
         Return the full symmetric matrix (default) or one triangle.
     local : bool, optional
@@ -187,6 +200,7 @@ def sparse_hessian(f, x0, args=(), *, decompression=None, order=None, sparsity=N
                             default="direct")
     if local:
         return LocalHessian(f, x0, args, decompression=decompression, order=order,
-                            sparsity=sparsity, backend=backend, triangle=triangle)
+                            sparsity=sparsity, backend=backend, triangle=triangle,
+                            threads=threads)
     return SparseHessian(f, x0, args, decompression=decompression, order=order,
-                         sparsity=sparsity, backend=backend, triangle=triangle)
+                         sparsity=sparsity, backend=backend, triangle=triangle, threads=threads)

@@ -23,7 +23,7 @@ from ..coloring import check_orders
 from ..coloring.decompression import Decompressor
 from ..sparsity import graph_hessian_sparsity
 from ._backends import BACKENDS, lanes, warn_fallback
-from ._base import Prepared
+from ._base import Prepared, check_threads
 from ._choice import TRIANGLES, color, same_pattern, user_pattern
 
 __all__ = ["SparseHessian"]
@@ -78,17 +78,19 @@ class SparseHessian(Prepared):
     """
 
     def __init__(self, f, x0, args=(), *, decompression=None, order=None, sparsity=None,
-                 backend="auto", triangle="full", coloring=None, _local=False, _reuse=None):
+                 backend="auto", triangle="full", coloring=None, threads="auto", _local=False,
+                 _reuse=None):
         decompression = renamed(decompression, coloring, "decompression", "coloring",
                                 _OLD, default="direct", stacklevel=4)
         decompression = check_choice(decompression, tuple(DECOMPRESSIONS), "decompression",
                                      ValueError)
         backend = check_choice(backend, BACKENDS, "backend", ValueError)
         triangle = check_choice(triangle, TRIANGLES, "triangle", ValueError)
+        n_threads = check_threads(threads)
         if order is not None:
             check_orders(order)                   # before any tracing
         self._options = dict(decompression=decompression, order=order, sparsity=sparsity,
-                             backend=backend, triangle=triangle)
+                             backend=backend, triangle=triangle, threads=threads)
         traced, t0 = self._init_args(f, x0, args, _local)
         g = self._graph
         check_scalar_output(g.nodes[g.outputs[0]].shape, "sparse_hessian",
@@ -115,7 +117,8 @@ class SparseHessian(Prepared):
         self._transposed = layout == "lanes"
         self.backend = name or ("numba" if backend == "numba" else "numpy")
         self._decomp = Decompressor(self.coloring._plan(triangle), [(n, self.n_colors)],
-                                    [self._transposed])
+                                    [self._transposed], n_threads)
+        self._decomp.fuse(run.into, n * self.n_colors, getattr(run, "map_dtype", None))
         self._out_pattern = self._decomp.out
         self.pattern = self._out_pattern if triangle != "full" else self.coloring.pattern
         self.shape = self.pattern.shape
@@ -140,7 +143,8 @@ class SparseHessian(Prepared):
         """The Hessian at ``x``: a float64 ``csr_array`` with the prepared pattern (into ``out``)."""
         inputs = self._inputs(x, args)
         res, data = self._result(out)
-        self._decomp(self._run(inputs), np.zeros(0), data)
+        if not self._decomp.run_fused(inputs, data):      # else the kernel wrote H.data
+            self._decomp(self._run(inputs), np.zeros(0), data)
         return res
 
     def compressed(self, x, *args):

@@ -20,7 +20,7 @@ from ..coloring import check_orders
 from ..coloring.decompression import Decompressor
 from ..sparsity import graph_jacobian_sparsity
 from ._backends import BACKENDS, lanes, warn_fallback
-from ._base import Prepared
+from ._base import Prepared, check_threads
 from ._choice import MODES, jacobian_coloring, user_pattern
 
 __all__ = ["SparseJacobian"]
@@ -73,12 +73,14 @@ class SparseJacobian(Prepared):
     """
 
     def __init__(self, f, x0, args=(), *, mode="auto", order=None, sparsity=None,
-                 backend="auto", _local=False, _reuse=None):
+                 backend="auto", threads="auto", _local=False, _reuse=None):
         mode = check_choice(mode, MODES, "mode", ValueError)
         backend = check_choice(backend, BACKENDS, "backend", ValueError)
         if order is not None:
             check_orders(order)                   # before any tracing
-        self._options = dict(mode=mode, order=order, sparsity=sparsity, backend=backend)
+        n_threads = check_threads(threads)
+        self._options = dict(mode=mode, order=order, sparsity=sparsity, backend=backend,
+                             threads=threads)
         traced, t0 = self._init_args(f, x0, args, _local)
         g = self._graph
         detected = graph_jacobian_sparsity(g)
@@ -119,7 +121,10 @@ class SparseJacobian(Prepared):
         self._runs = runs
         self._layouts = transposed
         self._w = np.zeros(m)
-        self._decomp = Decompressor(c._plan("full"), shapes, transposed)
+        self._decomp = Decompressor(c._plan("full"), shapes, transposed, n_threads)
+        if len(runs) == 1:                        # forward or reverse: the kernel writes J.data
+            self._decomp.fuse(runs[0][0].into, int(np.prod(shapes[0])),
+                              getattr(runs[0][0], "map_dtype", None))
         self._out_pattern = self._decomp.out
         used = [b for b in backends if b is not None]
         self.backend = "numba" if used and all(b == "numba" for b in used) else (
@@ -132,19 +137,18 @@ class SparseJacobian(Prepared):
         return (f"SparseJacobian(shape={self.shape}, nnz={self.pattern.nnz}, "
                 f"n_colors={self.n_colors}, mode={self.mode!r}, backend={self.backend!r})")
 
+    def _lane_inputs(self, inputs, reverse):
+        return [inputs[0], self._w] + inputs[1:] if reverse else inputs
+
     def _blocks(self, inputs):
-        blocks = []
-        for run, reverse in self._runs:
-            if reverse:
-                blocks.append(run([inputs[0], self._w] + inputs[1:]))
-            else:
-                blocks.append(run(inputs))
-        return blocks
+        return [run(self._lane_inputs(inputs, reverse)) for run, reverse in self._runs]
 
     def __call__(self, x, *args, out=None):
         """The Jacobian at ``x``: a float64 ``csr_array`` with the prepared pattern (into ``out``)."""
         inputs = self._inputs(x, args)
         res, data = self._result(out)
+        if self._decomp.run_fused(self._lane_inputs(inputs, self._runs[0][1]), data):
+            return res                            # the kernel wrote J.data itself
         blocks = self._blocks(inputs)
         b2 = blocks[1] if len(blocks) > 1 else np.zeros(0)
         self._decomp(blocks[0], b2, data)

@@ -43,7 +43,7 @@ from .ir import NumbaBackendError
 from .lower import lower
 from .plan import plan, plan_push
 
-__all__ = ["compile_forward", "kernel_cache_dir", "kernel_source", "check_lanes",
+__all__ = ["compile_forward", "kernel_cache_dir", "kernel_source", "check_lanes", "map_dtype",
            "NumbaBackendError", "COMPILE_BUDGET", "CHECK_LANES"]
 
 
@@ -254,7 +254,7 @@ def compile_forward(graph, wrt: int, colors: np.ndarray, n_lanes: int, budget=No
     p = int(n_lanes)
     if colors.size and colors.max() >= p:
         raise ValueError(f"`colors` has a lane {int(colors.max())} >= n_lanes = {p}.")
-    source, dims, args, weight = _prepare(graph, wrt, p, budget)
+    source, dims, args, weight, fused = _prepare(graph, wrt, p, budget)
     t1 = time.perf_counter()
     try:
         _, path, digest = _load(source)
@@ -264,6 +264,9 @@ def compile_forward(graph, wrt: int, colors: np.ndarray, n_lanes: int, budget=No
     dtypes = [nd.dtype for nd in in_nodes]
     shapes = [nd.size for nd in in_nodes]
     tail = (colors, dims, *args)
+    n_out = graph.nodes[graph.outputs[0]].size
+    ident = np.zeros(0, dtype=map_dtype(n_out * p)) if fused else None   # empty: identity
+    sig_tail = tail + ((ident, np.zeros(0)) if fused else ())
     sig = None
     try:
         import numba
@@ -271,11 +274,11 @@ def compile_forward(graph, wrt: int, colors: np.ndarray, n_lanes: int, budget=No
         numba = None
     if numba is not None and not numba.config.DISABLE_JIT:
         sig = tuple(numba.typeof(np.zeros(n, dt)) for n, dt in zip(shapes, dtypes)) \
-            + tuple(numba.typeof(a) for a in tail)
+            + tuple(numba.typeof(a) for a in sig_tail)
     kernel = _compile("kernel", sig, path, digest, source)
     t3 = time.perf_counter()
 
-    def run(inputs):
+    def coerce(inputs):
         if len(inputs) != n_inputs:
             raise ValueError(f"expected {n_inputs} inputs (x and the array args), got {len(inputs)}.")
         xs = []
@@ -284,15 +287,33 @@ def compile_forward(graph, wrt: int, colors: np.ndarray, n_lanes: int, budget=No
             if a.size != n:
                 raise ValueError(f"an input has {a.size} elements, the traced one had {n}.")
             xs.append(a)
-        return kernel(*xs, *tail)
+        return xs
+
+    def run(inputs):
+        if ident is None:
+            return kernel(*coerce(inputs), *tail)
+        value, block = kernel(*coerce(inputs), *tail, ident, np.empty(n_out * p))
+        return value, block.reshape(n_out, p)
+
+    def into(inputs, fmap, fdata):
+        """Write the lanes straight into ``fdata`` through ``fmap`` (-1: not written);
+        ``fmap`` of :func:`map_dtype`, one entry per cell of the ``(n_out, p)`` block."""
+        return kernel(*coerce(inputs), *tail, fmap, fdata)[0]
 
     last_timings.clear()
     last_timings.update(generate=t1 - t0, load=t2 - t1, compile=t3 - t2, total=t3 - t0)
     run.source = source
+    run.into = into if fused else None
+    run.map_dtype = ident.dtype if fused else None
     run.args = list(tail)
     run.weight = weight
     run.timings = dict(last_timings)
     return run
+
+
+def map_dtype(n_cells):
+    """The integer type of a fused kernel's ``fmap`` over ``n_cells`` block cells."""
+    return np.int32 if n_cells < np.iinfo(np.int32).max else np.int64
 
 
 def check_lanes(run, graph, wrt, colors, n_lanes, inputs, rtol=1e-7):

@@ -36,6 +36,7 @@ import numpy as np
 
 from ...primitives import HELPERS
 from .emit import BRANCH_WEIGHT, LOOP_WEIGHT, _affine, _dtype_expr, _Region, _size, _Source
+from .fuse import fuse_output, zero_lines
 from .ir import INLINE_OPS, NumbaBackendError
 from .writers import ArrayWriters
 
@@ -203,7 +204,10 @@ class _Codegen(ArrayWriters):
                  and self.nodes[k].op not in ("input", "const", "scalar")]
         start = 0
         self.weight = 0
+        out_start = len(self.body)
         for k in order:
+            if k == self.out:
+                out_start = len(self.body)
             self.write(k)
             self.weight += _size(self.body[start:])
             start = len(self.body)
@@ -215,14 +219,20 @@ class _Codegen(ArrayWriters):
         out = self.nodes[self.out]
         ret_t = f"tan{self.out}"
         tail = []
-        if not out.active:
+        fused = fuse_output(self.body[out_start:], self.out) \
+            if out.active and self.out in order else None
+        if fused is not None:     # the lane block goes through fmap into fdata (.fuse)
+            self.body[out_start:] = ["    " + ln for ln in zero_lines(fused[1])] + fused[0]
+            ret_t = "fdata"
+        elif not out.active:
             tail.append(f"tout = np.zeros(({self.src.dim(out.size)}, p), np.float64)")
             ret_t = "tout"
         tail.append(f"return val{self.out}, {ret_t}")
         self.put(tail, 1)
         self.weight += _size(self.body[start:])
+        self.fused = fused is not None
         params = [f"x{i}" for i in range(self.n_inputs)] + ["colors", "dims"] \
-            + self.src.arg_names
+            + self.src.arg_names + (["fmap", "fdata"] if self.fused else [])
         head = ["import math", "import numpy as np", "from numba import njit", ""]
         text = "\n".join(self.body)
         for name, helper in HELPERS.items():
@@ -238,12 +248,15 @@ class _Codegen(ArrayWriters):
 def generate(nodes, out, live, material, n_inputs, n_lanes, push=None, budget=None):
     """Source of ``kernel(x0, ..., colors, dims, *args) -> (values, lanes)`` for ``n_lanes`` lanes.
 
-    Returns ``(source, dims, args, weight)``: the int64 ``dims`` array, the list
-    of argument values to pass after ``dims`` and the kernel's size (lines plus
-    :data:`LOOP_WEIGHT` per loop and :data:`BRANCH_WEIGHT` per branch). Raises
+    Returns ``(source, dims, args, weight, fused)``: the int64 ``dims`` array,
+    the list of argument values to pass after ``dims``, the kernel's size (lines
+    plus :data:`LOOP_WEIGHT` per loop and :data:`BRANCH_WEIGHT` per branch) and
+    whether the kernel writes its lane block through a map (:mod:`.fuse`: two
+    more arguments ``fmap``, ``fdata``; it returns ``(values, fdata)``). Raises
     :class:`NumbaBackendError` (stage ``"size"``) as soon as the size exceeds
     ``budget``.
     """
     cg = _Codegen(nodes, out, live, material, n_inputs, n_lanes, push)
     source = cg.generate(budget)
-    return source, np.array(cg.src.dims, dtype=np.int64), cg.src.arg_values, cg.weight
+    return (source, np.array(cg.src.dims, dtype=np.int64), cg.src.arg_values, cg.weight,
+            cg.fused)
