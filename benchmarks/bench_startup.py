@@ -1,11 +1,15 @@
-"""First use: ``import sparsead`` and the README quickstart, cold and warm.
+"""First use: ``import sparsead``, a prepared Jacobian's one-off cost and the README quickstart.
 
 Usage::
 
     python benchmarks/bench_startup.py              # 3 cold and 5 warm runs
-    python benchmarks/bench_startup.py --cold 1 --warm 3
+    python benchmarks/bench_startup.py --cold 1 --warm 3 --size 32 --no-quickstart
 
-Every figure comes from a fresh Python process. *Cold*: a brand-new, empty
+Every figure comes from a fresh Python process. The one-off table (Brusselator
+``--size``, default N = 32) splits import + ``sparse_jacobian`` + first call into
+parts: numpy and scipy.sparse, sparsead's own modules, Numba's import, the
+preparation (with ``jac.timings``) and each kernel's compile or cache load (the
+first kernel loaded also pays Numba's target set-up). *Cold*: a brand-new, empty
 ``NUMBA_CACHE_DIR`` (so the package's own ``@njit(cache=True)`` kernels compile
 again, whatever ``__pycache__`` holds) and an empty ``SPARSEAD_CACHE_DIR`` (the
 generated lane kernels). *Warm*: later processes on the same two folders.
@@ -40,12 +44,10 @@ print(json.dumps({{"seconds": time.perf_counter() - t0,
                    "numba": "numba" in sys.modules, "scipy.optimize": "scipy.optimize" in sys.modules}}))
 """
 
-# Runs the quickstart statement by statement; numba's Dispatcher.compile is wrapped to time
-# every kernel's first call (compile, or load from the on-disk cache).
-_QUICKSTART = r"""
-import ast, json, sys, time
-t_start = time.perf_counter()
-source = sys.stdin.read()
+# Wraps numba's Dispatcher.compile (when numba is imported) to time every kernel's first call
+# (compile, or load from the on-disk cache) into the dict ``kernels``.
+_KERNEL_HOOK = r"""
+import json, sys, time
 kernels = {}
 
 def _patch_numba():
@@ -81,7 +83,13 @@ class _Hook(importlib.abc.MetaPathFinder):  # patch numba's dispatcher when (if)
         spec.loader.exec_module = exec_module
         return spec
 sys.meta_path.insert(0, _Hook())
+"""
 
+# Runs the quickstart statement by statement.
+_QUICKSTART = _KERNEL_HOOK + r"""
+import ast
+t_start = time.perf_counter()
+source = sys.stdin.read()
 ns = {}
 lines = []
 for stmt in ast.parse(source).body:
@@ -93,6 +101,33 @@ for stmt in ast.parse(source).body:
 hess = ns.get("hess")
 print(json.dumps({"lines": lines, "total": time.perf_counter() - t_start,
                   "hess_timings": getattr(hess, "timings", {}), "kernels": kernels}))
+"""
+
+
+# One-off cost of a prepared Jacobian, part by part: the imports sparse_jacobian needs (numpy
+# and scipy.sparse, sparsead's own modules, numba), the preparation (its kernels' loads
+# apart: the first one includes Numba's own set-up) and the first call.
+_ONEOFF = _KERNEL_HOOK + r"""
+t_start = time.perf_counter()
+parts = []
+def step(label, fn):
+    t = time.perf_counter()
+    out = fn()
+    parts.append([label, time.perf_counter() - t])
+    return out
+step("import numpy, scipy.sparse", lambda: __import__("scipy.sparse"))
+import importlib
+sa = step("import sparsead, sparsead.examples",
+          lambda: (importlib.import_module("sparsead.examples"), sys.modules["sparsead"])[1])
+step("import sparsead.prepared (tracing, coloring, ad)",
+     lambda: importlib.import_module("sparsead.prepared"))
+step("import numba", lambda: importlib.import_module("numba"))
+from sparsead import examples
+x0 = examples.brusselator_x0(__SIZE__)
+jac = step("sa.sparse_jacobian(brusselator, x0)", lambda: sa.sparse_jacobian(examples.brusselator, x0))
+step("jac(x0), the first call", lambda: jac(x0))
+print(json.dumps({"lines": parts, "total": time.perf_counter() - t_start,
+                  "hess_timings": dict(jac.timings), "kernels": kernels}))
 """
 
 
@@ -108,7 +143,8 @@ def child(code, env, stdin=None):
     wall = time.perf_counter() - t
     if r.returncode:
         raise RuntimeError(f"child process failed:\n{r.stderr}")
-    out = json.loads(r.stdout.strip().splitlines()[-1])
+    lines = r.stdout.strip().splitlines()
+    out = json.loads(lines[-1]) if lines else {}
     out["wall"] = wall
     return out
 
@@ -136,10 +172,40 @@ def row(label, cold, warm, width=64):
     return f"  {label[:width]:{width}s} {cold:8.3f} {warm:8.3f}"
 
 
+def print_parts(title, cold, warm, split="hess ="):
+    """Process wall time, in-process total, each timed line (``split``: with its ``.timings``)
+    and the seconds Numba spent on each kernel, medians of ``cold`` and ``warm``."""
+    print(row(f"{title}, process wall time", med([r["wall"] for r in cold]),
+              med([r["wall"] for r in warm])))
+    print(row(f"{title}, in the process", med([r["total"] for r in cold]),
+              med([r["total"] for r in warm])))
+    for k, (text, _) in enumerate(cold[0]["lines"]):
+        c = med([r["lines"][k][1] for r in cold])
+        w = med([r["lines"][k][1] for r in warm])
+        if c >= 0.01 or w >= 0.01:
+            print(row(f"  {text.strip()}", c, w))
+        if text.startswith(split):
+            for part in cold[0]["hess_timings"]:
+                print(row(f"      .timings[{part!r}]",
+                          med([r["hess_timings"][part] for r in cold]),
+                          med([r["hess_timings"][part] for r in warm])))
+    names = sorted({n for r in cold for n in r["kernels"]},
+                   key=lambda n: -med([r["kernels"].get(n, 0.0) for r in cold]))
+    total_c = med([sum(r["kernels"].values()) for r in cold])
+    total_w = med([sum(r["kernels"].values()) for r in warm])
+    print(row("  Numba: compile (cold) / load from cache (warm), all kernels", total_c, total_w))
+    for n in names:
+        print(row(f"    {n}", med([r["kernels"].get(n, 0.0) for r in cold]),
+                  med([r["kernels"].get(n, 0.0) for r in warm])))
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--cold", type=int, default=3, help="cold runs (new empty caches each)")
     parser.add_argument("--warm", type=int, default=5, help="warm runs (caches filled)")
+    parser.add_argument("--size", type=int, default=32,
+                        help="Brusselator N of the one-off part table (default 32)")
+    parser.add_argument("--no-quickstart", action="store_true", help="skip the README part")
     args = parser.parse_args(argv)
     import numba
     import numpy
@@ -152,6 +218,9 @@ def main(argv=None):
           f"SPARSEAD_CACHE_DIR) and {args.warm} warm runs, each a fresh process; seconds\n")
     print(f"  {'':64s} {'cold':>8s} {'warm':>8s}")
 
+    cold, warm = runs("pass", args.cold, args.warm)
+    print(row("python -c pass (the interpreter alone)", med([r["wall"] for r in cold]),
+              med([r["wall"] for r in warm])))
     for module in ("numpy, scipy.sparse", "sparsead"):
         cold, warm = runs(_IMPORT_ONLY.format(module=module), args.cold, args.warm)
         print(row(f"import {module}", med([r["seconds"] for r in cold]),
@@ -159,30 +228,11 @@ def main(argv=None):
         if module == "sparsead" and (cold[0]["numba"] or cold[0]["scipy.optimize"]):
             print("  (note: `import sparsead` loaded numba or scipy.optimize)")
 
-    source = quickstart_source()
-    cold, warm = runs(_QUICKSTART, args.cold, args.warm, stdin=source)
-    print(row("README quickstart, process wall time", med([r["wall"] for r in cold]),
-              med([r["wall"] for r in warm])))
-    print(row("README quickstart, in the process", med([r["total"] for r in cold]),
-              med([r["total"] for r in warm])))
-    for k, (text, _) in enumerate(cold[0]["lines"]):
-        c = med([r["lines"][k][1] for r in cold])
-        w = med([r["lines"][k][1] for r in warm])
-        if c >= 0.01 or w >= 0.01:
-            print(row(f"  {text.strip()}", c, w))
-        if text.startswith("hess ="):
-            for part in cold[0]["hess_timings"]:
-                print(row(f"      hess.timings[{part!r}]",
-                          med([r["hess_timings"][part] for r in cold]),
-                          med([r["hess_timings"][part] for r in warm])))
-    names = sorted({n for r in cold for n in r["kernels"]},
-                   key=lambda n: -med([r["kernels"].get(n, 0.0) for r in cold]))
-    total_c = med([sum(r["kernels"].values()) for r in cold])
-    total_w = med([sum(r["kernels"].values()) for r in warm])
-    print(row("Numba: compile (cold) / load from cache (warm), all kernels", total_c, total_w))
-    for n in names:
-        print(row(f"    {n}", med([r["kernels"].get(n, 0.0) for r in cold]),
-                  med([r["kernels"].get(n, 0.0) for r in warm])))
+    cold, warm = runs(_ONEOFF.replace("__SIZE__", str(args.size)), args.cold, args.warm)
+    print_parts(f"Brusselator N={args.size} one-off", cold, warm, split="sa.sparse_jacobian")
+    if not args.no_quickstart:
+        cold, warm = runs(_QUICKSTART, args.cold, args.warm, stdin=quickstart_source())
+        print_parts("README quickstart", cold, warm)
     return 0
 
 

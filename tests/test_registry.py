@@ -198,5 +198,8 @@ def _apply(name, args):
         return np.where(*args)
     if name == "strong_multiply":       # internal (gradient transform): records itself
         return REGISTRY[name].impl(*args)
+    if name in ("erf", "erfc", "expit"):       # scipy.special: entered at first lookup
+        import scipy.special
+        return getattr(scipy.special, name)(*args)
     fn = next(u for u, p in UFUNC_PRIMITIVES.items() if p == name)
     return fn(*args)

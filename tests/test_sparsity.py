@@ -258,3 +258,57 @@ def test_args_are_constants():
     A = np.diag([1.0, 0.0, 2.0])
     P = _dense(jacobian_sparsity(f, np.ones(3), (A, 2.0)))
     assert (P == (A != 0)).all()
+
+
+def test_union2_and_gather_are_compose_with_identity_and_map_blocks():
+    """The two fast paths of the index-set product against the general kernel (random sets)."""
+    from sparsead._kernels import sparsity as ks
+    rng = np.random.default_rng(4)
+
+    def sets(rows, cols):
+        lens = rng.integers(0, min(4, cols) + 1, rows)
+        ptr = np.concatenate([[0], np.cumsum(lens)]).astype(np.int64)
+        idx = np.concatenate([rng.choice(cols, k, replace=False) for k in lens] or [[]])
+        return ptr, idx.astype(np.int64)
+
+    def canon(ptr, idx):
+        return [sorted(idx[ptr[i]:ptr[i + 1]].tolist()) for i in range(ptr.size - 1)]
+
+    ident = lambda n: np.arange(n + 1, dtype=np.int64)
+    for rows, cols in [(0, 3), (1, 1), (7, 5), (40, 9)]:
+        a, b = sets(rows, cols), sets(rows, cols)
+        lp = np.stack([ident(rows), ident(rows) + rows])
+        li = np.concatenate([np.arange(rows), np.arange(rows) + rows]).astype(np.int64)
+        s_ptr = np.concatenate([a[0][:-1], b[0] + a[1].size]).astype(np.int64)
+        ref = ks.compose(lp, li, s_ptr, np.concatenate([a[1], b[1]]), cols,
+                         a[1].size + b[1].size)
+        got = ks.union2(*a, *b, cols)
+        assert canon(*got) == canon(*ref) and np.array_equal(got[0], ref[0])
+        m = rng.integers(-1, max(rows, 1), 2 * rows + 1).astype(np.int64)
+        if rows == 0:
+            m = np.full(m.size, -1, dtype=np.int64)
+        valid = m >= 0
+        mp = np.concatenate([[0], np.cumsum(valid)]).astype(np.int64)
+        ref = ks.compose(mp[None, :], m[valid], *a, cols, int(np.diff(a[0])[m[valid]].sum()))
+        got = ks.gather(m, *a)
+        assert np.array_equal(got[0], ref[0]) and canon(*got) == canon(*ref)
+
+
+def test_large_products_read_their_inputs_in_place(monkeypatch):
+    """Above the size threshold the fast paths run; the pattern is the one compose() gives."""
+    from sparsead import sparsity as sparsity_mod
+    from sparsead._kernels import sparsity as ks
+    f = lambda x: (3 - 2 * x) * x - np.concatenate([[0.0], x[:-1]]) + np.sin(x[::-1])
+    x = np.ones(300)
+    small = jacobian_sparsity(f, x)
+    calls = []
+
+    class Spy:
+        def __getattr__(self, name):
+            calls.append(name)
+            return getattr(ks, name)
+    monkeypatch.setattr(sparsity_mod, "_IN_PLACE_ROWS", 1)
+    monkeypatch.setattr(sparsity_mod, "_ks", Spy())
+    large = jacobian_sparsity(f, x)
+    assert {"union2", "gather"} <= set(calls)
+    assert (small != large).nnz == 0 and small.nnz == large.nnz

@@ -357,3 +357,34 @@ def implicit_cover(ptr, idx, order):
         out[v] = left
         seen[v] = True
     return out
+
+
+@njit(cache=True)
+def read_colors(ptr, idx, raw, n):
+    """``(read, used)`` of a bicoloring's raw colors (columns ``< n``, rows ``>= n``).
+
+    ``read``: the distinct colors, counted per side, of the vertices next to a
+    neutral one (``raw < 0``); ``used``: the distinct colors per side, summed.
+    """
+    nv = ptr.size - 1
+    seen_read = np.zeros((2, nv + 1), dtype=np.bool_)
+    seen_used = np.zeros((2, nv + 1), dtype=np.bool_)
+    read = 0
+    used = 0
+    for v in range(nv):
+        c = raw[v]
+        if c >= 0:
+            side = 1 if v >= n else 0
+            if not seen_used[side, c]:
+                seen_used[side, c] = True
+                used += 1
+            continue
+        for p in range(ptr[_U(v)], ptr[_U(v) + _U1]):
+            w = idx[_U(p)]
+            d = raw[_U(w)]
+            if d >= 0:
+                side = 1 if w >= n else 0
+                if not seen_read[side, d]:
+                    seen_read[side, d] = True
+                    read += 1
+    return read, used

@@ -43,3 +43,52 @@ def compose(l_indptr, l_indices, s_indptr, s_indices, n_cols, bound):
         indptr[i + 1] = pos
     return indptr, indices[:pos].copy()
 
+
+
+@njit(cache=True)
+def union2(p1, i1, p2, i2, n_cols):
+    """Row-wise union of two index-set structures over the same rows (``L = [I | I]``).
+
+    What :func:`compose` computes for two identity blocks, without building them
+    (elementwise binary ops on same-shaped arrays, the most common product).
+    """
+    n_rows = p1.size - 1
+    indptr = np.zeros(n_rows + 1, dtype=np.int64)
+    indices = np.empty(i1.size + i2.size, dtype=np.int64)
+    mark = np.full(n_cols, -1, dtype=np.int64)
+    pos = 0
+    for i in range(n_rows):
+        for b in range(p1[i], p1[i + 1]):
+            j = i1[b]
+            mark[j] = i
+            indices[pos] = j
+            pos += 1
+        for b in range(p2[i], p2[i + 1]):
+            j = i2[b]
+            if mark[j] != i:
+                indices[pos] = j
+                pos += 1
+        indptr[i + 1] = pos
+    return indptr, indices[:pos].copy()
+
+
+@njit(cache=True)
+def gather(rows, s_indptr, s_indices):
+    """Index sets of output element ``i``: row ``rows[i]`` of ``S`` (none where it is < 0).
+
+    What :func:`compose` computes for one block with at most one entry per row (slicing,
+    indexing, broadcasting, concatenation), with no marker pass.
+    """
+    n_rows = rows.size
+    indptr = np.zeros(n_rows + 1, dtype=np.int64)
+    for i in range(n_rows):
+        k = rows[i]
+        indptr[i + 1] = indptr[i] + (s_indptr[k + 1] - s_indptr[k] if k >= 0 else 0)
+    indices = np.empty(indptr[n_rows], dtype=np.int64)
+    for i in range(n_rows):
+        k = rows[i]
+        if k >= 0:
+            start = s_indptr[k]
+            for b in range(s_indptr[k + 1] - start):
+                indices[indptr[i] + b] = s_indices[start + b]
+    return indptr, indices

@@ -14,6 +14,8 @@ CLI and the benchmarks). :func:`lower_bound` (O(nnz)) lets an order search and
 
 from __future__ import annotations
 
+import copy
+
 import numpy as np
 
 from .._errors import ColoringError
@@ -29,7 +31,8 @@ from .checks import (
     is_valid_bicoloring,
     is_valid_coloring,
 )
-from .greedy import PROBLEMS, SYMMETRIC_PROBLEMS, build_graph, run
+from .greedy import (PROBLEMS, SYMMETRIC_PROBLEMS, bicoloring_bounds, build_graph, read_bound,
+                     run)
 from .improve import recolor
 from .orders import ORDERS, vertex_order
 from .result import Coloring, build_coloring
@@ -246,28 +249,116 @@ def color(pattern, problem="column", order=None, *, seed=None, keep_explicit_zer
     improve = _rounds(improve)
     graph = build_graph(p, problem)
     bound = lower_bound(p, problem, decompression) if len(orders) > 1 or improve else 0
+
+    def build(name, raw, root):
+        return build_coloring(graph, problem, name, raw, root, postprocess=postprocess,
+                              method=method)
+
+    def count(raw):
+        """``(lo, hi)``: bounds on the count of raw colors, without post-processing."""
+        if problem != "bidirectional":
+            return None
+        bounds = bicoloring_bounds(graph, raw)
+        return bounds if bounds is None or postprocess else (bounds[1], bounds[1])
+
+    best, found = _search(graph, problem, method, orders, seed, bound, build, count)
+    if improve and best is not None and graph.n and best.n_colors > bound:
+        def score(raw, root):
+            c = build(best.order, raw, root)
+            return c.n_colors, c
+        floor = (lambda raw: read_bound(graph, raw)) if problem == "bidirectional" else None
+        best = recolor(graph, problem, method, *found, improve, score, seed,
+                       start=(best.n_colors, best), floor=floor)[1]
+    return best
+
+
+class _Candidate:
+    """A coloring of the order search whose count is known within ``[lo, hi]``; post-processed
+    (:meth:`resolve`) only when a comparison needs its exact count, or when it wins."""
+
+    __slots__ = ("lo", "hi", "order", "raw", "root", "build", "coloring")
+
+    def __init__(self, bounds, order, raw, root, build):
+        self.order, self.raw, self.root, self.build = order, raw, root, build
+        self.coloring = None
+        if bounds is None:
+            self.resolve()
+        else:
+            self.lo, self.hi = bounds
+
+    def resolve(self):
+        if self.coloring is None:
+            self.coloring = self.build(self.order, self.raw, self.root)
+            self.lo = self.hi = self.coloring.n_colors
+        return self.coloring
+
+    def renamed(self, name):
+        c = copy.copy(self)
+        c.order = name
+        if self.coloring is not None:
+            c.coloring = copy.copy(self.coloring)
+            c.coloring.order, c.coloring._plans, c.coloring._validated = name, {}, {}
+        return c
+
+
+def _better(a, rank_a, b, rank_b):
+    """Whether candidate ``a`` has fewer colors than ``b`` (ties: the lower rank), building
+    either only when their bounds overlap."""
+    if (a.hi, rank_a) < (b.lo, rank_b):
+        return True
+    if (a.lo, rank_a) > (b.hi, rank_b):
+        return False
+    return (a.resolve().n_colors, rank_a) < (b.resolve().n_colors, rank_b)
+
+
+def _search(graph, problem, method, orders, seed, bound, build, count):
+    """``(best coloring, (perm, raw, root) it came from)`` over ``orders`` (see :func:`color`).
+
+    Fewest colors win, the first given on ties. Work that cannot change the
+    result is skipped: the orders after the lower ``bound`` is met, an order
+    whose permutation was already colored (:func:`_same_order`), a bicoloring
+    whose cover (:func:`~.greedy.cover_bound`) already needs more colors than
+    the best, and the post-processing of a bicoloring whose count bounds
+    (``count(raw)``: :func:`~.greedy.bicoloring_bounds`) decide
+    the comparison. ``build(name, raw, root)`` post-processes raw colors into a
+    :class:`Coloring`.
+    """
     best, best_rank, found = None, None, None
-    tried = set()
+    tried, seen = set(), []
     for rank in _evaluation_order(orders, problem):
         tried.add(rank)
         perm, name = vertex_order(graph, orders[rank], seed)
-        raw, root = run(graph, problem, perm, method,
-                        limit=None if best is None else best.n_colors)
+        again = _same_order(seen, perm, name)
+        if again is not None:
+            c, raw, root = again
+        else:
+            raw, root = run(graph, problem, perm, method,
+                            limit=None if best is None else best.hi)
+            c = None if raw is None else _Candidate(count(raw), name, raw, root, build)
+            seen.append((perm, c, raw, root))
         if raw is None:
             continue
-        c = build_coloring(graph, problem, name, raw, root, postprocess=postprocess,
-                           method=method)
-        if best is None or (c.n_colors, rank) < (best.n_colors, best_rank):
+        if best is None or _better(c, rank, best, best_rank):
             best, best_rank, found = c, rank, (perm, raw, root)
-        if best.n_colors <= bound and tried.issuperset(range(best_rank)):
+        if best.hi <= bound and tried.issuperset(range(best_rank)):
             break  # optimal: the orders left could only tie, and ties keep the first given
-    if improve and best is not None and graph.n and best.n_colors > bound:
-        def score(raw, root):
-            c = build_coloring(graph, problem, best.order, raw, root, postprocess=postprocess,
-                               method=method)
-            return c.n_colors, c
-        best = recolor(graph, problem, method, *found, improve, score, seed)[1]
-    return best
+    return (None if best is None else best.resolve()), found
+
+
+def _same_order(seen, perm, name):
+    """``(coloring, raw, root)`` of an order tried before with the same permutation, renamed.
+
+    The greedy kernels are deterministic, so an order that yields the permutation of
+    one already tried (largest-first on a pattern whose degrees are all equal is the
+    natural order) gives the same colors: the coloring is reused under ``name``
+    (ties then go to the order given first, as if it had been colored again).
+    None when the permutation is new; ``raw`` is None when the earlier try was
+    skipped by its bound (a later try, with a bound no larger, is skipped too).
+    """
+    for perm0, c, raw, root in seen:
+        if np.array_equal(perm0, perm):
+            return (None if c is None else c.renamed(name)), raw, root
+    return None
 
 
 def _decompression(problem, decompression, method):

@@ -84,24 +84,33 @@ def adjacency(p: sp.csr_array) -> Adjacency:
 
 
 def augmented(p: sp.csr_array):
-    """The pattern ``[[0, A.T], [A, 0]]`` and, per stored entry, the position in ``A``.
+    """The pattern ``[[0, A.T], [A, 0]]``, per stored entry the position in ``A``, its graph.
 
-    Returns ``(h, apos)`` where ``apos[q] >= 0`` for entries of the lower block
-    ``A`` and ``apos[q] = -(t + 1)`` for the mirror of ``A``'s entry ``t``.
+    Returns ``(h, apos, adj)`` where ``apos[q] >= 0`` for entries of the lower
+    block ``A`` and ``apos[q] = -(t + 1)`` for the mirror of ``A``'s entry ``t``,
+    and ``adj`` is the :class:`Adjacency` of ``h`` (no diagonal). Built in
+    O(nnz) from ``A`` and its CSC view: the first ``n`` rows of ``h`` are the
+    columns of ``A`` (row numbers shifted by ``n``), the last ``m`` its rows;
+    both views are sorted, so ``h`` is too, and the mirror of the ``t``-th
+    entry of ``A`` (at ``nnz + t``) is where the CSC view stores it.
     """
     m, n = p.shape
-    rows = row_ids(as_index_array(p.indptr))
-    cols = as_index_array(p.indices)
-    t = np.arange(p.nnz, dtype=np.int64)
-    r = np.concatenate([n + rows, cols])
-    c = np.concatenate([cols, n + rows])
-    code = np.concatenate([t + 1, -(t + 1)])
-    h = sp.csr_array(sp.coo_array((code, (r, c)), shape=(n + m, n + m)))
-    h.sort_indices()
-    apos = np.where(h.data > 0, h.data - 1, h.data).astype(np.int64)
-    hb = sp.csr_array((np.ones(h.nnz, dtype=bool), as_index_array(h.indices),
-                       as_index_array(h.indptr)), shape=h.shape)
-    return hb, apos
+    nnz = p.nnz
+    ptr = as_index_array(p.indptr)
+    t = np.arange(nnz, dtype=np.int64)
+    csc = sp.csr_array((t, as_index_array(p.indices), ptr), shape=(m, n)).tocsc()
+    csc.sort_indices()
+    upper = as_index_array(csc.data)                 # A position of each upper-block entry
+    hptr = np.concatenate([as_index_array(csc.indptr), nnz + ptr[1:]])
+    hidx = np.concatenate([as_index_array(csc.indices) + n, as_index_array(p.indices)])
+    apos = np.concatenate([-(upper + 1), t])
+    hb = sp.csr_array((np.ones(2 * nnz, dtype=bool), hidx, hptr), shape=(n + m, n + m))
+    hb.has_sorted_indices = True
+    where = np.empty(nnz, dtype=np.int64)
+    where[upper] = t                                 # upper position of A's entry t
+    eid = np.concatenate([t, where])                 # the upper copy has the smaller position
+    adj = Adjacency(n + m, hptr, hidx, eid, np.arange(2 * nnz, dtype=np.int64))
+    return hb, apos, adj
 
 
 def intersection_graph(p: sp.csr_array, side: str) -> sp.csr_array:

@@ -75,8 +75,8 @@ def build_graph(p: sp.csr_array, problem: str) -> ColoringGraph:
         g.extra["bipartite"] = b
         return g
     if problem == "bidirectional":
-        h, apos = graphs.augmented(p)
-        g = _adjacency_graph(h, 0)
+        h, apos, a = graphs.augmented(p)
+        g = ColoringGraph("adjacency", a.n, a.ptr, a.idx, a.ptr, a.idx, 0, h, adj=a)
         g.extra["apos"] = apos
         g.extra["source"] = p
         return g
@@ -116,6 +116,24 @@ def cover_bound(graph: ColoringGraph, neutral: np.ndarray) -> int:
     left = deg[neutral]
     side = np.flatnonzero(neutral) >= n
     return int(left[~side].max(initial=0) + left[side].max(initial=0))
+
+
+def bicoloring_bounds(graph: ColoringGraph, raw: np.ndarray) -> tuple[int, int]:
+    """``(lo, hi)``: bounds, in O(nnz), on the colors a bicoloring keeps after post-processing.
+
+    ``lo``: an entry next to a neutral row (column) can only be read from the
+    color of its column (row), the neutral vertex has none, so those colors are
+    read whatever post-processing does (the natural order's bicoloring, a column
+    coloring, meets this bound). ``hi``: post-processing only drops colors, so
+    the raw colors used on each side; with ``postprocess=False`` the count.
+    """
+    lo, hi = kc.read_colors(graph.ptr_a, graph.idx_a, raw, graph.extra["source"].shape[1])
+    return int(lo), int(hi)
+
+
+def read_bound(graph: ColoringGraph, raw: np.ndarray) -> int:
+    """The lower bound of :func:`bicoloring_bounds`."""
+    return bicoloring_bounds(graph, raw)[0]
 
 
 def run(graph: ColoringGraph, problem: str, perm: np.ndarray, method: str = "star",

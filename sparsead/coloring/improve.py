@@ -54,16 +54,21 @@ def class_order(raw, perm, strategy, rng):
     return np.lexsort((pos, key)).astype(np.int64)
 
 
-def recolor(graph, problem, method, perm, raw, root, rounds, score, seed=None):
+def recolor(graph, problem, method, perm, raw, root, rounds, score, seed=None, start=None,
+            floor=None):
     """``rounds`` rounds of iterated greedy from the coloring ``raw`` (found in order ``perm``).
 
     A round is accepted when its raw coloring uses no more colors than the
     current one. ``score(raw, root)`` returns ``(count, result)``, the count
-    after post-processing; it is called for the starting coloring and for the
-    round with the fewest raw colors, and the better of the two is returned.
+    after post-processing; it is called for the round with the fewest raw
+    colors and, unless its score is given as ``start``, for the starting
+    coloring; the better of the two is returned (the round on ties). ``floor(raw)``,
+    optional, is a lower bound on that count: a round whose bound exceeds the
+    start's count is not scored.
     """
     rng = np.random.default_rng(0 if seed is None else seed)
-    start = score(raw, root)
+    if start is None:
+        start = score(raw, root)
     count = int(raw.max(initial=-1)) + 1
     best = None
     for r in range(rounds):
@@ -75,7 +80,7 @@ def recolor(graph, problem, method, perm, raw, root, rounds, score, seed=None):
             if best is None or new_count < count:
                 best = (new_raw, new_root)
             perm, raw, root, count = new_perm, new_raw, new_root, new_count
-    if best is None:
+    if best is None or (floor is not None and floor(best[0]) > start[0]):
         return start
     end = score(*best)
     return end if end[0] <= start[0] else start

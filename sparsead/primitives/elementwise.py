@@ -27,9 +27,9 @@ and its derivatives, written independently, in ``tests/fuzz/reference.py``
 from __future__ import annotations
 
 import math
+import sys
 
 import numpy as np
-import scipy.special as sc
 
 from .core import (REGISTRY, Elementwise, ScalarRule, broadcast_map, mask_map, no_cotangent,
                    no_derivative, other_factors, others_fixed, register, strong_product,
@@ -43,8 +43,35 @@ _LN2, _LN10 = math.log(2.0), math.log(10.0)
 _2_SQRTPI = 2.0 / math.sqrt(math.pi)
 _S_LN2, _S_LN10, _S_2_SQRTPI = "0.6931471805599453", "2.302585092994046", "1.1283791670955126"
 
+#: scipy.special ufuncs with a row: imported only when used (``import scipy.special`` costs
+#: ~40 ms, a third of sparsead's own import time, and most functions never call them)
+_SPECIAL = ("erf", "erfc", "expit")
+
+
+class _UfuncTable(dict):
+    """ufunc -> primitive name. The scipy.special ufuncs are entered at their first lookup:
+    a caller holding one has imported scipy.special, so it is in ``sys.modules`` then."""
+
+    def get(self, ufunc, default=None):
+        name = super().get(ufunc)
+        if name is None and getattr(ufunc, "__name__", None) in _SPECIAL:
+            sc = sys.modules.get("scipy.special")
+            if sc is not None and getattr(sc, ufunc.__name__) is ufunc:
+                name = self[ufunc] = ufunc.__name__
+        return default if name is None else name
+
+
+def _special(name):
+    """``scipy.special.<name>``, imported at the first call."""
+    def call(*args):
+        from scipy import special
+        return getattr(special, name)(*args)
+    call.__name__ = name
+    return call
+
+
 #: numpy/scipy ufunc -> primitive name (aliases included)
-UFUNC_PRIMITIVES = {}
+UFUNC_PRIMITIVES = _UfuncTable()
 
 
 # --- the rule builders a row uses ------------------------------------------------------
@@ -471,12 +498,12 @@ _piecewise("bitwise_and", np.bitwise_and, "np.bitwise_and({0}, {1})", 2, "bool")
 _piecewise("bitwise_or", np.bitwise_or, "np.bitwise_or({0}, {1})", 2, "bool")
 _piecewise("bitwise_xor", np.bitwise_xor, "np.bitwise_xor({0}, {1})", 2, "bool")
 _piecewise("invert", np.invert, "np.invert({0})", 1, "bool")
-_row("erf", sc.erf, "real", T, (lambda x, out: _2_SQRTPI * np.exp(-(x * x)),),
-     ("math.erf({0})", f"({_S_2_SQRTPI} * np.exp(-{{0}} * {{0}}))"))
-_row("erfc", sc.erfc, "real", T, (lambda x, out: -_2_SQRTPI * np.exp(-(x * x)),),
-     ("math.erfc({0})", f"(-{_S_2_SQRTPI} * np.exp(-{{0}} * {{0}}))"))
-_row("expit", sc.expit, "real", T, (lambda x, out: out * (1.0 - out),),
-     ("1.0 / (1.0 + np.exp(-{0}))", "({r} * (1.0 - {r}))"))
+_row("erf", _special("erf"), "real", T, (lambda x, out: _2_SQRTPI * np.exp(-(x * x)),),
+     ("math.erf({0})", f"({_S_2_SQRTPI} * np.exp(-{{0}} * {{0}}))"), ufunc=False)
+_row("erfc", _special("erfc"), "real", T, (lambda x, out: -_2_SQRTPI * np.exp(-(x * x)),),
+     ("math.erfc({0})", f"(-{_S_2_SQRTPI} * np.exp(-{{0}} * {{0}}))"), ufunc=False)
+_row("expit", _special("expit"), "real", T, (lambda x, out: out * (1.0 - out),),
+     ("1.0 / (1.0 + np.exp(-{0}))", "({r} * (1.0 - {r}))"), ufunc=False)
 # the chain-rule product of the gradient transform (never traced from user code): a * b, but
 # 0 where a factor is 0 (inf/NaN in the other); the compiled value tries the common case first
 _row("strong_multiply", strong_product, ("real", "real"), ((F, T), (T, F)),
