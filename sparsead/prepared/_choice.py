@@ -12,7 +12,9 @@ import numpy as np
 from .._errors import PatternError
 from .._validation import as_pattern
 from ..coloring import color as _color_api
-from ..coloring import lower_bound
+from ..coloring.choice import PROBLEM as _PROBLEM
+from ..coloring.choice import jacobian_candidates
+from ..coloring.choice import rank as _rank
 
 MODES = ("auto", "forward", "reverse", "bidirectional")
 TRIANGLES = ("full", "lower", "upper")
@@ -21,9 +23,6 @@ DEFAULT_ORDERS = ("natural", "largest_first", "smallest_last")
 #: two rounds find most of what more would (on the reference matrices, 51 of the 55
 #: star colors that ten rounds save) for about two greedy colorings each.
 DEFAULT_IMPROVE = 2
-#: ``mode="auto"`` prefers, on equal color counts, the lanes listed first.
-_PREFERENCE = ("forward", "reverse", "bidirectional")
-_PROBLEM = {"forward": "column", "reverse": "row", "bidirectional": "bidirectional"}
 
 
 def user_pattern(sparsity, detected, name="sparsity"):
@@ -57,37 +56,13 @@ def same_pattern(a, b) -> bool:
         and np.array_equal(a.indices, b.indices)
 
 
-def _rank(mode, coloring):
-    return coloring.n_colors, _PREFERENCE.index(mode)
-
 
 def auto_candidates(pattern, order):
-    """The colorings ``mode="auto"`` compares, skipping every one that cannot win.
-
-    Lower bounds in O(nnz) (:func:`sparsead.coloring.lower_bound`): a row with
-    k entries needs k column colors, a column with k entries k row colors,
-    and a bicoloring at least 2 or 3 colors. A coloring is computed only if
-    its bound could still beat the best found (ties go to forward, then
-    reverse, then bidirectional). The side with the smaller bound goes first;
-    the bicoloring goes first when its bound is below both sides' bounds (it
-    handles dense rows and columns in O(nnz), while coloring the columns of a
-    Jacobian with one dense row costs O(n^2) and can only give n colors).
-    """
-    bounds = {mode: lower_bound(pattern, _PROBLEM[mode]) for mode in _PREFERENCE}
-    candidates = {}
-
-    def could_win(mode):
-        if not candidates:
-            return True
-        best = min(_rank(k, c) for k, c in candidates.items())
-        return (bounds[mode], _PREFERENCE.index(mode)) < best
-
-    sides = sorted(("forward", "reverse"), key=lambda k: (bounds[k], _PREFERENCE.index(k)))
-    first = ["bidirectional"] if bounds["bidirectional"] < bounds[sides[0]] else []
-    for mode in first + sides + ["bidirectional"]:
-        if mode not in candidates and could_win(mode):
-            candidates[mode] = color(pattern, _PROBLEM[mode], order)
-    return candidates
+    """The colorings ``mode="auto"`` compares, skipping every one that cannot win
+    (:func:`sparsead.coloring.choice.jacobian_candidates`: O(nnz) lower bounds, the
+    bicoloring first when both sides have dense lines, no row coloring of a
+    structurally symmetric pattern)."""
+    return jacobian_candidates(pattern, lambda problem: color(pattern, problem, order))
 
 
 def jacobian_coloring(pattern, mode, order, reuse=None):
