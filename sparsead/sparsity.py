@@ -19,9 +19,9 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
-from ._errors import TracingError
 from ._kernels import lazy
 from ._validation import as_real_array, check_args
+from ._validation.values import check_scalar_output
 from .primitives import IDENTITY, REGISTRY, Pattern, RuleContext, broadcast_map
 from .tracing import trace
 
@@ -350,7 +350,6 @@ def hessian_sparsity(f, x, args=(), *, local=False) -> sp.csr_array:
     """
     graph = trace(f, as_real_array(x), check_args(args), local=local)
     out = graph.nodes[graph.outputs[0]]
-    if out.size != 1:
-        raise TracingError(f"hessian_sparsity needs a scalar `f`; it returned shape "
-                           f"{out.shape}. Use jacobian_sparsity for vector outputs.")
+    check_scalar_output(out.shape, "hessian_sparsity",
+                        "Use jacobian_sparsity for vector outputs.")
     return graph_hessian_sparsity(graph, local=local)
