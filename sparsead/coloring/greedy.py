@@ -171,6 +171,9 @@ def run(graph: ColoringGraph, problem: str, perm: np.ndarray, method: str = "sta
     """
     if graph.n == 0:
         return np.zeros(0, dtype=np.int64), np.zeros(graph.idx_a.size, dtype=np.int64)
+    if problem not in ("bidirectional", "star", "acyclic"):
+        arrays = graph.narrow or (graph.ptr_a, graph.idx_a, graph.ptr_b, graph.idx_b)
+        return kc.greedy_color(*arrays, graph.mode, perm, graph.n, graph.width), None
     if problem == "bidirectional":
         kind, bipartite, neutral = method, True, cover(graph, perm)
         if limit is not None and cover_bound(graph, neutral) > limit:
@@ -179,7 +182,4 @@ def run(graph: ColoringGraph, problem: str, perm: np.ndarray, method: str = "sta
         kind, bipartite, neutral = problem, False, np.zeros(graph.n, dtype=np.bool_)
     if kind == "star":
         return kc.star_color(graph.ptr_a, graph.idx_a, perm, bipartite, neutral), None
-    if kind == "acyclic":
-        return kc.acyclic_color(graph.ptr_a, graph.idx_a, graph.adj.eid, perm, bipartite, neutral)
-    arrays = graph.narrow or (graph.ptr_a, graph.idx_a, graph.ptr_b, graph.idx_b)
-    return kc.greedy_color(*arrays, graph.mode, perm, graph.n, graph.width), None
+    return kc.acyclic_color(graph.ptr_a, graph.idx_a, graph.adj.eid, perm, bipartite, neutral)
