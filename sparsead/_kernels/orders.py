@@ -195,6 +195,8 @@ def dynamic_order(ptr_a, idx_a, ptr_b, idx_b, mode, deg0, kind):
         v = pool[bstart[d] + bsize[d]]
         done[v] = True
         order[n - 1 - step if kind == 0 else step] = v
+        # the bucket move is written out twice below: as a jitted helper, with
+        # inline="always" or without, the whole order measured 3-7x slower
         if mode == 0:
             for p in range(ptr_a[_U(v)], ptr_a[_U(v) + _U1]):
                 w = idx_a[_U(p)]
