@@ -344,6 +344,7 @@ class Decompressor:
         self.out = plan.out
         self.threads = int(threads)
         self._src = _direct_sources(self.plan, shapes[0])
+        self._n_blocks = len(shapes)
         self._fused = None
         self._spare = weakref.WeakValueDictionary()
         self._indptr = _frozen(plan.out.indptr)
@@ -371,43 +372,82 @@ class Decompressor:
             out.indices.base is self._indices or out.indices is self._indices)
 
     def fuse(self, into, n_cells, dtype):
-        """Let :meth:`run_fused` call ``into(inputs, fmap, data)`` (a kernel that writes its
-        lane block through a map, ``n_cells`` cells, ``fmap`` of ``dtype``); False if this
-        plan cannot be fused (``into`` None, substitution or bidirectional plans)."""
-        fm = self.fused_map(n_cells, dtype) if into is not None else None
-        self._fused = None if fm is None else (into,) + fm
+        """Let :meth:`run_fused` call the lane kernels that write through maps; False if not.
+
+        ``into`` is one kernel ``into(inputs, fmap, data)`` writing the plan's block
+        (``n_cells`` cells, ``fmap`` of ``dtype``) or, for a plan reading two blocks
+        (bidirectional), a sequence of two kernels with sequences ``n_cells`` and
+        ``dtype``. Not fused: a kernel is None, or the plan reads a block cell twice
+        in a way the maps cannot express (see :meth:`fused_maps`).
+        """
+        many = isinstance(into, (list, tuple))
+        intos = tuple(into) if many else (into,)
+        maps = None
+        if len(intos) == self._n_blocks and all(k is not None for k in intos):
+            maps = self.fused_maps(tuple(n_cells) if many else (n_cells,),
+                                   tuple(dtype) if many else (dtype,))
+        self._fused = None if maps is None else (intos,) + maps
         return self._fused is not None
 
     def run_fused(self, inputs, data):
-        """Evaluate the lanes of ``inputs`` straight into ``data``; False (nothing done) if
-        ``data`` is not one that :meth:`new_output` made (no spare slot after it)."""
+        """Evaluate the lanes straight into ``data``; False (nothing done) if ``data`` is not
+        one that :meth:`new_output` made (no spare slot after it) or the plan is not fused.
+
+        ``inputs``: one list of inputs per fused kernel, in block order. The
+        kernels write each block cell where the plan reads it; one compiled pass then
+        makes the copies and, for substitution plans, solves the trees in place.
+        """
         buf = data.base
         if self._fused is None or self._spare.get(id(buf)) is not buf or buf.size != data.size + 1:
             return False
-        into, fmap, c_dst, c_src = self._fused
-        into(inputs, fmap, buf)
-        if c_dst.size:
-            kd.copy_within(data, c_dst, c_src)
+        intos, fmaps, post = self._fused
+        for into, fmap, args in zip(intos, fmaps, inputs):
+            into(args, fmap, buf)
+        if post[2].size:
+            kd.finish_in_place(data, *post)
+        elif post[0].size:
+            kd.copy_within(data, post[0], post[1])
         return True
 
-    def fused_map(self, n_cells, dtype):
-        """``(fmap, c_dst, c_src)`` for a kernel that writes its block through a map, or None.
+    def fused_maps(self, n_cells, dtypes):
+        """``(fmaps, post)`` for kernels that write their blocks through maps, or None.
 
-        ``fmap[cell]`` is the position in ``data`` that reads block cell ``cell`` (C
-        order of the kernel's ``(rows, p)`` block), ``nnz`` (a spare slot) if none. A cell read by
+        ``fmaps[b][cell]`` is the position in ``data`` that reads cell ``cell`` of block
+        ``b`` (C order of the kernel's ``(rows, p)`` block; the layout the plan's
+        sources were remapped to), ``nnz`` (a spare slot) if none. A cell read by
         several positions (both copies of a symmetric entry) is written at one of
-        them; ``data[c_dst] = data[c_src]`` copies it to the others afterwards.
-        Only direct one-block plans: else None.
+        them and copied to the others before the substitution. ``post`` holds those
+        copies, the substitution steps (in place: a step's position holds its cell
+        until it is solved) and the plan's mirror copies, for
+        :func:`sparsead._kernels.decompress.finish_in_place`.
         """
-        src = self._src
-        if src is None or src.size == 0:
+        plan, nnz = self.plan, self.out.nnz
+        if nnz == 0 or len(n_cells) != self._n_blocks \
+                or any(nnz >= np.iinfo(dt).max for dt in dtypes):
             return None
-        fmap = np.full(n_cells, src.size, dtype=dtype)     # unread cells: the spare slot
-        pos = np.arange(src.size, dtype=dtype)
-        fmap[src] = pos                       # one of the positions sharing a cell wins
-        first = fmap[src]
-        dup = np.flatnonzero(first != pos)
-        return fmap, _i64(dup), _i64(first[dup])
+        if self._src is not None:                 # direct, one block, positions in order
+            pos, src = np.arange(nnz, dtype=np.int64), self._src.astype(np.int64)
+        else:
+            pos = np.concatenate([plan.g_out, plan.s_out])
+            src = np.concatenate([plan.g_src, plan.s_src])
+        fmaps, d_dst, d_src = [], [_E], [_E]
+        for b, (n, dt) in enumerate(zip(n_cells, dtypes)):
+            sel = src >= 0 if b == 0 else src < 0
+            cell = src[sel] if b == 0 else -src[sel] - 1
+            at = pos[sel]
+            fmap = np.full(int(n), nnz, dtype=dt)            # unread cells: the spare slot
+            fmap[cell] = at                                  # one of the readers wins
+            first = fmap[cell].astype(np.int64)
+            dup = first != at
+            d_dst.append(at[dup])
+            d_src.append(first[dup])
+            fmaps.append(fmap)
+        d_dst, d_src = _i64(np.concatenate(d_dst)), _i64(np.concatenate(d_src))
+        if not plan.s_out.size:                   # no substitution: one list of copies
+            return tuple(fmaps), (_i64(np.concatenate([d_dst, plan.c_dst])),
+                                  _i64(np.concatenate([d_src, plan.c_src])), _E)
+        return tuple(fmaps), (d_dst, d_src, plan.s_out, plan.s_ptr, plan.s_sub, plan.c_dst,
+                              plan.c_src)
 
     def __call__(self, b1, b2, data):
         src = self._src
