@@ -414,7 +414,8 @@ class Decompressor:
 
         ``fmaps[b][cell]`` is the position in ``data`` that reads cell ``cell`` of block
         ``b`` (C order of the kernel's ``(rows, p)`` block; the layout the plan's
-        sources were remapped to), ``nnz`` (a spare slot) if none. A cell read by
+        sources were remapped to), ``nnz`` (a spare slot) if none; with two blocks
+        one more entry flags the shared ``data`` (:mod:`sparsead.ad.numba.fuse`). A cell read by
         several positions (both copies of a symmetric entry) is written at one of
         them and copied to the others before the substitution. ``post`` holds those
         copies, the substitution steps (in place: a step's position holds its cell
@@ -435,19 +436,24 @@ class Decompressor:
             sel = src >= 0 if b == 0 else src < 0
             cell = src[sel] if b == 0 else -src[sel] - 1
             at = pos[sel]
-            fmap = np.full(int(n), nnz, dtype=dt)            # unread cells: the spare slot
+            # unread cells: the spare slot; with two blocks, one flag entry after the cells
+            # tells a kernel that zeroes its block to zero only its own cells (fuse.py)
+            fmap = np.full(int(n) + (self._n_blocks > 1), nnz, dtype=dt)
             fmap[cell] = at                                  # one of the readers wins
             first = fmap[cell].astype(np.int64)
             dup = first != at
             d_dst.append(at[dup])
             d_src.append(first[dup])
             fmaps.append(fmap)
-        d_dst, d_src = _i64(np.concatenate(d_dst)), _i64(np.concatenate(d_src))
+        d_dst, d_src = np.concatenate(d_dst), np.concatenate(d_src)
+        # the pass after the kernels streams these index arrays: 32 bits when they fit
+        ix = np.int32 if max(nnz, plan.s_sub.size) < np.iinfo(np.int32).max else np.int64
         if not plan.s_out.size:                   # no substitution: one list of copies
-            return tuple(fmaps), (_i64(np.concatenate([d_dst, plan.c_dst])),
-                                  _i64(np.concatenate([d_src, plan.c_src])), _E)
-        return tuple(fmaps), (d_dst, d_src, plan.s_out, plan.s_ptr, plan.s_sub, plan.c_dst,
-                              plan.c_src)
+            post = (np.concatenate([d_dst, plan.c_dst]), np.concatenate([d_src, plan.c_src]),
+                    _E)
+        else:
+            post = (d_dst, d_src, plan.s_out, plan.s_ptr, plan.s_sub, plan.c_dst, plan.c_src)
+        return tuple(fmaps), tuple(np.ascontiguousarray(a, dtype=ix) for a in post)
 
     def __call__(self, b1, b2, data):
         src = self._src
