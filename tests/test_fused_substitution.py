@@ -2,7 +2,8 @@
 
 The lane kernels write each compressed cell at the ``data`` position that reads
 it (:meth:`Decompressor.fused_maps`) and one compiled pass solves the trees in
-place. Checked three ways: the maps driven by stand-in kernels against
+place (strategy "map"), or write their blocks into reused buffers that the plan
+then reads (strategy "scratch"). Checked three ways: the maps driven by stand-in kernels against
 :func:`run_plan` on random blocks (bit for bit, random patterns by hypothesis),
 exact round trips of prepared operators with unique integer entries, and
 agreement between decompressions (acyclic vs star, bidirectional vs forward).
@@ -41,9 +42,13 @@ def _rect_pattern(m, n, density, seed):
 
 
 def _stand_in(block):
-    """A Python stand-in for a fused lane kernel that writes ``block`` through the map."""
+    """A Python stand-in for a fused lane kernel: ``block`` written through the map (an empty
+    map: into ``fdata`` itself)."""
     def into(inputs, fmap, fdata):
-        fdata[fmap[:block.size]] = block.reshape(-1)   # unread cells land in the spare slot
+        if fmap.size:
+            fdata[fmap[:block.size]] = block.reshape(-1)   # unread cells: the spare slot
+        else:
+            fdata[:] = block.reshape(-1)
         return None
     return into
 
@@ -59,18 +64,21 @@ def _fused_vs_plan(coloring, triangle, transposed, seed):
     stored = [np.ascontiguousarray(b.T) if t else b for b, t in zip(blocks, transposed)]
     ref, ref_data = dec.new_output()
     dec(stored[0], stored[1] if len(stored) > 1 else np.zeros(0), ref_data)
-    fused = dec.fuse([_stand_in(b) for b in stored], [b.size for b in stored],
-                     [np.int64] * len(stored))
-    got, data = dec.new_output()
-    data[:] = np.nan                                  # nothing may survive from before
-    if not fused:
-        assert dec.out.nnz == 0
-        assert not dec.run_fused([[]] * len(stored), data)
-        return
-    assert dec.run_fused([[]] * len(stored), data)
-    assert data.tobytes() == ref_data.tobytes()
-    # a buffer new_output did not make is refused (no spare slot)
-    assert not dec.run_fused([[]] * len(stored), ref.copy().data)
+    assert dec.fuse([_stand_in(b) for b in stored], [b.size for b in stored],
+                    [np.int64] * len(stored))
+    assert dec.strategy == ("map" if dec.out.nnz else "scratch")
+    no_inputs = [[]] * len(stored)
+    for strategy in ("map", "scratch") if dec.out.nnz else ("scratch",):
+        dec.strategy = strategy
+        got, data = dec.new_output()
+        data[:] = np.nan                              # nothing may survive from before
+        assert dec.run_fused(no_inputs, data)
+        assert data.tobytes() == ref_data.tobytes(), strategy
+        # a buffer new_output did not make (no spare slot) takes the scratch blocks
+        foreign = ref.copy()
+        foreign.data[:] = np.nan
+        assert dec.run_fused(no_inputs, foreign.data)
+        assert foreign.data.tobytes() == ref_data.tobytes(), strategy
 
 
 @settings(derandomize=True, max_examples=60, deadline=None,
@@ -98,6 +106,29 @@ def test_bidirectional_fused_maps_match_run_plan_bit_for_bit(m, n, density, seed
     _fused_vs_plan(coloring, "full", list(transposed), seed + 1)
 
 
+def _every_path(op, x):
+    """``op(x).data`` by the map and scratch strategies, into a fresh and a foreign ``out``,
+    and with the fusion off (the kernel + plan path before fusion); all must be equal."""
+    dec = op._decomp
+    saved = dec.strategy, dec._fused
+    got = {}
+    try:
+        for strategy in ("map", "scratch"):
+            dec.strategy = strategy
+            fresh = op(x)
+            foreign = fresh.copy()
+            foreign.data[:] = np.nan
+            op(x, out=foreign)
+            got[strategy] = fresh.data.tobytes()
+            got[strategy + " foreign out"] = foreign.data.tobytes()
+        dec._fused = None
+        got["unfused"] = op(x).data.tobytes()
+    finally:
+        dec.strategy, dec._fused = saved
+    assert len(set(got.values())) == 1, {k: v == got["unfused"] for k, v in got.items()}
+    return op(x)
+
+
 def _unique_symmetric(n, density, seed):
     rng = np.random.default_rng(seed)
     upper = np.triu(rng.random((n, n)) < density, 1)
@@ -121,14 +152,9 @@ def test_acyclic_hessian_is_fused_exact_and_agrees_with_star(seed, triangle):
                                 backend="numba") for d in ("substitution", "direct")}
     assert ops["substitution"]._decomp._fused is not None
     x = np.random.default_rng(seed).standard_normal(60)
-    sub = ops["substitution"](x)
+    sub = _every_path(ops["substitution"], x)
     assert np.array_equal(sub.toarray(), want)
-    assert np.array_equal(ops["direct"](x).toarray(), want)
-    # the fused path and the kernel + run_plan path (a foreign out=) agree bit for bit
-    foreign = sub.copy()
-    foreign.data[:] = np.nan
-    ops["substitution"](x, out=foreign)
-    assert foreign.data.tobytes() == sub.data.tobytes()
+    assert np.array_equal(_every_path(ops["direct"], x).toarray(), want)
     again = ops["substitution"](2 * x, out=sub)
     assert again is sub and np.array_equal(sub.toarray(), want)
 
@@ -147,10 +173,7 @@ def test_acyclic_hessian_of_a_nonlinear_function_matches_the_unfused_path():
     rng = np.random.default_rng(11)
     for _ in range(3):
         x = rng.standard_normal(n)
-        got = hess(x)
-        unfused = got.copy()
-        hess(x, out=unfused)                 # kernel + run_plan
-        assert got.data.tobytes() == unfused.data.tobytes()
+        got = _every_path(hess, x)
         np.testing.assert_allclose(got.toarray(), star(x).toarray(), rtol=1e-12, atol=1e-12)
 
 
@@ -176,13 +199,10 @@ def test_bidirectional_jacobian_is_fused_exact_and_agrees_with_forward_and_rever
     bi = ops["bidirectional"]
     assert bi._decomp._fused is not None and len(bi._decomp._fused[0]) == 2
     x = np.random.default_rng(seed).standard_normal(40)
-    J = bi(x)
+    J = _every_path(bi, x)
     assert np.array_equal(J.toarray(), want)
     for mode in ("forward", "reverse"):
-        assert np.array_equal(ops[mode](x).toarray(), want)
-    foreign = J.copy()
-    foreign.data[:] = np.nan
-    assert bi(x, out=foreign) is foreign and foreign.data.tobytes() == J.data.tobytes()
+        assert np.array_equal(_every_path(ops[mode], x).toarray(), want)
     assert bi(3 * x, out=J) is J and np.array_equal(J.toarray(), want)
 
 
@@ -193,10 +213,7 @@ def test_bidirectional_nonlinear_matches_the_unfused_path():
     fwd = sa.sparse_jacobian(f, np.ones(30), mode="forward", backend="numba")
     assert jac._decomp._fused is not None
     x = np.random.default_rng(3).standard_normal(30)
-    J = jac(x)
-    unfused = J.copy()
-    jac(x, out=unfused)
-    assert J.data.tobytes() == unfused.data.tobytes()
+    J = _every_path(jac, x)
     np.testing.assert_allclose(J.toarray(), fwd(x).toarray(), rtol=1e-13, atol=1e-14)
 
 
@@ -221,10 +238,14 @@ def test_out_allocates_no_compressed_block(kind):
         size = tracemalloc.get_traced_memory()[1]
         tracemalloc.stop()
         return size
-    block = n * op.n_colors * 8
-    assert peak(foreign) >= block            # the unfused path allocates the block(s)
-    # fused: at most the kernel's function values (one n-vector) and small objects
-    assert peak(out) < 8 * n + 4096
+    # fused, either strategy, own or foreign out=: at most the kernel's function values
+    # (one n-vector) and small objects
+    for strategy in ("map", "scratch"):
+        op._decomp.strategy = strategy
+        assert peak(out) < 8 * n + 4096, strategy
+        assert peak(foreign) < 8 * n + 4096, strategy
+    op._decomp._fused = None                   # the path before fusion allocates the blocks
+    assert peak(foreign) >= n * op.n_colors * 8
 
 
 def test_a_zeroed_block_shares_fdata_only_when_the_map_is_flagged():

@@ -64,13 +64,14 @@ def copy_within(data, dst, src):
 
 
 @njit(cache=True, nogil=True)
-def finish_in_place(data, d_dst, d_src, s_out, s_ptr, s_sub, c_dst, c_src):
+def finish_in_place(data, d_dst, d_src, s_out, s_mir, s_ptr, s_sub, c_dst, c_src):
     """The rest of a fused plan, in ``data`` where the lane kernels wrote the block cells.
 
     First the copies of cells read at several positions (``d_*``), then the
     substitution steps in order (a step's position holds its cell's value:
-    subtract the already-solved entries ``s_sub``), then the mirror copies
-    (``c_*``). The arithmetic is :func:`run_plan`'s, in the same order.
+    subtract the already-solved entries ``s_sub``; the result also goes to the
+    mirror position ``s_mir`` when there is one, ``>= 0``), then the remaining
+    copies (``c_*``). The arithmetic is :func:`run_plan`'s, in the same order.
     """
     for k in range(d_dst.size):
         data[d_dst[k]] = data[d_src[k]]
@@ -80,6 +81,8 @@ def finish_in_place(data, d_dst, d_src, s_out, s_ptr, s_sub, c_dst, c_src):
         for q in range(s_ptr[k], s_ptr[k + 1]):
             val -= data[s_sub[q]]
         data[t] = val
+        if s_mir[k] >= 0:
+            data[s_mir[k]] = val
     for k in range(c_dst.size):
         data[c_dst[k]] = data[c_src[k]]
 

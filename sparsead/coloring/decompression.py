@@ -19,6 +19,7 @@ lane layout of the backend). Three steps, in the order they run:
 
 from __future__ import annotations
 
+import threading
 import weakref
 from concurrent.futures import ThreadPoolExecutor
 from typing import NamedTuple
@@ -36,6 +37,7 @@ kd = lazy("decompress")  # Numba is imported at the first kernel call
 TRIANGLES = ("full", "lower", "upper")
 _E = np.zeros(0, dtype=np.int64)
 _PTR0 = np.zeros(1, dtype=np.int64)
+_EF = np.zeros(0)
 
 
 class Plan(NamedTuple):
@@ -346,9 +348,15 @@ class Decompressor:
         self._src = _direct_sources(self.plan, shapes[0])
         self._n_blocks = len(shapes)
         self._fused = None
+        self.strategy = None
+        self._busy = threading.Lock()
         self._spare = weakref.WeakValueDictionary()
         self._indptr = _frozen(plan.out.indptr)
         self._indices = _frozen(plan.out.indices)
+        self._template = None
+        self._template = _template(self.new_output()[0])
+        if self._template is not None:
+            self._template.data = _EF           # never returned: no values to keep alive
 
     def new_output(self):
         """A fresh float64 ``csr_array`` of the output pattern and its (uninitialised) data.
@@ -358,12 +366,21 @@ class Decompressor:
         and other structure changes need a ``.copy()`` first. ``data`` is a view
         of a buffer one value longer: the spare slot of a fused kernel.
         """
-        p = self.out
-        buf = np.empty(p.nnz + 1, dtype=np.float64)     # + the fused kernel's spare slot
-        self._spare[id(buf)] = buf                      # weakly: the buffers we made
-        data = buf[:p.nnz]
-        res = sp.csr_array((data, self._indices, self._indptr), shape=p.shape, copy=False)
-        res.has_sorted_indices = True
+        buf = np.empty(self.out.nnz + 1, dtype=np.float64)  # + the fused kernel's spare slot
+        self._spare[id(buf)] = buf                          # weakly: the buffers we made
+        data = buf[:-1]
+        if self._template is None:
+            res = sp.csr_array((data, self._indices, self._indptr), shape=self.out.shape,
+                               copy=False)
+            res.has_sorted_indices = True
+            return res, data
+        # the checked template's attributes with new data: the constructor's format
+        # checks cost more than a small problem's whole evaluation
+        res = _CSR.__new__(_CSR)
+        res.__dict__.update(self._template.__dict__)
+        res.data = data
+        res.indices = self._indices.view()      # views of read-only arrays: they cannot be
+        res.indptr = self._indptr.view()        # made writeable (their base could)
         return res, data
 
     def owns_structure(self, out) -> bool:
@@ -375,38 +392,58 @@ class Decompressor:
         """Let :meth:`run_fused` call the lane kernels that write through maps; False if not.
 
         ``into`` is one kernel ``into(inputs, fmap, data)`` writing the plan's block
-        (``n_cells`` cells, ``fmap`` of ``dtype``) or, for a plan reading two blocks
-        (bidirectional), a sequence of two kernels with sequences ``n_cells`` and
-        ``dtype``. Not fused: a kernel is None, or the plan reads a block cell twice
-        in a way the maps cannot express (see :meth:`fused_maps`).
+        (``n_cells`` cells, ``fmap`` of ``dtype``; an empty ``fmap``: the block itself)
+        or, for a plan reading two blocks (bidirectional), a sequence of two kernels
+        with sequences ``n_cells`` and ``dtype``. Not fused: a kernel is None.
         """
         many = isinstance(into, (list, tuple))
         intos = tuple(into) if many else (into,)
-        maps = None
-        if len(intos) == self._n_blocks and all(k is not None for k in intos):
-            maps = self.fused_maps(tuple(n_cells) if many else (n_cells,),
-                                   tuple(dtype) if many else (dtype,))
-        self._fused = None if maps is None else (intos,) + maps
-        return self._fused is not None
+        cells = tuple(int(c) for c in n_cells) if many else (int(n_cells),)
+        dtypes = tuple(dtype) if many else (dtype,)
+        self._fused = None
+        if len(intos) != self._n_blocks or any(k is None for k in intos):
+            return False
+        maps = self.fused_maps(cells, dtypes)
+        self._fused = (intos, cells, tuple(np.zeros(0, dtype=dt) for dt in dtypes),
+                       [np.empty(c) for c in cells], None if maps is None else maps)
+        self.strategy = "map" if maps is not None else "scratch"
+        return True
 
     def run_fused(self, inputs, data):
-        """Evaluate the lanes straight into ``data``; False (nothing done) if ``data`` is not
-        one that :meth:`new_output` made (no spare slot after it) or the plan is not fused.
+        """Evaluate the lanes of ``inputs`` (one list per kernel) into ``data``; False (nothing
+        done) if the plan is not fused.
 
-        ``inputs``: one list of inputs per fused kernel, in block order. The
-        kernels write each block cell where the plan reads it; one compiled pass then
-        makes the copies and, for substitution plans, solves the trees in place.
+        Strategy ``"map"`` (for a ``data`` that :meth:`new_output` made, with its
+        spare slot): the kernels write each block cell where the plan reads it, then
+        one compiled pass makes the copies and solves the trees in place. Strategy
+        ``"scratch"`` (and any other ``data``): the kernels write their blocks into
+        buffers reused across calls (a fresh one if another thread holds them),
+        then the plan runs (:meth:`__call__`). Both give the same bits.
         """
-        buf = data.base
-        if self._fused is None or self._spare.get(id(buf)) is not buf or buf.size != data.size + 1:
+        fused = self._fused
+        if fused is None:
             return False
-        intos, fmaps, post = self._fused
-        for into, fmap, args in zip(intos, fmaps, inputs):
-            into(args, fmap, buf)
-        if post[2].size:
-            kd.finish_in_place(data, *post)
-        elif post[0].size:
-            kd.copy_within(data, post[0], post[1])
+        intos, cells, idents, scratch, maps = fused
+        buf = data.base
+        if self.strategy == "map" and self._spare.get(id(buf)) is buf \
+                and buf.size == data.size + 1:
+            fmaps, post = maps
+            for into, fmap, args in zip(intos, fmaps, inputs):
+                into(args, fmap, buf)
+            if len(post) > 3:
+                kd.finish_in_place(data, *post)
+            elif post[0].size:
+                kd.copy_within(data, post[0], post[1])
+            return True
+        mine = self._busy.acquire(blocking=False)
+        try:
+            blocks = scratch if mine else [np.empty(c) for c in cells]
+            for into, ident, args, block in zip(intos, idents, inputs, blocks):
+                into(args, ident, block)
+            self(blocks[0], blocks[1] if len(blocks) > 1 else _EF, data)
+        finally:
+            if mine:
+                self._busy.release()
         return True
 
     def fused_maps(self, n_cells, dtypes):
@@ -451,8 +488,15 @@ class Decompressor:
         if not plan.s_out.size:                   # no substitution: one list of copies
             post = (np.concatenate([d_dst, plan.c_dst]), np.concatenate([d_src, plan.c_src]),
                     _E)
-        else:
-            post = (d_dst, d_src, plan.s_out, plan.s_ptr, plan.s_sub, plan.c_dst, plan.c_src)
+        else:     # a mirror copy of a step's result is made by the step (value in a register)
+            fold = np.zeros(nnz, dtype=bool)
+            fold[plan.s_out] = True
+            fold = fold[plan.c_src] & (np.bincount(plan.c_src, minlength=nnz)[plan.c_src] == 1)
+            mir = np.full(nnz, -1, dtype=np.int64)
+            mir[plan.c_src[fold]] = plan.c_dst[fold]
+            s_mir, rest = mir[plan.s_out], ~fold
+            post = (d_dst, d_src, plan.s_out, s_mir, plan.s_ptr, plan.s_sub, plan.c_dst[rest],
+                    plan.c_src[rest])
         return tuple(fmaps), tuple(np.ascontiguousarray(a, dtype=ix) for a in post)
 
     def __call__(self, b1, b2, data):
@@ -496,6 +540,21 @@ def _direct_sources(plan, shape):
         return None
     small = int(np.prod(shape)) < np.iinfo(np.int32).max
     return np.ascontiguousarray(plan.g_src, dtype=np.int32 if small else np.int64)
+
+
+_CSR = sp.csr_array
+
+
+def _template(res):
+    """``res`` if a copy of its ``__dict__`` makes an equal csr_array (else None: construct)."""
+    try:
+        other = _CSR.__new__(_CSR)
+        other.__dict__.update(res.__dict__)
+        ok = (type(res) is _CSR and other.shape == res.shape and other.indptr is res.indptr
+              and other.indices is res.indices and other.has_sorted_indices)
+    except (AttributeError, TypeError):
+        ok = False
+    return res if ok else None
 
 
 def _frozen(a):
