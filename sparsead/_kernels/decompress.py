@@ -3,7 +3,9 @@
 A plan is a handful of int64 arrays computed once per coloring; running it is a
 gather (direct decompression) followed, for acyclic colorings, by a
 substitution sweep over the two-colored trees; :func:`gather` is the direct
-plan's fast path (no output map, 32-bit sources, ranges for threads). Compressed matrices are read
+plan's fast path (no output map, 32-bit sources, ranges for threads);
+:func:`finish_in_place` is what remains of a plan once fused lane kernels
+have written the block cells into ``data`` itself. Compressed matrices are read
 through their flattened C-order views: a source index ``s >= 0`` reads
 ``b1[s]`` and ``s < 0`` reads ``b2[-s - 1]`` (bidirectional colorings have a
 JVP block and a VJP block). Nothing here validates its input.

@@ -14,7 +14,9 @@ lane layout of the backend). Three steps, in the order they run:
    ``lower`` or ``upper`` triangle): a :class:`Plan` of plain int64 arrays.
 3. :func:`run_plan` / :class:`Decompressor` -- one gather (plus, for acyclic
    colorings, one substitution sweep over the two-colored trees and mirror
-   copies) by :func:`sparsead._kernels.decompress.run_plan`.
+   copies) by :func:`sparsead._kernels.decompress.run_plan`; or, fused, the
+   compiled lane kernels write ``data`` through per-block maps and
+   :func:`sparsead._kernels.decompress.finish_in_place` solves in place.
 """
 
 from __future__ import annotations
@@ -331,7 +333,9 @@ class Decompressor:
     one gather ``data[k] = b[src[k]]`` (:func:`sparsead._kernels.decompress.gather`,
     32-bit sources when the block allows), split over ``threads`` threads when
     ``threads > 1``; substitution and bidirectional plans run
-    :func:`run_plan`. :meth:`new_output` returns a fresh ``csr_array`` that
+    :func:`run_plan`. With compiled lane kernels (:meth:`fuse`) every plan is
+    fused: :meth:`run_fused` has the kernels write ``data`` through maps and
+    finishes in place, with no block at all. :meth:`new_output` returns a fresh ``csr_array`` that
     shares one read-only copy of the output's ``indptr``/``indices``.
     """
 
@@ -405,7 +409,7 @@ class Decompressor:
             return False
         maps = self.fused_maps(cells, dtypes)
         self._fused = (intos, cells, tuple(np.zeros(0, dtype=dt) for dt in dtypes),
-                       [np.empty(c) for c in cells], None if maps is None else maps)
+                       [], None if maps is None else maps)     # scratch: at first use
         self.strategy = "map" if maps is not None else "scratch"
         return True
 
@@ -437,6 +441,8 @@ class Decompressor:
             return True
         mine = self._busy.acquire(blocking=False)
         try:
+            if mine and not scratch:
+                scratch.extend(np.empty(c) for c in cells)
             blocks = scratch if mine else [np.empty(c) for c in cells]
             for into, ident, args, block in zip(intos, idents, inputs, blocks):
                 into(args, ident, block)
