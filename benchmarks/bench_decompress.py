@@ -4,14 +4,16 @@ For each case (a Hessian by substitution or direct decompression, a forward or
 bidirectional Jacobian) it times, interleaved over ``--repeats`` rounds:
 
 - ``lanes``: ``op.compressed(x)`` (the kernel writing the compressed block(s));
-- ``fused`` / ``fused out=``: ``op(x)`` / ``op(x, out=J)``, the kernels writing ``data``;
-- ``unfused`` / ``unfused out=``: the same with the fusion switched off (the kernel
-  writes the block, then the plan's gather/substitution) -- the path before fusion;
+- ``map`` / ``map_out``: ``op(x)`` / ``op(x, out=J)`` with the fused strategy "map"
+  (the kernels write ``data`` through maps, the default), ``scratch`` / ``scratch_out``
+  with "scratch" (the kernels write reused blocks, then the plan runs);
+- ``unfused`` / ``unfused_out``: the fusion switched off (a fresh block per call,
+  then the plan's gather/substitution) -- the path before fusion;
 - ``bound``: writing the compressed block(s) and ``data`` once at the copy bandwidth
   measured by ``np.copyto`` in the same process.
 
-It prints medians (ms) and the ratios fused / lanes and fused / bound, and the
-load average. Usage::
+It prints medians (ms), the ratios map / lanes, unfused / lanes and map / bound,
+and the load average. Usage::
 
     PYTHONPATH=. python benchmarks/bench_decompress.py [--cases NAME:SIZE:KIND,...]
         [--repeats 5] [--calls 20]
@@ -77,20 +79,28 @@ def _unfused(op, fn):
         op._decomp._fused = saved
 
 
+def _strategy(op, name, fn):
+    """Run ``fn`` with the fused strategy ``name`` ("map" or "scratch")."""
+    saved = op._decomp.strategy
+    op._decomp.strategy = name
+    try:
+        return fn()
+    finally:
+        op._decomp.strategy = saved
+
+
 def measure(op, x, calls, bandwidth):
     """One round of timings (seconds) for one case."""
     J = op(x)
-    J2 = op(x)
     lanes = op.compressed(x)
     cells = sum(b.size for b in lanes) if isinstance(lanes, tuple) else lanes.size
-    res = {
-        "lanes": _time(lambda: op.compressed(x), calls),
-        "fused": _time(lambda: op(x), calls),
-        "fused_out": _time(lambda: op(x, out=J), calls),
-        "unfused": _unfused(op, lambda: _time(lambda: op(x), calls)),
-        "unfused_out": _unfused(op, lambda: _time(lambda: op(x, out=J2), calls)),
-        "bound": (cells + J.nnz) * 8 / bandwidth,
-    }
+    res = {"lanes": _time(lambda: op.compressed(x), calls)}
+    for name in ("map", "scratch"):
+        res[name] = _strategy(op, name, lambda: _time(lambda: op(x), calls))
+        res[name + "_out"] = _strategy(op, name, lambda: _time(lambda: op(x, out=J), calls))
+    res["unfused"] = _unfused(op, lambda: _time(lambda: op(x), calls))
+    res["unfused_out"] = _unfused(op, lambda: _time(lambda: op(x, out=J), calls))
+    res["bound"] = (cells + J.nnz) * 8 / bandwidth
     return res
 
 
@@ -122,15 +132,16 @@ def main(argv=None):
     print(f"# load average {os.getloadavg()}; copy bandwidth "
           f"{statistics.median(bws) / 1e9:.2f} GB/s; medians of {args.repeats} rounds x "
           f"{args.calls} calls, ms")
-    keys = ("lanes", "fused", "fused_out", "unfused", "unfused_out", "bound")
-    print(f"{'case':32s} {'nnz':>8s} {'p':>3s} " + " ".join(f"{k:>11s}" for k in keys)
-          + f" {'fused/lanes':>11s} {'unf/lanes':>9s} {'fused/bound':>11s}")
+    keys = ("lanes", "map", "map_out", "scratch", "scratch_out", "unfused", "unfused_out",
+            "bound")
+    print(f"{'case':28s} {'nnz':>8s} {'p':>3s} " + " ".join(f"{k:>9s}" for k in keys)
+          + f" {'map/lanes':>9s} {'unf/lanes':>9s} {'map/bound':>9s}")
     for label, op, x, _ in cases:
         med = {k: statistics.median(r[k] for r in rounds[label]) for k in keys}
-        print(f"{label:32s} {op.pattern.nnz:8d} {op.n_colors:3d} "
-              + " ".join(f"{med[k] * 1e3:11.3f}" for k in keys)
-              + f" {med['fused'] / med['lanes']:11.2f} {med['unfused'] / med['lanes']:9.2f}"
-              f" {med['fused'] / med['bound']:11.2f}")
+        print(f"{label:28s} {op.pattern.nnz:8d} {op.n_colors:3d} "
+              + " ".join(f"{med[k] * 1e3:9.3f}" for k in keys)
+              + f" {med['map'] / med['lanes']:9.2f} {med['unfused'] / med['lanes']:9.2f}"
+              f" {med['map'] / med['bound']:9.2f}")
 
 
 if __name__ == "__main__":

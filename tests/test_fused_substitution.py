@@ -267,3 +267,15 @@ def test_a_zeroed_block_shares_fdata_only_when_the_map_is_flagged():
         assert np.array_equal(fdata[target], block)
         rest = np.setdiff1d(np.arange(fdata.size), target)
         assert np.all(fdata[rest] == (7.0 if flagged else 0.0))
+
+
+def test_bidirectional_with_a_side_without_lanes_is_fused():
+    def f(x):
+        return np.sin(x[1:]) * x[:-1]
+    jac = sa.sparse_jacobian(f, np.ones(50), mode="bidirectional", backend="numba")
+    assert 0 in (jac.coloring.n_column_colors, jac.coloring.n_row_colors)
+    assert jac._decomp._fused is not None
+    x = np.linspace(-1, 1, 50)
+    J = _every_path(jac, x)
+    fwd = sa.sparse_jacobian(f, np.ones(50), mode="forward", backend="numba")
+    np.testing.assert_allclose(J.toarray(), fwd(x).toarray(), rtol=1e-14, atol=0)

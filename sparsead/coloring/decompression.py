@@ -401,9 +401,12 @@ class Decompressor:
         with sequences ``n_cells`` and ``dtype``. Not fused: a kernel is None.
         """
         many = isinstance(into, (list, tuple))
-        intos = tuple(into) if many else (into,)
         cells = tuple(int(c) for c in n_cells) if many else (int(n_cells),)
-        dtypes = tuple(dtype) if many else (dtype,)
+        dtypes = tuple(np.int32 if d is None else d for d in (dtype if many else (dtype,)))
+        # a block without lanes (a side of a bidirectional coloring may have none) has no
+        # kernel and nothing to write
+        intos = tuple(_no_block if k is None and c == 0 else k
+                      for k, c in zip(into if many else (into,), cells))
         self._fused = None
         if len(intos) != self._n_blocks or any(k is None for k in intos):
             return False
@@ -549,6 +552,10 @@ def _direct_sources(plan, shape):
 
 
 _CSR = sp.csr_array
+
+
+def _no_block(inputs, fmap, data):
+    """The kernel of a block with no lanes: nothing to write."""
 
 
 def _template(res):
