@@ -217,6 +217,7 @@ def prepare_sparsead(problem: Problem, pattern=None, backend: str = "auto",
                     color=timings.get("color"), colors=int(op.n_colors),
                     info={"mode": getattr(op, "decompression", None) or op.mode,
                           "backend": op.backend,
+                          "strategy": getattr(getattr(op, "_decomp", None), "strategy", None),
                           "compile": timings.get("compile")})
 
 

@@ -432,7 +432,7 @@ class Decompressor:
             return False
         intos, cells, idents, scratch, maps = fused
         buf = data.base
-        if self.strategy == "map" and self._spare.get(id(buf)) is buf \
+        if self.strategy == "map" and maps is not None and self._spare.get(id(buf)) is buf \
                 and buf.size == data.size + 1:
             fmaps, post = maps
             for into, fmap, args in zip(intos, fmaps, inputs):
