@@ -90,9 +90,10 @@ def finish_in_place(data, d_dst, d_src, s_out, s_mir, s_ptr, s_sub, c_dst, c_src
 
 
 @njit(cache=True)
-def direct_reads(ptr, idx, colors, read_row, read_col):
+def direct_reads(ptr, idx, mirror, colors, read_row, read_col):
     """Choose where each stored entry of a symmetric pattern is read in ``B = H S``.
 
+    ``mirror[p]`` is the position of ``(j, i)`` for the entry ``(i, j)`` at ``p``.
     Entry ``(i, j)`` can be read at ``B[i, colors[j]]`` when ``j`` is the only
     neighbour of ``i`` with that color, or at ``B[j, colors[i]]``; a diagonal
     entry at ``B[i, colors[i]]``. Vertices with color ``-1`` are in no seed
@@ -124,20 +125,6 @@ def direct_reads(ptr, idx, colors, read_row, read_col):
             c = colors[idx[p]]
             if idx[p] != i and c >= 0 and cnt[c] == 1:
                 ok1[p] = True
-    mirror = np.full(nnz, -1, dtype=np.int64)
-    for i in range(n):
-        for p in range(ptr[i], ptr[i + 1]):
-            j = idx[p]
-            lo = ptr[j]
-            hi = ptr[j + 1]
-            while lo < hi:
-                mid = (lo + hi) // 2
-                if idx[mid] < i:
-                    lo = mid + 1
-                else:
-                    hi = mid
-            if lo < ptr[j + 1] and idx[lo] == i:
-                mirror[p] = lo
     needed = np.zeros(nc, dtype=np.bool_)
     # choice for upper positions: 1 -> (i, c(j)), 2 -> (j, c(i)), 3 -> diagonal
     choice = np.zeros(nnz, dtype=np.int64)

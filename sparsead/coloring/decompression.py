@@ -121,12 +121,28 @@ def _tree_schedule(graph, raw, root):
     return canon, eu, ev, step_edge, step_row, step_col, sub_ptr, sub_edge[:n_sub]
 
 
-def _direct_reads(p, raw, what):
+def pattern_mirror(graph):
+    """For each stored ``(i, j)`` of ``graph.pattern``, the position of ``(j, i)`` (a diagonal
+    entry: its own), read off the adjacency's edge ids (no search, no transpose)."""
+    adj, nnz = graph.adj, graph.pattern.nnz
+    eid = _i64(adj.eid)
+    q = np.arange(eid.size, dtype=np.int64)
+    partner = eid.copy()                  # the larger copy of an edge: eid is its partner
+    upper = eid < q
+    partner[eid[upper]] = q[upper]        # the smaller copy: the one pointing at it
+    pos = _i64(adj.pattern_pos)
+    mirror = np.arange(nnz, dtype=np.int64)
+    mirror[pos] = pos[partner]
+    return mirror
+
+
+def _direct_reads(graph, raw, what):
     """Where each stored entry of a symmetric pattern is read in ``B = H S`` (star colorings)."""
+    p = graph.pattern
     read_row = np.empty(p.nnz, dtype=np.int64)
     read_col = np.empty(p.nnz, dtype=np.int64)
-    ok = kd.direct_reads(_i64(p.indptr), _i64(p.indices), raw, read_row, read_col) \
-        if p.shape[0] else True
+    ok = kd.direct_reads(_i64(p.indptr), _i64(p.indices), pattern_mirror(graph), raw,
+                         read_row, read_col) if p.shape[0] else True
     if not ok:
         raise ColoringError(f"internal error: the {what} does not allow direct decompression.")
     return read_row, read_col
@@ -150,7 +166,7 @@ def postprocess(graph, problem, raw, root, *, postprocess=True, method="star"):
             return "gather", {"src": raw[rows] * p.shape[1] + cols}
         return Colors(raw, nc, None if problem == "distance1" else gather)
     if problem in ("distance2", "star"):
-        read_row, read_col = _direct_reads(p, raw, f"{problem} coloring")
+        read_row, read_col = _direct_reads(graph, raw, f"{problem} coloring")
         if problem == "star" and postprocess:
             rows = graphs.row_ids(p.indptr)
             diag = raw[rows[p.indices == rows]]
@@ -165,7 +181,7 @@ def postprocess(graph, problem, raw, root, *, postprocess=True, method="star"):
 
 def _acyclic(graph, raw, root, postprocess):
     p = graph.pattern
-    n, cols = p.shape[0], p.indices
+    cols = p.indices
     rows = graphs.row_ids(p.indptr)
     canon, eu, ev, step_edge, step_row, step_col, sub_ptr, sub_edge = _tree_schedule(graph, raw,
                                                                                      root)
@@ -176,7 +192,7 @@ def _acyclic(graph, raw, root, postprocess):
     colors = newc[raw] if raw.size else raw
 
     def tree():
-        mirror = graphs.mirror_positions(_i64(p.indptr), _i64(cols), n)
+        mirror = pattern_mirror(graph)
         fp = graph.adj.pattern_pos[canon]
         fp = np.where(eu < ev, fp, mirror[fp])
         return "tree", {
@@ -206,7 +222,7 @@ def _bidirectional(graph, raw, root, postprocess, method):
         return np.where(jvp, (r - n) * pc + newj[col], -(newr[col] * n + r) - 1)
 
     if method == "star":
-        read_row, read_col = _direct_reads(graph.pattern, raw, "star bicoloring")
+        read_row, read_col = _direct_reads(graph, raw, "star bicoloring")
         lower = np.flatnonzero(apos >= 0)
         t = apos[lower]
         rr = np.empty(a.nnz, dtype=np.int64)
