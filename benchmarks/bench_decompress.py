@@ -12,8 +12,8 @@ bidirectional Jacobian) it times, interleaved over ``--repeats`` rounds:
 - ``bound``: writing the compressed block(s) and ``data`` once at the copy bandwidth
   measured by ``np.copyto`` in the same process.
 
-It prints medians (ms), the strategy preparation chose, the ratios chosen /
-lanes, unfused / lanes and chosen / bound, and the load average. Usage::
+It prints medians (ms), the strategy in use ("map" when the plan has maps), the ratios
+chosen / lanes, unfused / lanes and chosen / bound, and the load average. Usage::
 
     PYTHONPATH=. python benchmarks/bench_decompress.py [--cases NAME:SIZE:KIND,...]
         [--repeats 5] [--calls 20]
@@ -69,24 +69,23 @@ def _time(fn, calls):
     return statistics.median(out)
 
 
-def _unfused(op, fn):
-    """Run ``fn`` with the operator's fusion switched off (the kernel + plan path)."""
-    saved = op._decomp._fused
-    op._decomp._fused = None
+def _with(op, attr, value, fn):
+    """Run ``fn`` with ``op._decomp.<attr>`` set to ``value`` (``_fused=None``: the fusion
+    off, the kernel + plan path; ``strategy``: "map" or "scratch")."""
+    saved = getattr(op._decomp, attr)
+    setattr(op._decomp, attr, value)
     try:
         return fn()
     finally:
-        op._decomp._fused = saved
+        setattr(op._decomp, attr, saved)
+
+
+def _unfused(op, fn):
+    return _with(op, "_fused", None, fn)
 
 
 def _strategy(op, name, fn):
-    """Run ``fn`` with the fused strategy ``name`` ("map" or "scratch")."""
-    saved = op._decomp.strategy
-    op._decomp.strategy = name
-    try:
-        return fn()
-    finally:
-        op._decomp.strategy = saved
+    return _with(op, "strategy", name, fn)
 
 
 def measure(op, x, calls, bandwidth):
@@ -139,7 +138,7 @@ def main(argv=None):
           + f" {'best/lanes':>10s} {'unf/lanes':>9s} {'best/bound':>10s}")
     for label, op, x, _ in cases:
         med = {k: statistics.median(r[k] for r in rounds[label]) for k in keys}
-        chosen = op._decomp.strategy         # what preparation picked (its own timing)
+        chosen = op._decomp.strategy         # what a call uses
         best = med[chosen] if chosen else med["unfused"]
         print(f"{label:28s} {op.pattern.nnz:8d} {op.n_colors:3d} {str(chosen):>7s} "
               + " ".join(f"{med[k] * 1e3:9.3f}" for k in keys)

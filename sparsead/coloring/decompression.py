@@ -396,7 +396,7 @@ class Decompressor:
             return res, data
         # the checked template's attributes with new data: the constructor's format
         # checks cost more than a small problem's whole evaluation
-        res = _CSR.__new__(_CSR)
+        res = sp.csr_array.__new__(sp.csr_array)
         res.__dict__.update(self._template.__dict__)
         res.data = data
         res.indices = self._indices.view()      # views of read-only arrays: they cannot be
@@ -567,23 +567,16 @@ def _direct_sources(plan, shape):
     return np.ascontiguousarray(plan.g_src, dtype=np.int32 if small else np.int64)
 
 
-_CSR = sp.csr_array
-
-
 def _no_block(inputs, fmap, data):
     """The kernel of a block with no lanes: nothing to write."""
 
 
 def _template(res):
     """``res`` if a copy of its ``__dict__`` makes an equal csr_array (else None: construct)."""
-    try:
-        other = _CSR.__new__(_CSR)
-        other.__dict__.update(res.__dict__)
-        ok = (type(res) is _CSR and other.shape == res.shape and other.indptr is res.indptr
-              and other.indices is res.indices and other.has_sorted_indices)
-    except (AttributeError, TypeError):
-        ok = False
-    return res if ok else None
+    other = sp.csr_array.__new__(sp.csr_array)
+    other.__dict__.update(getattr(res, "__dict__", {}))
+    same = type(res) is sp.csr_array and getattr(other, "indices", None) is res.indices
+    return res if same and getattr(other, "has_sorted_indices", False) else None
 
 
 def _frozen(a):

@@ -48,37 +48,6 @@ def check_threads(threads):
 AUTO_THREADS = 1
 
 
-def choose_strategy(decomp, inputs, rounds=5, budget=0.1, margin=0.9):
-    """Keep the faster fused strategy of ``decomp`` (``"map"`` or ``"scratch"``) at ``inputs``.
-
-    Which wins depends on the kernel and the machine (writes through a map
-    against a contiguous block and one gather: Brusselator's Jacobian prefers the
-    block, the minimal-surface Hessian the map), and both give the same bits, so
-    preparation times them after one untimed call each: interleaved, the fastest
-    of at least two calls each, at most ``rounds`` while under ``budget`` seconds. ``"scratch"`` (a block
-    as large as the lanes, kept) must beat the map by ``margin``: on a loaded
-    machine a few calls are noisy, and the map rarely loses by much.
-    """
-    if decomp.strategy != "map":
-        return decomp.strategy                  # no maps: the scratch blocks only
-    _, data = decomp.new_output()
-    best = {"map": float("inf"), "scratch": float("inf")}
-    for name in best:                   # untimed: the first calls load the plan kernels
-        decomp.strategy = name
-        decomp.run_fused(inputs, data)
-    start = time.perf_counter()
-    for r in range(rounds):
-        for name in best:
-            decomp.strategy = name
-            t = time.perf_counter()
-            decomp.run_fused(inputs, data)
-            best[name] = min(best[name], time.perf_counter() - t)
-        if r and time.perf_counter() - start > budget:
-            break
-    decomp.strategy = "scratch" if best["scratch"] < margin * best["map"] else "map"
-    return decomp.strategy
-
-
 def _rebuild(cls, f, x0, args, options):
     """Unpickle a prepared operator by preparing it again (its kernels load from the cache)."""
     return cls(f, x0, args, **options)

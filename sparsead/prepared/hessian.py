@@ -23,7 +23,7 @@ from ..coloring import check_orders
 from ..coloring.decompression import Decompressor
 from ..sparsity import graph_hessian_sparsity
 from ._backends import BACKENDS, lanes, warn_fallback
-from ._base import Prepared, check_threads, choose_strategy
+from ._base import Prepared, check_threads
 from ._choice import TRIANGLES, color, same_pattern, user_pattern
 
 __all__ = ["SparseHessian"]
@@ -118,8 +118,7 @@ class SparseHessian(Prepared):
         self.backend = name or ("numba" if backend == "numba" else "numpy")
         self._decomp = Decompressor(self.coloring._plan(triangle), [(n, self.n_colors)],
                                     [self._transposed], n_threads)
-        if self._decomp.fuse(run.into, n * self.n_colors, getattr(run, "map_dtype", None)):
-            choose_strategy(self._decomp, [[self._x0] + traced])
+        self._decomp.fuse(run.into, n * self.n_colors, getattr(run, "map_dtype", None))
         self._out_pattern = self._decomp.out
         self.pattern = self._out_pattern if triangle != "full" else self.coloring.pattern
         self.shape = self.pattern.shape

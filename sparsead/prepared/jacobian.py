@@ -20,7 +20,7 @@ from ..coloring import check_orders
 from ..coloring.decompression import Decompressor
 from ..sparsity import graph_jacobian_sparsity
 from ._backends import BACKENDS, lanes, warn_fallback
-from ._base import Prepared, check_threads, choose_strategy
+from ._base import Prepared, check_threads
 from ._choice import MODES, jacobian_coloring, user_pattern
 
 __all__ = ["SparseJacobian"]
@@ -123,9 +123,8 @@ class SparseJacobian(Prepared):
         self._w = np.zeros(m)
         self._decomp = Decompressor(c._plan("full"), shapes, transposed, n_threads)
         # the kernels write J.data through maps (bidirectional: both blocks' kernels)
-        if self._decomp.fuse([r.into for r, _ in runs], [int(np.prod(s)) for s in shapes],
-                             [getattr(r, "map_dtype", None) for r, _ in runs]):
-            choose_strategy(self._decomp, [back if rev else point for _, rev in runs])
+        self._decomp.fuse([r.into for r, _ in runs], [int(np.prod(s)) for s in shapes],
+                          [getattr(r, "map_dtype", None) for r, _ in runs])
         self._out_pattern = self._decomp.out
         used = [b for b in backends if b is not None]
         self.backend = "numba" if used and all(b == "numba" for b in used) else (
