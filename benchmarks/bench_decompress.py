@@ -1,4 +1,4 @@
-"""Fused decompression: eval -> CSR against the lanes alone and the bandwidth bound, in one process.
+"""Fused decompression: eval -> CSR against the lanes alone and the bandwidth bound.
 
 For each case (a Hessian by substitution or direct decompression, a forward or
 bidirectional Jacobian) it times, interleaved over ``--repeats`` rounds:

@@ -66,15 +66,18 @@ def copy_within(data, dst, src):
 
 
 @njit(cache=True, nogil=True)
-def finish_in_place(data, d_dst, d_src, s_out, s_mir, s_ptr, s_sub, c_dst, c_src):
+def finish_in_place(data, extra, e_dst, d_dst, d_src, s_out, s_mir, s_ptr, s_sub, c_dst, c_src):
     """The rest of a fused plan, in ``data`` where the lane kernels wrote the block cells.
 
-    First the copies of cells read at several positions (``d_*``), then the
+    First the cells a second kernel wrote into ``extra`` (``data[e_dst[k]] = extra[k]``),
+    then the copies of cells read at several positions (``d_*``), then the
     substitution steps in order (a step's position holds its cell's value:
     subtract the already-solved entries ``s_sub``; the result also goes to the
     mirror position ``s_mir`` when there is one, ``>= 0``), then the remaining
     copies (``c_*``). The arithmetic is :func:`run_plan`'s, in the same order.
     """
+    for k in range(e_dst.size):
+        data[e_dst[k]] = extra[k]
     for k in range(d_dst.size):
         data[d_dst[k]] = data[d_src[k]]
     for k in range(s_out.size):

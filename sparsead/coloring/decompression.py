@@ -394,8 +394,7 @@ class Decompressor:
                                copy=False)
             res.has_sorted_indices = True
             return res, data
-        # the checked template's attributes with new data: the constructor's format
-        # checks cost more than a small problem's whole evaluation
+        # the template's attributes: the constructor's checks cost ~8 us (Brusselator N=32: 30)
         res = sp.csr_array.__new__(sp.csr_array)
         res.__dict__.update(self._template.__dict__)
         res.data = data
@@ -419,16 +418,15 @@ class Decompressor:
         many = isinstance(into, (list, tuple))
         cells = tuple(int(c) for c in n_cells) if many else (int(n_cells),)
         dtypes = tuple(np.int32 if d is None else d for d in (dtype if many else (dtype,)))
-        # a block without lanes (a side of a bidirectional coloring may have none) has no
-        # kernel and nothing to write
+        # a block without lanes (one side of a bicoloring) has no kernel, nothing to write
         intos = tuple(_no_block if k is None and c == 0 else k
                       for k, c in zip(into if many else (into,), cells))
         self._fused = None
         if len(intos) != self._n_blocks or any(k is None for k in intos):
             return False
         maps = self.fused_maps(cells, dtypes)
-        self._fused = (intos, cells, tuple(np.zeros(0, dtype=dt) for dt in dtypes),
-                       [], None if maps is None else maps)     # scratch: at first use
+        self._fused = (intos, cells, tuple(np.zeros(0, dtype=dt) for dt in dtypes), [],
+                       maps)                                   # [] scratch: at first use
         self.strategy = "map" if maps is not None else "scratch"
         return True
 
@@ -443,86 +441,94 @@ class Decompressor:
         buffers reused across calls (a fresh one if another thread holds them),
         then the plan runs (:meth:`__call__`). Both give the same bits.
         """
-        fused = self._fused
-        if fused is None:
+        if self._fused is None:
             return False
-        intos, cells, idents, scratch, maps = fused
+        intos, cells, idents, scratch, maps = self._fused
         buf = data.base
-        if self.strategy == "map" and maps is not None and self._spare.get(id(buf)) is buf \
-                and buf.size == data.size + 1:
-            fmaps, post = maps
-            for into, fmap, args in zip(intos, fmaps, inputs):
-                into(args, fmap, buf)
-            if len(post) > 3:
-                kd.finish_in_place(data, *post)
-            elif post[0].size:
-                kd.copy_within(data, post[0], post[1])
+        fast = self.strategy == "map" and maps is not None and \
+            self._spare.get(id(buf)) is buf and buf.size == data.size + 1
+        if fast and len(intos) == 1:
+            intos[0](inputs[0], maps[0][0], buf)
+            if len(maps[2]) > 2:
+                kd.finish_in_place(data, _EF, *maps[2])
+            elif maps[2][0].size:
+                kd.copy_within(data, *maps[2])
             return True
         mine = self._busy.acquire(blocking=False)
-        try:
+        try:      # buffers reused across calls (fresh ones while another thread has them)
             if mine and not scratch:
-                scratch.extend(np.empty(c) for c in cells)
-            blocks = scratch if mine else [np.empty(c) for c in cells]
+                scratch += [np.empty(c) for c in cells] + [np.empty(maps[1] if maps else 0)]
+            blocks = scratch if mine else [np.empty(c)
+                                           for c in cells + (maps[1] if maps else 0,)]
+            if fast:                      # two blocks: the second into its extra buffer
+                intos[0](inputs[0], maps[0][0], buf)
+                intos[1](inputs[1], maps[0][1], blocks[-1])
+                kd.finish_in_place(data, blocks[-1], *maps[2])
+                return True
             for into, ident, args, block in zip(intos, idents, inputs, blocks):
                 into(args, ident, block)
-            self(blocks[0], blocks[1] if len(blocks) > 1 else _EF, data)
+            self(blocks[0], blocks[1] if len(blocks) > 2 else _EF, data)
         finally:
             if mine:
                 self._busy.release()
         return True
 
     def fused_maps(self, n_cells, dtypes):
-        """``(fmaps, post)`` for kernels that write their blocks through maps, or None.
+        """``(fmaps, n_extra, post)`` for kernels that write their blocks through maps, or None.
 
-        ``fmaps[b][cell]`` is the position in ``data`` that reads cell ``cell`` of block
-        ``b`` (C order of the kernel's ``(rows, p)`` block; the layout the plan's
-        sources were remapped to), ``nnz`` (a spare slot) if none; with two blocks
-        one more entry flags the shared ``data`` (:mod:`sparsead.ad.numba.fuse`). A cell read by
-        several positions (both copies of a symmetric entry) is written at one of
-        them and copied to the others before the substitution. ``post`` holds those
-        copies, the substitution steps (in place: a step's position holds its cell
-        until it is solved) and the plan's mirror copies, for
-        :func:`sparsead._kernels.decompress.finish_in_place`.
+        ``fmaps[0][cell]``: the position in ``data`` that reads cell ``cell`` of the first
+        block (C order of the kernel's ``(rows, p)`` block), ``nnz`` (a spare slot) if none.
+        A second block (bidirectional) goes to its own buffer of ``n_extra`` values (a
+        kernel whose block starts zeroed zeroes all of its ``fdata``). A cell read at
+        several positions is written at one and copied to the others. ``post``: what
+        :func:`sparsead._kernels.decompress.finish_in_place` takes after ``data`` and
+        the extra buffer, or ``(dst, src)`` copies only (one block, no substitution).
         """
         plan, nnz = self.plan, self.out.nnz
         if nnz == 0 or len(n_cells) != self._n_blocks \
-                or any(nnz >= np.iinfo(dt).max for dt in dtypes):
+                or any(nnz >= np.iinfo(dt).max or n >= np.iinfo(dt).max
+                       for n, dt in zip(n_cells, dtypes)):
             return None
         if self._src is not None:                 # direct, one block, positions in order
             pos, src = np.arange(nnz, dtype=np.int64), self._src.astype(np.int64)
         else:
             pos = np.concatenate([plan.g_out, plan.s_out])
             src = np.concatenate([plan.g_src, plan.s_src])
-        fmaps, d_dst, d_src = [], [_E], [_E]
+        fmaps, e_dst, d_dst, d_src, n_extra = [], _E, [_E], [_E], 0
         for b, (n, dt) in enumerate(zip(n_cells, dtypes)):
             sel = src >= 0 if b == 0 else src < 0
             cell = src[sel] if b == 0 else -src[sel] - 1
             at = pos[sel]
-            # unread cells: the spare slot; with two blocks, one flag entry after the cells
-            # tells a kernel that zeroes its block to zero only its own cells (fuse.py)
-            fmap = np.full(int(n) + (self._n_blocks > 1), nnz, dtype=dt)
-            fmap[cell] = at                                  # one of the readers wins
-            first = fmap[cell].astype(np.int64)
-            dup = first != at
+            reader = np.full(int(n), -1, dtype=np.int64)
+            reader[cell] = np.arange(cell.size)          # one of a cell's readers wins
+            first = reader[cell]
+            dup = first != np.arange(cell.size)
             d_dst.append(at[dup])
-            d_src.append(first[dup])
+            d_src.append(at[first[dup]])
+            read = np.flatnonzero(reader >= 0)
+            if b == 0:                                   # straight into data
+                fmap = np.full(int(n), nnz, dtype=dt)
+                fmap[read] = at[reader[read]]
+            else:                                        # compact, copied into data after
+                n_extra = read.size + 1
+                fmap = np.full(int(n), read.size, dtype=dt)
+                fmap[read] = np.arange(read.size)
+                e_dst = at[reader[read]]
             fmaps.append(fmap)
         d_dst, d_src = np.concatenate(d_dst), np.concatenate(d_src)
         # the pass after the kernels streams these index arrays: 32 bits when they fit
         ix = np.int32 if max(nnz, plan.s_sub.size) < np.iinfo(np.int32).max else np.int64
-        if not plan.s_out.size:                   # no substitution: one list of copies
-            post = (np.concatenate([d_dst, plan.c_dst]), np.concatenate([d_src, plan.c_src]),
-                    _E)
+        if not plan.s_out.size and len(fmaps) == 1:      # copies only
+            post = (np.concatenate([d_dst, plan.c_dst]), np.concatenate([d_src, plan.c_src]))
         else:     # a mirror copy of a step's result is made by the step (value in a register)
             fold = np.zeros(nnz, dtype=bool)
             fold[plan.s_out] = True
             fold = fold[plan.c_src] & (np.bincount(plan.c_src, minlength=nnz)[plan.c_src] == 1)
             mir = np.full(nnz, -1, dtype=np.int64)
             mir[plan.c_src[fold]] = plan.c_dst[fold]
-            s_mir, rest = mir[plan.s_out], ~fold
-            post = (d_dst, d_src, plan.s_out, s_mir, plan.s_ptr, plan.s_sub, plan.c_dst[rest],
-                    plan.c_src[rest])
-        return tuple(fmaps), tuple(np.ascontiguousarray(a, dtype=ix) for a in post)
+            post = (e_dst, d_dst, d_src, plan.s_out, mir[plan.s_out], plan.s_ptr, plan.s_sub,
+                    plan.c_dst[~fold], plan.c_src[~fold])
+        return tuple(fmaps), n_extra, tuple(np.ascontiguousarray(a, dtype=ix) for a in post)
 
     def __call__(self, b1, b2, data):
         src = self._src

@@ -10,9 +10,8 @@ cell at the ``J.data`` position that reads it (cells nobody reads go to one
 spare slot after the ``nnz`` values), so neither ``B`` nor a gather pass over it
 is needed; substitution plans then solve in place. The writes carry no branch:
 a guard per write, taken at random, cost more than the fusion saved
-(Brusselator). If the block was allocated zeroed, the kernel zeroes ``fdata``
-there instead (only the cells it writes when the map says that another kernel
-shares ``fdata``: the two blocks of a bidirectional plan). Any other use of ``tan<out>`` (read on a right-hand
+(Brusselator). If the block was allocated zeroed, the kernel zeroes all of
+``fdata`` first (so two kernels never share one ``fdata``). Any other use of ``tan<out>`` (read on a right-hand
 side, aliased) leaves the kernel unfused.
 """
 
@@ -58,11 +57,11 @@ def fuse_output(lines, out):
     """The output node's ``lines`` writing through ``fmap``/``fdata``, or None if they cannot.
 
     Returns ``(new_lines, zero_first)``; ``zero_first`` says the block was
-    allocated with ``np.zeros`` (``new_lines`` zero ``fdata`` at that point).
+    allocated with ``np.zeros`` (the kernel must zero ``fdata`` before the writes).
     """
     name = f"tan{out}"
     word = re.compile(rf"\b{name}\b")
-    alloc = re.compile(rf"^(\s*){name} = np\.(empty|zeros)\(\((.*), p\), np\.float64\)$")
+    alloc = re.compile(rf"^\s*{name} = np\.(empty|zeros)\(\(.*, p\), np\.float64\)$")
     new, zero_first, n_alloc = [], False, 0
     for line in (piece for ln in lines for piece in ln.split("\n")):
         if not word.search(line):
@@ -71,9 +70,7 @@ def fuse_output(lines, out):
         m = alloc.match(line)
         if m:
             n_alloc += 1
-            zero_first = m.group(2) == "zeros"
-            if zero_first:              # zeroed where the block was allocated
-                new += _zero_block(m.group(1), m.group(3))
+            zero_first = m.group(1) == "zeros"
             continue
         parts = _split_target(line, name)
         if parts is None or word.search(parts[4]):
@@ -86,24 +83,11 @@ def fuse_output(lines, out):
     return new, zero_first
 
 
-def _zero_block(indent, rows):
-    """Statements zeroing what the fused block writes, in place of its ``np.zeros``.
-
-    All of ``fdata`` (one sequential pass), unless ``fmap`` carries a flag entry
-    after its ``rows * p`` cells: then ``fdata`` is shared with another kernel (the
-    two blocks of a bidirectional plan) and only the cells this one writes are zeroed.
-    """
-    return [f"{indent}fz = ({rows}) * p",
-            f"{indent}if fm and fmap.size > fz:",
-            f"{indent}    for fq in range(fz):",
-            f"{indent}        fdata[fmap[fq]] = 0.0",
-            f"{indent}else:",
-            f"{indent}    for fq in range(fdata.size):",
-            f"{indent}        fdata[fq] = 0.0"]
-
-
 def zero_lines(zero_first):
-    """The first statement of the fused part: ``fm`` (a map is given; an empty map means
-    the identity, the compressed block itself). A block that started zeroed is zeroed
-    where it was allocated (:func:`fuse_output`), so ``zero_first`` adds nothing here."""
-    return ["fm = fmap.size > 0"]
+    """The first statements of the fused part: ``fm`` (a map is given; an empty map means
+    the identity, the compressed block itself) and zeroing ``fdata`` if the block
+    started zeroed."""
+    lines = ["fm = fmap.size > 0"]
+    if zero_first:
+        lines += ["for fq in range(fdata.size):", "    fdata[fq] = 0.0"]
+    return lines
