@@ -33,6 +33,7 @@ from .._errors import ColoringError, DecompressionError
 from .._kernels import lazy, readonly_flat
 from .._validation import check_choice
 from . import graphs
+from .shared_csr import SharedCSR
 
 kd = lazy("decompress")  # Numba is imported at the first kernel call
 
@@ -382,20 +383,20 @@ class Decompressor:
         """A fresh float64 ``csr_array`` of the output pattern and its (uninitialised) data.
 
         Its ``indptr``/``indices`` are the decompressor's read-only arrays (never
-        written by a call, so earlier results stay valid); ``eliminate_zeros``
-        and other structure changes need a ``.copy()`` first. ``data`` is a view
+        written by a call, so earlier results stay valid; a :class:`SharedCSR`
+        copies them before an in-place structure change). ``data`` is a view
         of a buffer one value longer: the spare slot of a fused kernel.
         """
         buf = np.empty(self.out.nnz + 1, dtype=np.float64)  # + the fused kernel's spare slot
         self._spare[id(buf)] = buf                          # weakly: the buffers we made
         data = buf[:-1]
         if self._template is None:
-            res = sp.csr_array((data, self._indices, self._indptr), shape=self.out.shape,
-                               copy=False)
+            res = SharedCSR((data, self._indices, self._indptr), shape=self.out.shape,
+                            copy=False)
             res.has_sorted_indices = True
             return res, data
         # the template's attributes: the constructor's checks cost ~8 us (Brusselator N=32: 30)
-        res = sp.csr_array.__new__(sp.csr_array)
+        res = SharedCSR.__new__(SharedCSR)
         res.__dict__.update(self._template.__dict__)
         res.data = data
         res.indices = self._indices.view()      # views of read-only arrays: they cannot be
@@ -579,15 +580,14 @@ def _no_block(inputs, fmap, data):
 
 def _template(res):
     """``res`` if a copy of its ``__dict__`` makes an equal csr_array (else None: construct)."""
-    other = sp.csr_array.__new__(sp.csr_array)
+    other = SharedCSR.__new__(SharedCSR)
     other.__dict__.update(getattr(res, "__dict__", {}))
-    same = type(res) is sp.csr_array and getattr(other, "indices", None) is res.indices
+    same = type(res) is SharedCSR and getattr(other, "indices", None) is res.indices
     return res if same and getattr(other, "has_sorted_indices", False) else None
 
 
 def _frozen(a):
-    a = np.array(a, copy=True)
-    a.flags.writeable = False
+    (a := np.array(a, copy=True)).flags.writeable = False
     return a
 
 

@@ -92,8 +92,8 @@ def sparse_jacobian(f, x0, args=(), *, mode="auto", order=None, sparsity=None, b
         ``.backend``, ``.timings`` (``detect``, ``color``, ``compile``
         seconds) and ``.compressed(x, *args)``. Fresh results share one
         read-only copy of the pattern's ``indptr``/``indices`` (no call writes
-        them; copy a result before ``eliminate_zeros`` or other structure
-        changes); with ``out=`` (a result of this operator) a call allocates
+        them; ``eliminate_zeros`` and other in-place structure changes copy
+        them first); with ``out=`` (a result of this operator) a call allocates
         nothing: the compiled lane kernel writes ``out.data`` directly.
 
     Raises
