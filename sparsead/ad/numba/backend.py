@@ -44,7 +44,7 @@ from .lower import lower
 from .plan import plan, plan_push
 
 __all__ = ["compile_forward", "kernel_cache_dir", "kernel_source", "check_lanes", "map_dtype",
-           "NumbaBackendError", "COMPILE_BUDGET", "CHECK_LANES"]
+           "NumbaBackendError", "COMPILE_BUDGET", "CHECK_LANES", "PARALLEL_MIN"]
 
 
 #: the largest kernel ``backend="auto"`` compiles, in lines plus ``LOOP_WEIGHT`` per loop and
@@ -54,6 +54,10 @@ __all__ = ["compile_forward", "kernel_cache_dir", "kernel_source", "check_lanes"
 COMPILE_BUDGET = 3000
 #: check the compiled lanes against the interpreter at the preparation point (prepared.py)
 CHECK_LANES = True
+#: a kernel is split over threads only when its splittable loops run at least this many
+#: iterations in all (below it the threads' start-up costs more than they save:
+#: benchmarks/bench_threads.py)
+PARALLEL_MIN = 20_000
 #: graphs with more live nodes than this many budgets are refused before lowering
 _NODES_PER_UNIT = 20
 
@@ -184,7 +188,7 @@ def _compile(name, sig, path, digest, source):
     return kernel
 
 
-def _prepare(graph, wrt, n_lanes, budget=None):
+def _prepare(graph, wrt, n_lanes, budget=None, parallel=False):
     if budget is not None:
         n_live = int(graph.live().sum())
         if n_live > _NODES_PER_UNIT * budget:
@@ -195,16 +199,18 @@ def _prepare(graph, wrt, n_lanes, budget=None):
     try:
         live, material = plan(nodes, out)
         push = plan_push(nodes, out, live, material)
-        return generate(nodes, out, live, material, len(graph.inputs), n_lanes, push, budget)
+        return generate(nodes, out, live, material, len(graph.inputs), n_lanes, push, budget,
+                        parallel)
     except NumbaBackendError:
         raise
     except Exception as exc:   # a planner or generator bug: reported, the interpreter runs
         raise NumbaBackendError("codegen", f"{type(exc).__name__}: {exc}") from exc
 
 
-def kernel_source(graph, wrt: int = 0, n_lanes: int = 1) -> str:
-    """The generated kernel source for ``graph`` differentiated in input ``wrt`` (for inspection)."""
-    return _prepare(graph, wrt, n_lanes)[0]
+def kernel_source(graph, wrt: int = 0, n_lanes: int = 1, parallel: bool = False) -> str:
+    """The generated kernel source for ``graph`` differentiated in input ``wrt`` (for inspection;
+    ``parallel``: the variant whose disjoint loops are ``prange`` loops)."""
+    return _prepare(graph, wrt, n_lanes, parallel=parallel)[0]
 
 
 def _lane_arguments(in_nodes, wrt, colors, n_lanes):
@@ -263,7 +269,41 @@ def _runners(kernel, tail, ident, n_out, p, dtypes, shapes):
     return run, into
 
 
-def compile_forward(graph, wrt: int, colors: np.ndarray, n_lanes: int, budget=None):
+def _threaded(kernel, threads):
+    """``kernel`` (a ``parallel=True`` dispatcher) run on ``threads`` of Numba's threads."""
+    import numba
+
+    def call(*args):
+        before = numba.get_num_threads()
+        numba.set_num_threads(threads)
+        try:
+            return kernel(*args)
+        finally:
+            numba.set_num_threads(before)
+    return call
+
+
+def _parallel(graph, wrt, p, budget, threads, split, sig):
+    """The kernel split over ``threads`` threads, or None when it does not pay: one thread,
+    fewer than :data:`PARALLEL_MIN` split iterations, nothing to split, or no JIT."""
+    if threads <= 1 or split == 0 or split < PARALLEL_MIN or sig is None:
+        return None
+    import numba
+    threads = min(int(threads), numba.config.NUMBA_NUM_THREADS)
+    if threads <= 1:
+        return None
+    source = _prepare(graph, wrt, p, budget, parallel=True)[0]
+    try:
+        _, path, digest = _load(source)
+        return _threaded(_compile("kernel", sig, path, digest, source), threads), threads
+    except Exception as exc:    # noqa: BLE001  (the serial kernel serves: same results)
+        warnings.warn(f"the lane kernel cannot be split over threads ({type(exc).__name__}: "
+                      f"{exc}); it runs on one", SparseadWarning, stacklevel=3)
+        return None
+
+
+def compile_forward(graph, wrt: int, colors: np.ndarray, n_lanes: int, budget=None,
+                    threads: int = 1):
     """Compile the forward-lane sweep of ``graph`` with one-hot seeds into a Numba kernel.
 
     Parameters
@@ -281,6 +321,11 @@ def compile_forward(graph, wrt: int, colors: np.ndarray, n_lanes: int, budget=No
     budget : int, optional
         Refuse kernels larger than this (in the units of :data:`COMPILE_BUDGET`);
         ``None``: no limit.
+    threads : int, default 1
+        Split the loops whose iterations write disjoint elements over this many
+        threads (a second, ``parallel=True`` kernel), when they run at least
+        :data:`PARALLEL_MIN` iterations; reductions and scatters stay serial, so
+        the results are bit-identical to one thread's.
 
     Returns
     -------
@@ -288,7 +333,8 @@ def compile_forward(graph, wrt: int, colors: np.ndarray, n_lanes: int, budget=No
         ``run(inputs) -> (value_flat, B)`` with ``inputs = [x, *array_args]``
         in graph-input order; ``B`` is ``(output.size, n_lanes)`` float64,
         C-contiguous, ``B = J @ S``. ``run.weight`` is the kernel's size,
-        ``run.timings`` the seconds spent per stage.
+        ``run.timings`` the seconds spent per stage, ``run.threads`` the threads
+        it runs on.
 
     Raises
     ------
@@ -301,7 +347,7 @@ def compile_forward(graph, wrt: int, colors: np.ndarray, n_lanes: int, budget=No
     t0 = time.perf_counter()
     in_nodes = [graph.nodes[i] for i in graph.inputs]
     colors, p = _lane_arguments(in_nodes, wrt, colors, n_lanes)
-    source, dims, args, weight, fused = _prepare(graph, wrt, p, budget)
+    source, dims, args, weight, fused, split = _prepare(graph, wrt, p, budget)
     t1 = time.perf_counter()
     try:
         _, path, digest = _load(source)
@@ -314,7 +360,12 @@ def compile_forward(graph, wrt: int, colors: np.ndarray, n_lanes: int, budget=No
     n_out = graph.nodes[graph.outputs[0]].size
     ident = np.zeros(0, dtype=map_dtype(n_out * p)) if fused else None   # empty: identity
     sig_tail = tail + ((ident, np.zeros(0)) if fused else ())
-    kernel = _compile("kernel", _signature(shapes, dtypes, sig_tail), path, digest, source)
+    sig = _signature(shapes, dtypes, sig_tail)
+    par = _parallel(graph, wrt, p, budget, threads, split, sig)
+    if par is not None:
+        kernel, threads = par
+    else:
+        kernel = _compile("kernel", sig, path, digest, source)
     t3 = time.perf_counter()
 
     run, into = _runners(kernel, tail, ident, n_out, p, dtypes, shapes)
@@ -327,6 +378,7 @@ def compile_forward(graph, wrt: int, colors: np.ndarray, n_lanes: int, budget=No
     run.args = list(tail)
     run.weight = weight
     run.timings = dict(last_timings)
+    run.threads = threads if par is not None else 1
     return run
 
 

@@ -47,8 +47,11 @@ class _Codegen(ArrayWriters):
     """Writes one kernel: the materialised nodes in order (array ops in :class:`ArrayWriters`),
     then the ``kernel`` function around them."""
 
-    def __init__(self, nodes, out, live, material, n_inputs, n_lanes, push=None):
+    def __init__(self, nodes, out, live, material, n_inputs, n_lanes, push=None,
+                 parallel=False):
         self.safe = set()
+        self.parallel = parallel
+        self.split_work = 0     # iterations of the loops each() writes (prange if parallel)
         self.push = push or {}
         self.n_lanes = int(n_lanes)
         self.nodes = nodes
@@ -127,6 +130,12 @@ class _Codegen(ArrayWriters):
         pad = "    " * depth
         self.body.extend(pad + ln for ln in lines)
 
+    def each(self, n):
+        """``for i in ...(n):`` of a loop whose iterations write disjoint elements (rows):
+        ``prange`` in the parallel kernel, the same body (hence bit-identical) either way."""
+        self.split_work += self.src.dims[int(n[1:])]
+        return f"for i in {'prange' if self.parallel else 'range'}({n}):"
+
     def zero_row(self, t, d):
         return ["for l in range(p):", f"    {t}[{d}, l] = 0.0"]
 
@@ -166,7 +175,9 @@ class _Codegen(ArrayWriters):
         active = self.nodes[k].active
         self.alloc(k, True)
         for size, dests in self.push[k]:
-            self.put([f"for i in range({self.src.dim(size)}):"], 1)
+            n = self.src.dim(size)
+            # one destination map: injective, the cells write disjoint elements
+            self.put([self.each(n) if len(dests) == 1 else f"for i in range({n}):"], 1)
             r = _Region(self)
             sums = []
             for dest, roots in dests:
@@ -196,7 +207,7 @@ class _Codegen(ArrayWriters):
 
     def _w_inline(self, k):
         d = self.alloc(k, False)
-        self.put([f"for i in range({d}):"], 1)
+        self.put([self.each(d)], 1)
         self.store_region(k, k, "i", "i", 2)
 
     def generate(self, budget=None):
@@ -222,7 +233,10 @@ class _Codegen(ArrayWriters):
         fused = fuse_output(self.body[out_start:], self.out) \
             if out.active and self.out in order else None
         if fused is not None:     # the lane block goes through fmap into fdata (.fuse)
-            self.body[out_start:] = ["    " + ln for ln in zero_lines(fused[1])] + fused[0]
+            zero = zero_lines(fused[1])
+            if self.parallel:       # zeroing fdata: disjoint cells (not worth a split alone)
+                zero = [ln.replace("for fq in range(", "for fq in prange(") for ln in zero]
+            self.body[out_start:] = ["    " + ln for ln in zero] + fused[0]
             ret_t = "fdata"
         elif not out.active:
             tail.append(f"tout = np.zeros(({self.src.dim(out.size)}, p), np.float64)")
@@ -233,30 +247,38 @@ class _Codegen(ArrayWriters):
         self.fused = fused is not None
         params = [f"x{i}" for i in range(self.n_inputs)] + ["colors", "dims"] \
             + self.src.arg_names + (["fmap", "fdata"] if self.fused else [])
-        head = ["import math", "import numpy as np", "from numba import njit", ""]
+        head = ["import math", "import numpy as np",
+                "from numba import njit" + (", prange" if self.parallel else ""), ""]
         text = "\n".join(self.body)
         for name, helper in HELPERS.items():
             if name + "(" in text:
                 head += helper.strip("\n").split("\n") + [""]
-        head += ["", "@njit(cache=True, error_model='numpy', nogil=True)",
+        flags = ", parallel=True" if self.parallel else ""
+        head += ["", f"@njit(cache=True, error_model='numpy', nogil=True{flags})",
                  f"def kernel({', '.join(params)}):"]
         head += [f"    p = {self.n_lanes}"]   # a literal: the lane loops unroll
         head += [f"    d{i} = dims[{i}]" for i in range(len(self.src.dims))]
         return "\n".join(head + self.body) + "\n"
 
 
-def generate(nodes, out, live, material, n_inputs, n_lanes, push=None, budget=None):
+def generate(nodes, out, live, material, n_inputs, n_lanes, push=None, budget=None,
+             parallel=False):
     """Source of ``kernel(x0, ..., colors, dims, *args) -> (values, lanes)`` for ``n_lanes`` lanes.
 
-    Returns ``(source, dims, args, weight, fused)``: the int64 ``dims`` array,
+    Returns ``(source, dims, args, weight, fused, split)``: the int64 ``dims`` array,
     the list of argument values to pass after ``dims``, the kernel's size (lines
     plus :data:`LOOP_WEIGHT` per loop and :data:`BRANCH_WEIGHT` per branch) and
     whether the kernel writes its lane block through a map (:mod:`.fuse`: two
     more arguments ``fmap``, ``fdata``; it returns ``(values, fdata)``). Raises
     :class:`NumbaBackendError` (stage ``"size"``) as soon as the size exceeds
-    ``budget``.
+    ``budget``; ``split``: the iterations of the loops a parallel kernel splits (0: it
+    would split nothing). ``parallel``: the loops whose iterations write disjoint elements
+    (elementwise nodes, concatenations, the copy of a scatter's base, zeroing the fused
+    output) are ``prange`` loops of a ``parallel=True`` kernel; every other loop (the
+    reductions, pushed sums, scatters) stays serial, so its results are bit-identical
+    to the serial kernel's at any number of threads.
     """
-    cg = _Codegen(nodes, out, live, material, n_inputs, n_lanes, push)
+    cg = _Codegen(nodes, out, live, material, n_inputs, n_lanes, push, parallel)
     source = cg.generate(budget)
     return (source, np.array(cg.src.dims, dtype=np.int64), cg.src.arg_values, cg.weight,
-            cg.fused)
+            cg.fused, cg.split_work)

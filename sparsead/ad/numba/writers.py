@@ -29,7 +29,7 @@ class ArrayWriters:
         for piece in nd.ins:
             p = self.nodes[piece]
             n = self.src.dim(p.size)
-            self.put([f"for i in range({n}):"], 1)
+            self.put([self.each(n)], 1)
             if lead == 1:       # the piece is one contiguous run of the output
                 off = self.src.dim(offset * post)
                 dest, prelude = "dd", [f"dd = {off} + i"]
@@ -46,7 +46,7 @@ class ArrayWriters:
         self.alloc(k, False)
         base, vals = nd.ins
         n = self.src.dim(nd.size)
-        self.put([f"for i in range({n}):"], 1)
+        self.put([self.each(n)], 1)
         self.store_region(k, base, "i", "i", 2)
         index = self.src.array(nd.params["index"], "m")
         ni = self.src.dim(nd.params["index"].size)
