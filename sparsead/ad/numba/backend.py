@@ -225,7 +225,20 @@ def _lane_arguments(in_nodes, wrt, colors, n_lanes):
     p = int(n_lanes)
     if colors.size and colors.max() >= p:
         raise ValueError(f"`colors` has a lane {int(colors.max())} >= n_lanes = {p}.")
-    return colors, p
+    return _narrow(colors), p
+
+
+def _narrow(colors):
+    """``colors`` in the smallest signed integer type that holds them: the kernels read
+    them once per leaf read, and int8 reads move an eighth of int64's bytes."""
+    if colors.size == 0:
+        return colors
+    lo, hi = int(colors.min()), int(colors.max())
+    for dt in (np.int8, np.int16, np.int32):
+        info = np.iinfo(dt)
+        if info.min <= lo and hi <= info.max:
+            return colors.astype(dt)
+    return colors
 
 
 def _signature(shapes, dtypes, tail):

@@ -52,6 +52,7 @@ class _Codegen(ArrayWriters):
         self.safe = set()
         self.parallel = parallel
         self.split_work = 0     # iterations of the loops each() writes (prange if parallel)
+        self.row_buffer = False     # the serial kernel's output rows go through trow
         self.push = push or {}
         self.n_lanes = int(n_lanes)
         self.nodes = nodes
@@ -144,11 +145,27 @@ class _Codegen(ArrayWriters):
         r = _Region(self)
         v = r.val(root, ix)
         lines = list(prelude) + r.lines + [f"val{k}[{dest}] = {v}"]
-        if self.nodes[k].active:
+        if self.nodes[k].active and self.nodes[root].active and k == self.out:
+            lines += self._row_lines(k, r, v, dest)
+        elif self.nodes[k].active:
             lines += self.zero_row(f"tan{k}", dest)
             if self.nodes[root].active:
                 lines += r.tangent(v, "1.0", lambda lane: f"tan{k}[{dest}, {lane}]")
         self.put(lines, depth)
+
+    def _row_lines(self, k, r, v, dest):
+        """The output's lane row summed in a local row ``trow``, then stored once: each add
+        is then no read-modify-write of the block (through the map of a fused kernel,
+        :mod:`.fuse`). Same adds in the same order as into the block: same bits. The
+        parallel kernel allocates ``trow`` in the loop body (Numba hoists it per thread)."""
+        if self.parallel:
+            pre = ["trow = np.empty(p, np.float64)"]
+        else:
+            pre = []
+            self.row_buffer = True
+        return (pre + ["for l in range(p):", "    trow[l] = 0.0"]
+                + r.tangent(v, "1.0", lambda lane: f"trow[{lane}]")
+                + ["for l in range(p):", f"    tan{k}[{dest}, l] = trow[l]"])
 
     # -- writers -----------------------------------------------------------
     def alloc(self, k, zeros):
@@ -258,6 +275,8 @@ class _Codegen(ArrayWriters):
                  f"def kernel({', '.join(params)}):"]
         head += [f"    p = {self.n_lanes}"]   # a literal: the lane loops unroll
         head += [f"    d{i} = dims[{i}]" for i in range(len(self.src.dims))]
+        if self.row_buffer:
+            head += ["    trow = np.empty(p, np.float64)"]
         return "\n".join(head + self.body) + "\n"
 
 
