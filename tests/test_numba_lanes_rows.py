@@ -67,3 +67,18 @@ def test_narrow_colors(lo, hi, dtype):
     got = backend._narrow(np.array([lo, hi], dtype=np.int64))
     assert got.dtype == dtype
     assert got.tolist() == [lo, hi]
+
+
+@pytest.mark.parametrize("f, skipped", [(_stencil, True), (_concat, True), (_scatter, True),
+                                         (lambda y: np.cumsum(y * y), False)])
+def test_lanes_only_kernel(f, skipped):
+    """``values=False`` (what the prepared operators compile): the same lanes, bit for bit;
+    the output's values are skipped where they are plain stores."""
+    x = np.random.default_rng(5).normal(size=17)
+    colors = np.arange(x.size) % 3
+    g = trace(f, x)
+    value, B = compile_forward(g, 0, colors, 3)([x])
+    run = compile_forward(g, 0, colors, 3, values=False)
+    value2, B2 = run([x])
+    assert B2.tobytes() == B.tobytes()
+    assert value2.size == (0 if skipped else value.size)

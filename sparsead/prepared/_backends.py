@@ -47,7 +47,7 @@ def lanes(graph, wrt, colors, n_lanes, backend, inputs=None, notes=None, threads
             mod = _numba_module()
             fn = mod.compile_forward(graph, wrt, colors, int(n_lanes),
                                      budget=mod.COMPILE_BUDGET if backend == "auto" else None,
-                                     threads=threads)
+                                     threads=threads, values=False)
             reason = None
             if inputs is not None and mod.CHECK_LANES:
                 reason = mod.check_lanes(fn, graph, wrt, colors, int(n_lanes), inputs)

@@ -188,7 +188,7 @@ def _compile(name, sig, path, digest, source):
     return kernel
 
 
-def _prepare(graph, wrt, n_lanes, budget=None, parallel=False):
+def _prepare(graph, wrt, n_lanes, budget=None, parallel=False, values=True):
     if budget is not None:
         n_live = int(graph.live().sum())
         if n_live > _NODES_PER_UNIT * budget:
@@ -200,7 +200,7 @@ def _prepare(graph, wrt, n_lanes, budget=None, parallel=False):
         live, material = plan(nodes, out)
         push = plan_push(nodes, out, live, material)
         return generate(nodes, out, live, material, len(graph.inputs), n_lanes, push, budget,
-                        parallel)
+                        parallel, values)
     except NumbaBackendError:
         raise
     except Exception as exc:   # a planner or generator bug: reported, the interpreter runs
@@ -296,7 +296,7 @@ def _threaded(kernel, threads):
     return call
 
 
-def _parallel(graph, wrt, p, budget, threads, split, sig):
+def _parallel(graph, wrt, p, budget, threads, split, sig, values):
     """The kernel split over ``threads`` threads, or None when it does not pay: one thread,
     fewer than :data:`PARALLEL_MIN` split iterations, nothing to split, or no JIT."""
     if threads <= 1 or split == 0 or split < PARALLEL_MIN or sig is None:
@@ -305,7 +305,7 @@ def _parallel(graph, wrt, p, budget, threads, split, sig):
     threads = min(int(threads), numba.config.NUMBA_NUM_THREADS)
     if threads <= 1:
         return None
-    source = _prepare(graph, wrt, p, budget, parallel=True)[0]
+    source = _prepare(graph, wrt, p, budget, parallel=True, values=values)[0]
     try:
         _, path, digest = _load(source)
         return _threaded(_compile("kernel", sig, path, digest, source), threads), threads
@@ -316,7 +316,7 @@ def _parallel(graph, wrt, p, budget, threads, split, sig):
 
 
 def compile_forward(graph, wrt: int, colors: np.ndarray, n_lanes: int, budget=None,
-                    threads: int = 1):
+                    threads: int = 1, values: bool = True):
     """Compile the forward-lane sweep of ``graph`` with one-hot seeds into a Numba kernel.
 
     Parameters
@@ -339,6 +339,9 @@ def compile_forward(graph, wrt: int, colors: np.ndarray, n_lanes: int, budget=No
         threads (a second, ``parallel=True`` kernel), when they run at least
         :data:`PARALLEL_MIN` iterations; reductions and scatters stay serial, so
         the results are bit-identical to one thread's.
+    values : bool, default True
+        False: only the lanes are wanted; the kernel may skip storing the output's
+        values (``value_flat`` is then empty).
 
     Returns
     -------
@@ -360,7 +363,7 @@ def compile_forward(graph, wrt: int, colors: np.ndarray, n_lanes: int, budget=No
     t0 = time.perf_counter()
     in_nodes = [graph.nodes[i] for i in graph.inputs]
     colors, p = _lane_arguments(in_nodes, wrt, colors, n_lanes)
-    source, dims, args, weight, fused, split = _prepare(graph, wrt, p, budget)
+    source, dims, args, weight, fused, split = _prepare(graph, wrt, p, budget, values=values)
     t1 = time.perf_counter()
     try:
         _, path, digest = _load(source)
@@ -374,11 +377,8 @@ def compile_forward(graph, wrt: int, colors: np.ndarray, n_lanes: int, budget=No
     ident = np.zeros(0, dtype=map_dtype(n_out * p)) if fused else None   # empty: identity
     sig_tail = tail + ((ident, np.zeros(0)) if fused else ())
     sig = _signature(shapes, dtypes, sig_tail)
-    par = _parallel(graph, wrt, p, budget, threads, split, sig)
-    if par is not None:
-        kernel, threads = par
-    else:
-        kernel = _compile("kernel", sig, path, digest, source)
+    par = _parallel(graph, wrt, p, budget, threads, split, sig, values)
+    kernel, threads = par or (_compile("kernel", sig, path, digest, source), 1)
     t3 = time.perf_counter()
 
     run, into = _runners(kernel, tail, ident, n_out, p, dtypes, shapes)
@@ -391,7 +391,7 @@ def compile_forward(graph, wrt: int, colors: np.ndarray, n_lanes: int, budget=No
     run.args = list(tail)
     run.weight = weight
     run.timings = dict(last_timings)
-    run.threads = threads if par is not None else 1
+    run.threads = threads
     return run
 
 

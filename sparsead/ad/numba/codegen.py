@@ -48,8 +48,9 @@ class _Codegen(ArrayWriters):
     then the ``kernel`` function around them."""
 
     def __init__(self, nodes, out, live, material, n_inputs, n_lanes, push=None,
-                 parallel=False):
+                 parallel=False, values=True):
         self.safe = set()
+        self.values = values
         self.parallel = parallel
         self.split_work = 0     # iterations of the loops each() writes (prange if parallel)
         self.row_buffer = False     # the serial kernel's output rows go through trow
@@ -144,7 +145,9 @@ class _Codegen(ArrayWriters):
         """One element of an elementwise loop: ``v_k[dest] = root(ix)`` and its lane row."""
         r = _Region(self)
         v = r.val(root, ix)
-        lines = list(prelude) + r.lines + [f"val{k}[{dest}] = {v}"]
+        lines = list(prelude) + r.lines
+        if not self.no_value(k):
+            lines.append(f"val{k}[{dest}] = {v}")
         if self.nodes[k].active and self.nodes[root].active and k == self.out:
             lines += self._row_lines(k, r, v, dest)
         elif self.nodes[k].active:
@@ -172,10 +175,17 @@ class _Codegen(ArrayWriters):
         nd = self.nodes[k]
         d = self.src.dim(nd.size)
         fn = "np.zeros" if zeros else "np.empty"
-        self.put([f"val{k} = {fn}({d}, {_dtype_expr(nd.dtype)})"], 1)
+        size = "0" if self.no_value(k) else d
+        self.put([f"val{k} = {fn}({size}, {_dtype_expr(nd.dtype)})"], 1)
         if nd.active:
             self.put([f"tan{k} = {fn}(({d}, p), np.float64)"], 1)
         return d
+
+    def no_value(self, k):
+        """Whether node ``k``'s values are not stored: the output of a kernel asked for its
+        lanes only, written by plain stores (elementwise, concatenation, scatter)."""
+        return (k == self.out and not self.values and k not in self.push
+                and self.nodes[k].op in ("ew", "map", "concat", "scatter"))
 
     def write(self, k):
         nd = self.nodes[k]
@@ -281,7 +291,7 @@ class _Codegen(ArrayWriters):
 
 
 def generate(nodes, out, live, material, n_inputs, n_lanes, push=None, budget=None,
-             parallel=False):
+             parallel=False, values=True):
     """Source of ``kernel(x0, ..., colors, dims, *args) -> (values, lanes)`` for ``n_lanes`` lanes.
 
     Returns ``(source, dims, args, weight, fused, split)``: the int64 ``dims`` array,
@@ -295,9 +305,10 @@ def generate(nodes, out, live, material, n_inputs, n_lanes, push=None, budget=No
     (elementwise nodes, concatenations, the copy of a scatter's base, zeroing the fused
     output) are ``prange`` loops of a ``parallel=True`` kernel; every other loop (the
     reductions, pushed sums, scatters) stays serial, so its results are bit-identical
-    to the serial kernel's at any number of threads.
+    to the serial kernel's at any number of threads. ``values=False``: the output's
+    values need not be stored (lanes only; the returned values may then be empty).
     """
-    cg = _Codegen(nodes, out, live, material, n_inputs, n_lanes, push, parallel)
+    cg = _Codegen(nodes, out, live, material, n_inputs, n_lanes, push, parallel, values)
     source = cg.generate(budget)
     return (source, np.array(cg.src.dims, dtype=np.int64), cg.src.arg_values, cg.weight,
             cg.fused, cg.split_work)
