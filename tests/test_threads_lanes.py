@@ -100,10 +100,18 @@ def test_hessian_pushed_stays_serial(split_all):
                           x0, split=False)
 
 
-def test_compile_forward_threads(split_all):
+def _scatter(x):
+    """A scatter output: its base copied by a split loop, its values set by a serial one."""
+    y = np.zeros(x.size + 2) + 1.5 * x[0]
+    y[1:-1] = x * x[::-1]
+    return y
+
+
+@pytest.mark.parametrize("f", [_mixed, _scatter])
+def test_compile_forward_threads(split_all, f):
     """The lane block itself (unfused) and the values, at one and two threads."""
     x = np.linspace(-1.0, 1.0, 30)
-    g = trace(_mixed, x)
+    g = trace(f, x)
     colors = np.arange(x.size) % 3
     r1 = backend.compile_forward(g, 0, colors, 3, threads=1)
     r2 = backend.compile_forward(g, 0, colors, 3, threads=2)

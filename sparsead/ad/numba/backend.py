@@ -7,6 +7,10 @@ under a name that is the hash of the source, imports it and compiles it with
 so a second process (or a second prepared operator on the same function) finds
 both the file and Numba's compiled code on disk and pays no compile time.
 
+With ``threads > 1`` and enough elementwise work (:data:`PARALLEL_MIN`), a second
+source with ``prange`` loops is compiled with ``parallel=True`` and run on that many
+of Numba's threads; its results are bit-identical to the serial kernel's.
+
 Every failure -- a primitive without a rule, a kernel above the compile budget,
 a generator bug, a file that cannot be written or imported, a Numba error --
 is raised as one :class:`NumbaBackendError` naming the stage (and the

@@ -23,6 +23,12 @@ evaluated once, its local partials are computed once in the forward pass (and
 one-operand chains folded into one partial), and one reverse sweep per
 destination adds each term's value and lane row into the element it lands on.
 
+The output's lane row is summed in a local row and stored once (no
+read-modify-write of the block, or of ``J.data`` through the fused map); a kernel
+asked for lanes only (``values=False``) does not store the output's values. The
+parallel variant (``parallel=True``) is the same source with ``prange`` for the
+loops whose iterations write disjoint elements, so it computes the same bits.
+
 The source depends only on the structure of the graph (and on which scalar
 constants are nonzero and finite): sizes, offsets and strides come in the
 ``dims`` array, index maps, constant arrays and scalar constants are kernel
@@ -141,34 +147,34 @@ class _Codegen(ArrayWriters):
     def zero_row(self, t, d):
         return ["for l in range(p):", f"    {t}[{d}, l] = 0.0"]
 
-    def store_region(self, k, root, ix, dest, depth, prelude=()):
-        """One element of an elementwise loop: ``v_k[dest] = root(ix)`` and its lane row."""
+    def store_region(self, k, root, ix, dest, depth, prelude=(), split=False):
+        """One element of an elementwise loop: ``v_k[dest] = root(ix)`` and its lane row
+        (``split``: the loop is one :meth:`each` wrote)."""
         r = _Region(self)
         v = r.val(root, ix)
         lines = list(prelude) + r.lines
         if not self.no_value(k):
             lines.append(f"val{k}[{dest}] = {v}")
         if self.nodes[k].active and self.nodes[root].active and k == self.out:
-            lines += self._row_lines(k, r, v, dest)
+            lines += self._row_lines(k, r, v, dest, split and self.parallel)
         elif self.nodes[k].active:
             lines += self.zero_row(f"tan{k}", dest)
             if self.nodes[root].active:
                 lines += r.tangent(v, "1.0", lambda lane: f"tan{k}[{dest}, {lane}]")
         self.put(lines, depth)
 
-    def _row_lines(self, k, r, v, dest):
+    def _row_lines(self, k, r, v, dest, private):
         """The output's lane row summed in a local row ``trow``, then stored once: each add
         is then no read-modify-write of the block (through the map of a fused kernel,
-        :mod:`.fuse`). Same adds in the same order as into the block: same bits. The
-        parallel kernel allocates ``trow`` in the loop body (Numba hoists it per thread)."""
-        if self.parallel:
-            pre = ["trow = np.empty(p, np.float64)"]
-        else:
-            pre = []
-            self.row_buffer = True
-        return (pre + ["for l in range(p):", "    trow[l] = 0.0"]
-                + r.tangent(v, "1.0", lambda lane: f"trow[{lane}]")
-                + ["for l in range(p):", f"    tan{k}[{dest}, l] = trow[l]"])
+        :mod:`.fuse`). Same adds in the same order as into the block: same bits. A
+        ``prange`` loop (``private``) allocates its row ``prow`` in its body (Numba hoists
+        it out, one per thread); other loops share one ``trow`` allocated at the top."""
+        row = "prow" if private else "trow"
+        pre = [f"{row} = np.empty(p, np.float64)"] if private else []
+        self.row_buffer |= not private
+        return (pre + ["for l in range(p):", f"    {row}[l] = 0.0"]
+                + r.tangent(v, "1.0", lambda lane: f"{row}[{lane}]")
+                + ["for l in range(p):", f"    tan{k}[{dest}, l] = {row}[l]"])
 
     # -- writers -----------------------------------------------------------
     def alloc(self, k, zeros):
@@ -235,7 +241,7 @@ class _Codegen(ArrayWriters):
     def _w_inline(self, k):
         d = self.alloc(k, False)
         self.put([self.each(d)], 1)
-        self.store_region(k, k, "i", "i", 2)
+        self.store_region(k, k, "i", "i", 2, split=True)
 
     def generate(self, budget=None):
         order = [k for k in range(len(self.nodes)) if self.live[k] and self.material[k]

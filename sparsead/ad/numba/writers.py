@@ -38,7 +38,7 @@ class ArrayWriters:
                 sl[axis] = slice(offset, offset + p.shape[axis])
                 dm = self.src.array(pos[tuple(sl)].reshape(-1), "m")
                 dest, prelude = "dd", [f"dd = {dm}[i]"]
-            self.store_region(k, piece, "i", dest, 2, prelude)
+            self.store_region(k, piece, "i", dest, 2, prelude, split=True)
             offset += p.shape[axis]
 
     def _w_scatter(self, k):
@@ -47,7 +47,7 @@ class ArrayWriters:
         base, vals = nd.ins
         n = self.src.dim(nd.size)
         self.put([self.each(n)], 1)
-        self.store_region(k, base, "i", "i", 2)
+        self.store_region(k, base, "i", "i", 2, split=True)
         index = self.src.array(nd.params["index"], "m")
         ni = self.src.dim(nd.params["index"].size)
         self.put([f"for e in range({ni}):"], 1)
