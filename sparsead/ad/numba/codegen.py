@@ -189,9 +189,10 @@ class _Codegen(ArrayWriters):
 
     def no_value(self, k):
         """Whether node ``k``'s values are not stored: the output of a kernel asked for its
-        lanes only, written by plain stores (elementwise, concatenation, scatter)."""
-        return (k == self.out and not self.values and k not in self.push
-                and self.nodes[k].op in ("ew", "map", "concat", "scatter"))
+        lanes only, written by plain stores (elementwise, concatenation, scatter) or
+        pushed sums (nothing reads the output's values in the kernel)."""
+        return (k == self.out and not self.values
+                and (k in self.push or self.nodes[k].op in ("ew", "map", "concat", "scatter")))
 
     def write(self, k):
         nd = self.nodes[k]
@@ -232,7 +233,7 @@ class _Codegen(ArrayWriters):
             for dest, v, act in sums:
                 dd = self.src.tmp("dd")
                 lines += [f"{dd} = {self.index_expr(dest, 'i')}", f"if {dd} >= 0:",
-                          f"    val{k}[{dd}] += {v}"]
+                          "    pass" if self.no_value(k) else f"    val{k}[{dd}] += {v}"]
                 if active and act:
                     lines += ["    " + ln for ln in
                               r.tangent(v, "1.0", lambda lane, dd=dd: f"tan{k}[{dd}, {lane}]")]
