@@ -138,3 +138,15 @@ def test_nothing_to_split_stays_serial(split_all):
     g = trace(lambda y: np.cumsum(y), x)
     run = backend.compile_forward(g, 0, np.zeros(x.size, np.int64), 1, threads=2)
     assert run.threads == 1
+
+
+def test_parallel_compile_within_budget(split_all):
+    """With a compile budget, only kernels up to a third of it get the (2.5-3x slower to
+    compile) parallel variant."""
+    x = np.linspace(-1.0, 1.0, 30)
+    g = trace(_mixed, x)
+    colors = np.arange(x.size) % 3
+    weight = backend.compile_forward(g, 0, colors, 3).weight
+    assert backend.compile_forward(g, 0, colors, 3, budget=3 * weight, threads=2).threads == 2
+    assert backend.compile_forward(g, 0, colors, 3, budget=3 * weight - 1,
+                                   threads=2).threads == 1
