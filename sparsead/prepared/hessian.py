@@ -143,7 +143,7 @@ class SparseHessian(Prepared):
         """The Hessian at ``x``: a float64 ``csr_array`` with the prepared pattern (into ``out``)."""
         inputs = self._inputs(x, args)
         res, data = self._result(out)
-        if not self._decomp.run_fused(inputs, data):      # else the kernel wrote H.data
+        if not self._decomp.run_fused([inputs], data):    # else the kernel wrote H.data
             self._decomp(self._run(inputs), np.zeros(0), data)
         return res
 

@@ -122,9 +122,9 @@ class SparseJacobian(Prepared):
         self._layouts = transposed
         self._w = np.zeros(m)
         self._decomp = Decompressor(c._plan("full"), shapes, transposed, n_threads)
-        if len(runs) == 1:                        # forward or reverse: the kernel writes J.data
-            self._decomp.fuse(runs[0][0].into, int(np.prod(shapes[0])),
-                              getattr(runs[0][0], "map_dtype", None))
+        # the kernels write J.data through maps (bidirectional: both blocks' kernels)
+        self._decomp.fuse([r.into for r, _ in runs], [int(np.prod(s)) for s in shapes],
+                          [getattr(r, "map_dtype", None) for r, _ in runs])
         self._out_pattern = self._decomp.out
         used = [b for b in backends if b is not None]
         self.backend = "numba" if used and all(b == "numba" for b in used) else (
@@ -147,8 +147,9 @@ class SparseJacobian(Prepared):
         """The Jacobian at ``x``: a float64 ``csr_array`` with the prepared pattern (into ``out``)."""
         inputs = self._inputs(x, args)
         res, data = self._result(out)
-        if self._decomp.run_fused(self._lane_inputs(inputs, self._runs[0][1]), data):
-            return res                            # the kernel wrote J.data itself
+        if self._decomp.run_fused([self._lane_inputs(inputs, rev) for _, rev in self._runs],
+                                  data):
+            return res                            # the kernels wrote J.data themselves
         blocks = self._blocks(inputs)
         b2 = blocks[1] if len(blocks) > 1 else np.zeros(0)
         self._decomp(blocks[0], b2, data)
