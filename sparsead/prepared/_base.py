@@ -39,7 +39,7 @@ def check_threads(threads):
     if isinstance(threads, (bool, np.bool_)) or not isinstance(threads, (int, np.integer)) \
             or threads < 1:
         raise InputError(f"`threads` must be a positive int or 'auto', got {threads!r}; e.g. "
-                         "threads=2 to split the decompression over two threads.")
+                         "threads=2 to split the kernel and the decompression over two threads.")
     return int(threads)
 
 

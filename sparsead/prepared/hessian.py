@@ -111,7 +111,7 @@ class SparseHessian(Prepared):
         n = full.shape[0]
         notes = []
         run, layout, name = lanes(self._grad_graph, 0, self.coloring.colors, self.n_colors,
-                                   backend, [self._x0] + traced, notes)
+                                   backend, [self._x0] + traced, notes, n_threads)
         warn_fallback(notes)
         self._run = run
         self._transposed = layout == "lanes"

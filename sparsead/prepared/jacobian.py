@@ -96,7 +96,7 @@ class SparseJacobian(Prepared):
         point = [self._x0] + traced
         back = [self._x0, np.zeros(m)] + traced
         if self.mode == "forward":
-            run, layout, name = lanes(g, 0, c.colors, c.n_colors, backend, point, notes)
+            run, layout, name = lanes(g, 0, c.colors, c.n_colors, backend, point, notes, n_threads)
             runs.append((run, False))
             shapes, transposed = [(m, c.n_colors)], [layout == "lanes"]
             backends.append(name)
@@ -105,15 +105,15 @@ class SparseJacobian(Prepared):
             self._vjp_graph = vjp_graph(g) if vjp_lanes else None  # no lanes: not needed
         if self.mode == "reverse":
             run, layout, name = lanes(self._vjp_graph, 1, c.colors, c.n_colors, backend, back,
-                                       notes)
+                                       notes, n_threads)
             runs.append((run, True))
             shapes, transposed = [(c.n_colors, n)], [layout == "rows"]
             backends.append(name)
         if self.mode == "bidirectional":
             run1, lay1, n1 = lanes(g, 0, c.column_colors, c.n_column_colors, backend, point,
-                                    notes)
+                                    notes, n_threads)
             run2, lay2, n2 = lanes(self._vjp_graph, 1, c.row_colors, c.n_row_colors, backend,
-                                    back, notes)
+                                    back, notes, n_threads)
             runs += [(run1, False), (run2, True)]
             shapes = [(m, c.n_column_colors), (c.n_row_colors, n)]
             transposed = [lay1 == "lanes", lay2 == "rows"]
