@@ -16,7 +16,11 @@ preemptions do not inflate it):
 * ``decomp T thr``: the gather alone split over ``T`` threads, and the speed-up;
   ``copy out= T thr``: ``op(x, out=J.copy())`` -- an ``out`` the operator did not
   make, so the lanes, then the gather at ``T`` threads (results checked
-  bit-identical to the fused kernel's).
+  bit-identical to the fused kernel's);
+* ``lanes T thr`` / ``eval T thr``: an operator prepared with ``threads=T`` (its
+  lane kernel split over ``T`` threads where it pays), the compressed lanes and
+  ``op(x)``, with the speed-up over one thread (``J.data`` checked bit-identical
+  to one thread's); ``split`` says whether the kernel was split at all.
 
 The load average is printed before and after: on a machine whose cores are busy
 with other work, threads cannot pay.
@@ -50,6 +54,19 @@ def fastest(fn, calls):
     return best * 1e3
 
 
+def lane_threads(make, pr, threads, calls, ref):
+    """Per thread count: ``(lanes ms, eval ms, split)`` of an operator prepared with it."""
+    out = {}
+    for t in threads:
+        op = make(pr.f, pr.x0, threads=t)
+        if op(pr.x0).data.tobytes() != ref.tobytes():
+            raise AssertionError(f"{pr.name} {pr.size}: lanes at {t} threads differ from one's")
+        runs = [r for r, _ in op._runs] if hasattr(op, "_runs") else [op._run]
+        out[t] = (fastest(lambda: op.compressed(pr.x0), calls), fastest(lambda: op(pr.x0), calls),
+                  any(getattr(r, "threads", 1) > 1 for r in runs))
+    return out
+
+
 def measure(name, size, threads, calls):
     pr = peers.make_problem(name, size)
     make = sa.sparse_jacobian if pr.kind == "jacobian" else sa.sparse_hessian
@@ -71,6 +88,7 @@ def measure(name, size, threads, calls):
         row[f"out{t}"] = fastest(lambda: op(x, out=gathered), calls)
         if gathered.data.tobytes() != ref.tobytes():
             raise AssertionError(f"{name} {size}: {t} threads differ from the fused kernel")
+    row["lane_threads"] = lane_threads(make, pr, threads, calls, ref)
     return row
 
 
@@ -88,6 +106,7 @@ def main(argv=None):
     head += [f"decomp {t} thr" for t in threads] + [f"x{t} thr" for t in threads[1:]]
     head += [f"copy out= {t} thr" for t in threads]
     print("  ".join(f"{h:>13}" for h in head))
+    lanes_rows = []
     for name, size in problems:
         r = measure(name, size, threads, args.calls)
         cells = [f"{name}:{size}", str(r["nnz"])] + [f"{r[k]:.3f}" for k in
@@ -96,6 +115,20 @@ def main(argv=None):
         cells += [f"{r[f'thr{t}']:.3f}" for t in threads]
         cells += [f"{r[f'thr{threads[0]}'] / r[f'thr{t}']:.2f}x" for t in threads[1:]]
         cells += [f"{r[f'out{t}']:.3f}" for t in threads]
+        print("  ".join(f"{c:>13}" for c in cells), flush=True)
+        lanes_rows.append((f"{name}:{size}", r["lane_threads"]))
+    print("\nlane kernels split over threads (operators prepared with threads=T)")
+    head = ["problem", "split"] + [f"lanes {t} thr" for t in threads] \
+        + [f"x{t} lanes" for t in threads[1:]] + [f"eval {t} thr" for t in threads] \
+        + [f"x{t} eval" for t in threads[1:]]
+    print("  ".join(f"{h:>13}" for h in head))
+    for label, lt in lanes_rows:
+        t0 = threads[0]
+        cells = [label, "yes" if any(v[2] for v in lt.values()) else "no"]
+        cells += [f"{lt[t][0]:.3f}" for t in threads]
+        cells += [f"{lt[t0][0] / lt[t][0]:.2f}x" for t in threads[1:]]
+        cells += [f"{lt[t][1]:.3f}" for t in threads]
+        cells += [f"{lt[t0][1] / lt[t][1]:.2f}x" for t in threads[1:]]
         print("  ".join(f"{c:>13}" for c in cells), flush=True)
     print("load average after:", " ".join(f"{v:.2f}" for v in os.getloadavg()))
 

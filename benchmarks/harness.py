@@ -123,7 +123,10 @@ def worker(tool, name, size, opts):
     for module in peers.modules(tool, problem.kind):
         importlib.import_module(module)
     res["import"] = time.perf_counter() - t
-    kwargs = {"backend": opts.backend} if tool == "sparsead" and opts.backend else {}
+    kwargs = {}
+    if tool == "sparsead":
+        kwargs = {k: getattr(opts, k) for k in ("backend", "decompression", "mode")
+                  if getattr(opts, k)}
     profiler = cProfile.Profile() if opts.profile else None
     t = time.perf_counter()
     try:
@@ -237,8 +240,10 @@ def _log(msg):
 def _worker_argv(tool, name, size, args, extra=()):
     argv = ["--worker", tool, name, str(size), "--calls", str(args.calls),
             "--min-seconds", str(args.min_seconds), "--max-seconds", str(args.max_seconds)]
-    if tool == "sparsead" and args.backend:
-        argv += ["--backend", args.backend]
+    if tool == "sparsead":
+        for key in ("backend", "decompression", "mode"):
+            if getattr(args, key):
+                argv += [f"--{key}", getattr(args, key)]
     return argv + list(extra)
 
 
@@ -540,6 +545,10 @@ def parse(argv):
     ap.add_argument("--tools", default=",".join(TOOLS), help=f"comma list from {TOOLS}")
     ap.add_argument("--repeats", type=int, default=3, help="rounds (default 3)")
     ap.add_argument("--backend", default=None, help="sparsead's backend (default: its default)")
+    ap.add_argument("--decompression", choices=("direct", "substitution"), default=None,
+                    help="sparsead's Hessian decompression (default: its default)")
+    ap.add_argument("--mode", choices=("auto", "forward", "reverse", "bidirectional"),
+                    default=None, help="sparsead's Jacobian lanes (default: its default)")
     ap.add_argument("--timeout", type=float, default=300.0, help="seconds per worker (300)")
     ap.add_argument("--no-cold", action="store_true", help="skip the empty-cache one-off runs")
     ap.add_argument("--json", default=None, help="write runs and summary to this JSON file")

@@ -199,17 +199,25 @@ def _longest_row(pattern) -> int:
 
 # --- sparsead ------------------------------------------------------------------
 
-def prepare_sparsead(problem: Problem, pattern=None, backend: str = "auto") -> Prepared:
-    """sparsead's prepared operator (``sparse_jacobian`` / ``sparse_hessian``) with ``backend``."""
+def prepare_sparsead(problem: Problem, pattern=None, backend: str = "auto",
+                     decompression=None, mode=None) -> Prepared:
+    """sparsead's prepared operator (``sparse_jacobian`` / ``sparse_hessian``) with ``backend``
+    (and ``decompression`` for Hessians, ``mode`` for Jacobians when given)."""
     import sparsead as sa
-    make = sa.sparse_jacobian if problem.kind == "jacobian" else sa.sparse_hessian
-    op = make(problem.f, problem.x0, backend=backend)
+    if problem.kind == "jacobian":
+        op = sa.sparse_jacobian(problem.f, problem.x0, backend=backend,
+                                **({"mode": mode} if mode else {}))
+    else:
+        op = sa.sparse_hessian(problem.f, problem.x0, backend=backend,
+                               decompression=decompression)
     x = problem.x0
     timings = dict(getattr(op, "timings", {}) or {})
     return Prepared(evaluate=lambda: op(x), evaluate_into=lambda out: op(x, out=out),
                     lanes=lambda: op.compressed(x), detect=timings.get("detect"),
                     color=timings.get("color"), colors=int(op.n_colors),
-                    info={"mode": op.mode, "backend": op.backend,
+                    info={"mode": getattr(op, "decompression", None) or op.mode,
+                          "backend": op.backend,
+                          "strategy": getattr(getattr(op, "_decomp", None), "strategy", None),
                           "compile": timings.get("compile")})
 
 

@@ -3,7 +3,9 @@
 A plan is a handful of int64 arrays computed once per coloring; running it is a
 gather (direct decompression) followed, for acyclic colorings, by a
 substitution sweep over the two-colored trees; :func:`gather` is the direct
-plan's fast path (no output map, 32-bit sources, ranges for threads). Compressed matrices are read
+plan's fast path (no output map, 32-bit sources, ranges for threads);
+:func:`finish_in_place` is what remains of a plan once fused lane kernels
+have written the block cells into ``data`` itself. Compressed matrices are read
 through their flattened C-order views: a source index ``s >= 0`` reads
 ``b1[s]`` and ``s < 0`` reads ``b2[-s - 1]`` (bidirectional colorings have a
 JVP block and a VJP block). Nothing here validates its input.
@@ -63,10 +65,38 @@ def copy_within(data, dst, src):
         data[dst[k]] = data[src[k]]
 
 
+@njit(cache=True, nogil=True)
+def finish_in_place(data, extra, e_dst, d_dst, d_src, s_out, s_mir, s_ptr, s_sub, c_dst, c_src):
+    """The rest of a fused plan, in ``data`` where the lane kernels wrote the block cells.
+
+    First the cells a second kernel wrote into ``extra`` (``data[e_dst[k]] = extra[k]``),
+    then the copies of cells read at several positions (``d_*``), then the
+    substitution steps in order (a step's position holds its cell's value:
+    subtract the already-solved entries ``s_sub``; the result also goes to the
+    mirror position ``s_mir`` when there is one, ``>= 0``), then the remaining
+    copies (``c_*``). The arithmetic is :func:`run_plan`'s, in the same order.
+    """
+    for k in range(e_dst.size):
+        data[e_dst[k]] = extra[k]
+    for k in range(d_dst.size):
+        data[d_dst[k]] = data[d_src[k]]
+    for k in range(s_out.size):
+        t = s_out[k]
+        val = data[t]
+        for q in range(s_ptr[k], s_ptr[k + 1]):
+            val -= data[s_sub[q]]
+        data[t] = val
+        if s_mir[k] >= 0:
+            data[s_mir[k]] = val
+    for k in range(c_dst.size):
+        data[c_dst[k]] = data[c_src[k]]
+
+
 @njit(cache=True)
-def direct_reads(ptr, idx, colors, read_row, read_col):
+def direct_reads(ptr, idx, mirror, colors, read_row, read_col):
     """Choose where each stored entry of a symmetric pattern is read in ``B = H S``.
 
+    ``mirror[p]`` is the position of ``(j, i)`` for the entry ``(i, j)`` at ``p``.
     Entry ``(i, j)`` can be read at ``B[i, colors[j]]`` when ``j`` is the only
     neighbour of ``i`` with that color, or at ``B[j, colors[i]]``; a diagonal
     entry at ``B[i, colors[i]]``. Vertices with color ``-1`` are in no seed
@@ -98,20 +128,6 @@ def direct_reads(ptr, idx, colors, read_row, read_col):
             c = colors[idx[p]]
             if idx[p] != i and c >= 0 and cnt[c] == 1:
                 ok1[p] = True
-    mirror = np.full(nnz, -1, dtype=np.int64)
-    for i in range(n):
-        for p in range(ptr[i], ptr[i + 1]):
-            j = idx[p]
-            lo = ptr[j]
-            hi = ptr[j + 1]
-            while lo < hi:
-                mid = (lo + hi) // 2
-                if idx[mid] < i:
-                    lo = mid + 1
-                else:
-                    hi = mid
-            if lo < ptr[j + 1] and idx[lo] == i:
-                mirror[p] = lo
     needed = np.zeros(nc, dtype=np.bool_)
     # choice for upper positions: 1 -> (i, c(j)), 2 -> (j, c(i)), 3 -> diagonal
     choice = np.zeros(nnz, dtype=np.int64)

@@ -14,11 +14,14 @@ lane layout of the backend). Three steps, in the order they run:
    ``lower`` or ``upper`` triangle): a :class:`Plan` of plain int64 arrays.
 3. :func:`run_plan` / :class:`Decompressor` -- one gather (plus, for acyclic
    colorings, one substitution sweep over the two-colored trees and mirror
-   copies) by :func:`sparsead._kernels.decompress.run_plan`.
+   copies) by :func:`sparsead._kernels.decompress.run_plan`; or, fused, the
+   compiled lane kernels write ``data`` through per-block maps and
+   :func:`sparsead._kernels.decompress.finish_in_place` solves in place.
 """
 
 from __future__ import annotations
 
+import threading
 import weakref
 from concurrent.futures import ThreadPoolExecutor
 from typing import NamedTuple
@@ -30,12 +33,14 @@ from .._errors import ColoringError, DecompressionError
 from .._kernels import lazy, readonly_flat
 from .._validation import check_choice
 from . import graphs
+from .shared_csr import SharedCSR
 
 kd = lazy("decompress")  # Numba is imported at the first kernel call
 
 TRIANGLES = ("full", "lower", "upper")
 _E = np.zeros(0, dtype=np.int64)
 _PTR0 = np.zeros(1, dtype=np.int64)
+_EF = np.zeros(0)
 
 
 class Plan(NamedTuple):
@@ -117,12 +122,28 @@ def _tree_schedule(graph, raw, root):
     return canon, eu, ev, step_edge, step_row, step_col, sub_ptr, sub_edge[:n_sub]
 
 
-def _direct_reads(p, raw, what):
+def pattern_mirror(graph):
+    """For each stored ``(i, j)`` of ``graph.pattern``, the position of ``(j, i)`` (a diagonal
+    entry: its own), read off the adjacency's edge ids (no search, no transpose)."""
+    adj, nnz = graph.adj, graph.pattern.nnz
+    eid = _i64(adj.eid)
+    q = np.arange(eid.size, dtype=np.int64)
+    partner = eid.copy()                  # the larger copy of an edge: eid is its partner
+    upper = eid < q
+    partner[eid[upper]] = q[upper]        # the smaller copy: the one pointing at it
+    pos = _i64(adj.pattern_pos)
+    mirror = np.arange(nnz, dtype=np.int64)
+    mirror[pos] = pos[partner]
+    return mirror
+
+
+def _direct_reads(graph, raw, what):
     """Where each stored entry of a symmetric pattern is read in ``B = H S`` (star colorings)."""
+    p = graph.pattern
     read_row = np.empty(p.nnz, dtype=np.int64)
     read_col = np.empty(p.nnz, dtype=np.int64)
-    ok = kd.direct_reads(_i64(p.indptr), _i64(p.indices), raw, read_row, read_col) \
-        if p.shape[0] else True
+    ok = kd.direct_reads(_i64(p.indptr), _i64(p.indices), pattern_mirror(graph), raw,
+                         read_row, read_col) if p.shape[0] else True
     if not ok:
         raise ColoringError(f"internal error: the {what} does not allow direct decompression.")
     return read_row, read_col
@@ -146,7 +167,7 @@ def postprocess(graph, problem, raw, root, *, postprocess=True, method="star"):
             return "gather", {"src": raw[rows] * p.shape[1] + cols}
         return Colors(raw, nc, None if problem == "distance1" else gather)
     if problem in ("distance2", "star"):
-        read_row, read_col = _direct_reads(p, raw, f"{problem} coloring")
+        read_row, read_col = _direct_reads(graph, raw, f"{problem} coloring")
         if problem == "star" and postprocess:
             rows = graphs.row_ids(p.indptr)
             diag = raw[rows[p.indices == rows]]
@@ -161,7 +182,7 @@ def postprocess(graph, problem, raw, root, *, postprocess=True, method="star"):
 
 def _acyclic(graph, raw, root, postprocess):
     p = graph.pattern
-    n, cols = p.shape[0], p.indices
+    cols = p.indices
     rows = graphs.row_ids(p.indptr)
     canon, eu, ev, step_edge, step_row, step_col, sub_ptr, sub_edge = _tree_schedule(graph, raw,
                                                                                      root)
@@ -172,7 +193,7 @@ def _acyclic(graph, raw, root, postprocess):
     colors = newc[raw] if raw.size else raw
 
     def tree():
-        mirror = graphs.mirror_positions(_i64(p.indptr), _i64(cols), n)
+        mirror = pattern_mirror(graph)
         fp = graph.adj.pattern_pos[canon]
         fp = np.where(eu < ev, fp, mirror[fp])
         return "tree", {
@@ -202,7 +223,7 @@ def _bidirectional(graph, raw, root, postprocess, method):
         return np.where(jvp, (r - n) * pc + newj[col], -(newr[col] * n + r) - 1)
 
     if method == "star":
-        read_row, read_col = _direct_reads(graph.pattern, raw, "star bicoloring")
+        read_row, read_col = _direct_reads(graph, raw, "star bicoloring")
         lower = np.flatnonzero(apos >= 0)
         t = apos[lower]
         rr = np.empty(a.nnz, dtype=np.int64)
@@ -329,7 +350,9 @@ class Decompressor:
     one gather ``data[k] = b[src[k]]`` (:func:`sparsead._kernels.decompress.gather`,
     32-bit sources when the block allows), split over ``threads`` threads when
     ``threads > 1``; substitution and bidirectional plans run
-    :func:`run_plan`. :meth:`new_output` returns a fresh ``csr_array`` that
+    :func:`run_plan`. With compiled lane kernels (:meth:`fuse`) every plan is
+    fused: :meth:`run_fused` has the kernels write ``data`` through maps and
+    finishes in place, with no block at all. :meth:`new_output` returns a fresh ``csr_array`` that
     shares one read-only copy of the output's ``indptr``/``indices``.
     """
 
@@ -344,25 +367,40 @@ class Decompressor:
         self.out = plan.out
         self.threads = int(threads)
         self._src = _direct_sources(self.plan, shapes[0])
+        self._n_blocks = len(shapes)
         self._fused = None
+        self.strategy = None
+        self._busy = threading.Lock()
         self._spare = weakref.WeakValueDictionary()
         self._indptr = _frozen(plan.out.indptr)
         self._indices = _frozen(plan.out.indices)
+        self._template = None
+        self._template = _template(self.new_output()[0])
+        if self._template is not None:
+            self._template.data = _EF           # never returned: no values to keep alive
 
     def new_output(self):
         """A fresh float64 ``csr_array`` of the output pattern and its (uninitialised) data.
 
         Its ``indptr``/``indices`` are the decompressor's read-only arrays (never
-        written by a call, so earlier results stay valid); ``eliminate_zeros``
-        and other structure changes need a ``.copy()`` first. ``data`` is a view
+        written by a call, so earlier results stay valid; a :class:`SharedCSR`
+        copies them before an in-place structure change). ``data`` is a view
         of a buffer one value longer: the spare slot of a fused kernel.
         """
-        p = self.out
-        buf = np.empty(p.nnz + 1, dtype=np.float64)     # + the fused kernel's spare slot
-        self._spare[id(buf)] = buf                      # weakly: the buffers we made
-        data = buf[:p.nnz]
-        res = sp.csr_array((data, self._indices, self._indptr), shape=p.shape, copy=False)
-        res.has_sorted_indices = True
+        buf = np.empty(self.out.nnz + 1, dtype=np.float64)  # + the fused kernel's spare slot
+        self._spare[id(buf)] = buf                          # weakly: the buffers we made
+        data = buf[:-1]
+        if self._template is None:
+            res = SharedCSR((data, self._indices, self._indptr), shape=self.out.shape,
+                            copy=False)
+            res.has_sorted_indices = True
+            return res, data
+        # the template's attributes: the constructor's checks cost ~8 us (Brusselator N=32: 30)
+        res = SharedCSR.__new__(SharedCSR)
+        res.__dict__.update(self._template.__dict__)
+        res.data = data
+        res.indices = self._indices.view()      # views of read-only arrays: they cannot be
+        res.indptr = self._indptr.view()        # made writeable (their base could)
         return res, data
 
     def owns_structure(self, out) -> bool:
@@ -371,43 +409,127 @@ class Decompressor:
             out.indices.base is self._indices or out.indices is self._indices)
 
     def fuse(self, into, n_cells, dtype):
-        """Let :meth:`run_fused` call ``into(inputs, fmap, data)`` (a kernel that writes its
-        lane block through a map, ``n_cells`` cells, ``fmap`` of ``dtype``); False if this
-        plan cannot be fused (``into`` None, substitution or bidirectional plans)."""
-        fm = self.fused_map(n_cells, dtype) if into is not None else None
-        self._fused = None if fm is None else (into,) + fm
-        return self._fused is not None
+        """Let :meth:`run_fused` call the lane kernels that write through maps; False if not.
 
-    def run_fused(self, inputs, data):
-        """Evaluate the lanes of ``inputs`` straight into ``data``; False (nothing done) if
-        ``data`` is not one that :meth:`new_output` made (no spare slot after it)."""
-        buf = data.base
-        if self._fused is None or self._spare.get(id(buf)) is not buf or buf.size != data.size + 1:
+        ``into`` is one kernel ``into(inputs, fmap, data)`` writing the plan's block
+        (``n_cells`` cells, ``fmap`` of ``dtype``; an empty ``fmap``: the block itself)
+        or, for a plan reading two blocks (bidirectional), a sequence of two kernels
+        with sequences ``n_cells`` and ``dtype``. Not fused: a kernel is None.
+        """
+        many = isinstance(into, (list, tuple))
+        cells = tuple(int(c) for c in n_cells) if many else (int(n_cells),)
+        dtypes = tuple(np.int32 if d is None else d for d in (dtype if many else (dtype,)))
+        # a block without lanes (one side of a bicoloring) has no kernel, nothing to write
+        intos = tuple(_no_block if k is None and c == 0 else k
+                      for k, c in zip(into if many else (into,), cells))
+        self._fused = None
+        if len(intos) != self._n_blocks or any(k is None for k in intos):
             return False
-        into, fmap, c_dst, c_src = self._fused
-        into(inputs, fmap, buf)
-        if c_dst.size:
-            kd.copy_within(data, c_dst, c_src)
+        maps = self.fused_maps(cells, dtypes)
+        self._fused = (intos, cells, tuple(np.zeros(0, dtype=dt) for dt in dtypes), [],
+                       maps)                                   # [] scratch: at first use
+        self.strategy = "map" if maps is not None else "scratch"
         return True
 
-    def fused_map(self, n_cells, dtype):
-        """``(fmap, c_dst, c_src)`` for a kernel that writes its block through a map, or None.
+    def run_fused(self, inputs, data):
+        """Evaluate the lanes of ``inputs`` (one list per kernel) into ``data``; False (nothing
+        done) if the plan is not fused.
 
-        ``fmap[cell]`` is the position in ``data`` that reads block cell ``cell`` (C
-        order of the kernel's ``(rows, p)`` block), ``nnz`` (a spare slot) if none. A cell read by
-        several positions (both copies of a symmetric entry) is written at one of
-        them; ``data[c_dst] = data[c_src]`` copies it to the others afterwards.
-        Only direct one-block plans: else None.
+        Strategy ``"map"`` (for a ``data`` that :meth:`new_output` made, with its
+        spare slot): the kernels write each block cell where the plan reads it, then
+        one compiled pass makes the copies and solves the trees in place. Strategy
+        ``"scratch"`` (and any other ``data``): the kernels write their blocks into
+        buffers reused across calls (a fresh one if another thread holds them),
+        then the plan runs (:meth:`__call__`). Both give the same bits.
         """
-        src = self._src
-        if src is None or src.size == 0:
+        if self._fused is None:
+            return False
+        intos, cells, idents, scratch, maps = self._fused
+        buf = data.base
+        fast = self.strategy == "map" and maps is not None and \
+            self._spare.get(id(buf)) is buf and buf.size == data.size + 1
+        if fast and len(intos) == 1:
+            intos[0](inputs[0], maps[0][0], buf)
+            if len(maps[2]) > 2:
+                kd.finish_in_place(data, _EF, *maps[2])
+            elif maps[2][0].size:
+                kd.copy_within(data, *maps[2])
+            return True
+        mine = self._busy.acquire(blocking=False)
+        try:      # buffers reused across calls (fresh ones while another thread has them)
+            if mine and not scratch:
+                scratch += [np.empty(c) for c in cells] + [np.empty(maps[1] if maps else 0)]
+            blocks = scratch if mine else [np.empty(c)
+                                           for c in cells + (maps[1] if maps else 0,)]
+            if fast:                      # two blocks: the second into its extra buffer
+                intos[0](inputs[0], maps[0][0], buf)
+                intos[1](inputs[1], maps[0][1], blocks[-1])
+                kd.finish_in_place(data, blocks[-1], *maps[2])
+                return True
+            for into, ident, args, block in zip(intos, idents, inputs, blocks):
+                into(args, ident, block)
+            self(blocks[0], blocks[1] if len(blocks) > 2 else _EF, data)
+        finally:
+            if mine:
+                self._busy.release()
+        return True
+
+    def fused_maps(self, n_cells, dtypes):
+        """``(fmaps, n_extra, post)`` for kernels that write their blocks through maps, or None.
+
+        ``fmaps[0][cell]``: the position in ``data`` that reads cell ``cell`` of the first
+        block (C order of the kernel's ``(rows, p)`` block), ``nnz`` (a spare slot) if none.
+        A second block (bidirectional) goes to its own buffer of ``n_extra`` values (a
+        kernel whose block starts zeroed zeroes all of its ``fdata``). A cell read at
+        several positions is written at one and copied to the others. ``post``: what
+        :func:`sparsead._kernels.decompress.finish_in_place` takes after ``data`` and
+        the extra buffer, or ``(dst, src)`` copies only (one block, no substitution).
+        """
+        plan, nnz = self.plan, self.out.nnz
+        if nnz == 0 or len(n_cells) != self._n_blocks \
+                or any(nnz >= np.iinfo(dt).max or n >= np.iinfo(dt).max
+                       for n, dt in zip(n_cells, dtypes)):
             return None
-        fmap = np.full(n_cells, src.size, dtype=dtype)     # unread cells: the spare slot
-        pos = np.arange(src.size, dtype=dtype)
-        fmap[src] = pos                       # one of the positions sharing a cell wins
-        first = fmap[src]
-        dup = np.flatnonzero(first != pos)
-        return fmap, _i64(dup), _i64(first[dup])
+        if self._src is not None:                 # direct, one block, positions in order
+            pos, src = np.arange(nnz, dtype=np.int64), self._src.astype(np.int64)
+        else:
+            pos = np.concatenate([plan.g_out, plan.s_out])
+            src = np.concatenate([plan.g_src, plan.s_src])
+        fmaps, e_dst, d_dst, d_src, n_extra = [], _E, [_E], [_E], 0
+        for b, (n, dt) in enumerate(zip(n_cells, dtypes)):
+            sel = src >= 0 if b == 0 else src < 0
+            cell = src[sel] if b == 0 else -src[sel] - 1
+            at = pos[sel]
+            reader = np.full(int(n), -1, dtype=np.int64)
+            reader[cell] = np.arange(cell.size)          # one of a cell's readers wins
+            first = reader[cell]
+            dup = first != np.arange(cell.size)
+            d_dst.append(at[dup])
+            d_src.append(at[first[dup]])
+            read = np.flatnonzero(reader >= 0)
+            if b == 0:                                   # straight into data
+                fmap = np.full(int(n), nnz, dtype=dt)
+                fmap[read] = at[reader[read]]
+            else:                                        # compact, copied into data after
+                n_extra = read.size + 1
+                fmap = np.full(int(n), read.size, dtype=dt)
+                fmap[read] = np.arange(read.size)
+                e_dst = at[reader[read]]
+            fmaps.append(fmap)
+        d_dst, d_src = np.concatenate(d_dst), np.concatenate(d_src)
+        # the pass after the kernels streams these index arrays: 32 bits when they fit
+        ix = np.int32 if max(nnz, plan.s_sub.size) < np.iinfo(np.int32).max else np.int64
+        if not plan.s_out.size and len(fmaps) == 1:      # copies only
+            post = (np.concatenate([d_dst, plan.c_dst]), np.concatenate([d_src, plan.c_src]))
+        else:     # a mirror copy of a step's result is made by the step (value in a register)
+            fold = np.zeros(nnz, dtype=bool)
+            fold[plan.s_out] = True
+            fold = fold[plan.c_src] & (np.bincount(plan.c_src, minlength=nnz)[plan.c_src] == 1)
+            mir = np.full(nnz, -1, dtype=np.int64)
+            mir[plan.c_src[fold]] = plan.c_dst[fold]
+            post = (e_dst, d_dst, d_src, plan.s_out, mir[plan.s_out], plan.s_ptr, plan.s_sub,
+                    plan.c_dst[~fold], plan.c_src[~fold])
+        return tuple(fmaps), n_extra, tuple(np.ascontiguousarray(a, dtype=ix) for a in post)
 
     def __call__(self, b1, b2, data):
         src = self._src
@@ -452,9 +574,20 @@ def _direct_sources(plan, shape):
     return np.ascontiguousarray(plan.g_src, dtype=np.int32 if small else np.int64)
 
 
+def _no_block(inputs, fmap, data):
+    """The kernel of a block with no lanes: nothing to write."""
+
+
+def _template(res):
+    """``res`` if a copy of its ``__dict__`` makes an equal csr_array (else None: construct)."""
+    other = SharedCSR.__new__(SharedCSR)
+    other.__dict__.update(getattr(res, "__dict__", {}))
+    same = type(res) is SharedCSR and getattr(other, "indices", None) is res.indices
+    return res if same and getattr(other, "has_sorted_indices", False) else None
+
+
 def _frozen(a):
-    a = np.array(a, copy=True)
-    a.flags.writeable = False
+    (a := np.array(a, copy=True)).flags.writeable = False
     return a
 
 

@@ -23,7 +23,7 @@ def _numba_module():
     return importlib.import_module("sparsead.ad.numba.backend")
 
 
-def lanes(graph, wrt, colors, n_lanes, backend, inputs=None, notes=None):
+def lanes(graph, wrt, colors, n_lanes, backend, inputs=None, notes=None, threads=1):
     """``(run, layout, name)``: ``run(inputs) -> B`` with B as (m, p) ("rows") or (p, m) ("lanes").
 
     ``run.into(inputs, fmap, fdata)`` (or None) is the compiled kernel writing the
@@ -35,6 +35,9 @@ def lanes(graph, wrt, colors, n_lanes, backend, inputs=None, notes=None):
     interpreter and appends the reason to ``notes`` (the caller warns once).
     ``backend="numba"`` raises instead, with the reason. No lanes (an empty
     pattern, e.g. an empty ``x``): nothing is compiled or run, name None.
+    ``threads``: the compiled kernel's elementwise loops are split over this many
+    threads when they are long enough to pay (results bit-identical to one thread:
+    :func:`sparsead.ad.numba.backend.compile_forward`).
     """
     if n_lanes == 0:
         return _no_lanes, "rows", None
@@ -43,7 +46,8 @@ def lanes(graph, wrt, colors, n_lanes, backend, inputs=None, notes=None):
         try:
             mod = _numba_module()
             fn = mod.compile_forward(graph, wrt, colors, int(n_lanes),
-                                     budget=mod.COMPILE_BUDGET if backend == "auto" else None)
+                                     budget=mod.COMPILE_BUDGET if backend == "auto" else None,
+                                     threads=threads, values=False)
             reason = None
             if inputs is not None and mod.CHECK_LANES:
                 reason = mod.check_lanes(fn, graph, wrt, colors, int(n_lanes), inputs)
@@ -56,6 +60,7 @@ def lanes(graph, wrt, colors, n_lanes, backend, inputs=None, notes=None):
                 return fn(inputs)[1]
             run.into = fn.into          # None unless the kernel writes through a map
             run.map_dtype = fn.map_dtype
+            run.threads = fn.threads    # 1 unless the kernel is split over threads
             return run, "rows", "numba"
         if backend == "numba":
             raise NotImplementedError(f"backend='numba' cannot evaluate this function: {reason}. "
@@ -67,6 +72,7 @@ def lanes(graph, wrt, colors, n_lanes, backend, inputs=None, notes=None):
     def interpret(inputs):
         return plan.run_t(inputs)[1]
     interpret.into = None
+    interpret.threads = 1
     return interpret, "lanes", "numpy"
 
 
@@ -85,3 +91,4 @@ def _no_lanes(inputs):
 
 
 _no_lanes.into = None
+_no_lanes.threads = 1

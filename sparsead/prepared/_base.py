@@ -18,7 +18,13 @@ from ..tracing import trace
 from ..tracing.graph import prune
 
 
+_F64 = np.dtype(np.float64)
+
+
 def _validate_x(x, shape):
+    if type(x) is np.ndarray and x.dtype is _F64 and x.shape == shape \
+            and x.flags.c_contiguous:
+        return x                        # already what the kernels take: no checks to pay
     a = as_real_array(x)
     if a.shape != tuple(shape):
         raise InputError(f"`x` has shape {a.shape} but the operator was prepared at an `x0` of "
@@ -33,7 +39,7 @@ def check_threads(threads):
     if isinstance(threads, (bool, np.bool_)) or not isinstance(threads, (int, np.integer)) \
             or threads < 1:
         raise InputError(f"`threads` must be a positive int or 'auto', got {threads!r}; e.g. "
-                         "threads=2 to split the decompression over two threads.")
+                         "threads=2 to split the kernel and the decompression over two threads.")
     return int(threads)
 
 

@@ -64,13 +64,14 @@ def sparse_jacobian(f, x0, args=(), *, mode="auto", order=None, sparsity=None, b
         (error if unavailable); ``auto``: Numba when it compiles the graph,
         else numpy.
     threads : int or "auto", default "auto"
-        Threads that split the gather into ``J.data`` where one runs (direct
-        decompression after the numpy interpreter's lanes, or into an ``out``
-        that :func:`sparse_jacobian`'s calls did not make; the compiled kernel
-        otherwise writes ``J.data`` itself, in one thread). Results are
-        identical for every count. ``auto``: one -- the gather is memory-bound
-        and threads did not pay on the machine measured
-        (``benchmarks/bench_threads.py``).
+        Threads for the compiled kernel's elementwise loops (a ``prange``
+        variant, compiled when those loops reach 20 000 iterations and the
+        kernel is small enough to compile twice; reductions and scatters stay
+        serial) and for the gather into ``J.data`` where one runs (the numpy
+        interpreter's lanes, or an ``out`` that this operator's calls did not
+        make). Results are bit-identical for every count. ``auto``: one --
+        on the 2-core machine measured the second thread paid only while the
+        other core was idle (``benchmarks/bench_threads.py``).
     local : bool, optional
         For ``f`` that branches on values (``if x[0] > 0``, builtin ``max``/``min``,
         ``int()``, ``bool()``, ``float()`` of a comparison): trace at ``x0``
@@ -92,8 +93,8 @@ def sparse_jacobian(f, x0, args=(), *, mode="auto", order=None, sparsity=None, b
         ``.backend``, ``.timings`` (``detect``, ``color``, ``compile``
         seconds) and ``.compressed(x, *args)``. Fresh results share one
         read-only copy of the pattern's ``indptr``/``indices`` (no call writes
-        them; copy a result before ``eliminate_zeros`` or other structure
-        changes); with ``out=`` (a result of this operator) a call allocates
+        them; ``eliminate_zeros`` and other in-place structure changes copy
+        them first); with ``out=`` (a result of this operator) a call allocates
         nothing: the compiled lane kernel writes ``out.data`` directly.
 
     Raises

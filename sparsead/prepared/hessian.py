@@ -111,7 +111,7 @@ class SparseHessian(Prepared):
         n = full.shape[0]
         notes = []
         run, layout, name = lanes(self._grad_graph, 0, self.coloring.colors, self.n_colors,
-                                   backend, [self._x0] + traced, notes)
+                                   backend, [self._x0] + traced, notes, n_threads)
         warn_fallback(notes)
         self._run = run
         self._transposed = layout == "lanes"
@@ -143,7 +143,7 @@ class SparseHessian(Prepared):
         """The Hessian at ``x``: a float64 ``csr_array`` with the prepared pattern (into ``out``)."""
         inputs = self._inputs(x, args)
         res, data = self._result(out)
-        if not self._decomp.run_fused(inputs, data):      # else the kernel wrote H.data
+        if not self._decomp.run_fused([inputs], data):    # else the kernel wrote H.data
             self._decomp(self._run(inputs), np.zeros(0), data)
         return res
 

@@ -96,7 +96,7 @@ class SparseJacobian(Prepared):
         point = [self._x0] + traced
         back = [self._x0, np.zeros(m)] + traced
         if self.mode == "forward":
-            run, layout, name = lanes(g, 0, c.colors, c.n_colors, backend, point, notes)
+            run, layout, name = lanes(g, 0, c.colors, c.n_colors, backend, point, notes, n_threads)
             runs.append((run, False))
             shapes, transposed = [(m, c.n_colors)], [layout == "lanes"]
             backends.append(name)
@@ -105,15 +105,15 @@ class SparseJacobian(Prepared):
             self._vjp_graph = vjp_graph(g) if vjp_lanes else None  # no lanes: not needed
         if self.mode == "reverse":
             run, layout, name = lanes(self._vjp_graph, 1, c.colors, c.n_colors, backend, back,
-                                       notes)
+                                       notes, n_threads)
             runs.append((run, True))
             shapes, transposed = [(c.n_colors, n)], [layout == "rows"]
             backends.append(name)
         if self.mode == "bidirectional":
             run1, lay1, n1 = lanes(g, 0, c.column_colors, c.n_column_colors, backend, point,
-                                    notes)
+                                    notes, n_threads)
             run2, lay2, n2 = lanes(self._vjp_graph, 1, c.row_colors, c.n_row_colors, backend,
-                                    back, notes)
+                                    back, notes, n_threads)
             runs += [(run1, False), (run2, True)]
             shapes = [(m, c.n_column_colors), (c.n_row_colors, n)]
             transposed = [lay1 == "lanes", lay2 == "rows"]
@@ -122,9 +122,9 @@ class SparseJacobian(Prepared):
         self._layouts = transposed
         self._w = np.zeros(m)
         self._decomp = Decompressor(c._plan("full"), shapes, transposed, n_threads)
-        if len(runs) == 1:                        # forward or reverse: the kernel writes J.data
-            self._decomp.fuse(runs[0][0].into, int(np.prod(shapes[0])),
-                              getattr(runs[0][0], "map_dtype", None))
+        # the kernels write J.data through maps (bidirectional: both blocks' kernels)
+        self._decomp.fuse([r.into for r, _ in runs], [int(np.prod(s)) for s in shapes],
+                          [getattr(r, "map_dtype", None) for r, _ in runs])
         self._out_pattern = self._decomp.out
         used = [b for b in backends if b is not None]
         self.backend = "numba" if used and all(b == "numba" for b in used) else (
@@ -147,8 +147,9 @@ class SparseJacobian(Prepared):
         """The Jacobian at ``x``: a float64 ``csr_array`` with the prepared pattern (into ``out``)."""
         inputs = self._inputs(x, args)
         res, data = self._result(out)
-        if self._decomp.run_fused(self._lane_inputs(inputs, self._runs[0][1]), data):
-            return res                            # the kernel wrote J.data itself
+        if self._decomp.run_fused([self._lane_inputs(inputs, rev) for _, rev in self._runs],
+                                  data):
+            return res                            # the kernels wrote J.data themselves
         blocks = self._blocks(inputs)
         b2 = blocks[1] if len(blocks) > 1 else np.zeros(0)
         self._decomp(blocks[0], b2, data)

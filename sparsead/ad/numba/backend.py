@@ -7,6 +7,10 @@ under a name that is the hash of the source, imports it and compiles it with
 so a second process (or a second prepared operator on the same function) finds
 both the file and Numba's compiled code on disk and pays no compile time.
 
+With ``threads > 1`` and enough elementwise work (:data:`PARALLEL_MIN`), a second
+source with ``prange`` loops is compiled with ``parallel=True`` and run on that many
+of Numba's threads; its results are bit-identical to the serial kernel's.
+
 Every failure -- a primitive without a rule, a kernel above the compile budget,
 a generator bug, a file that cannot be written or imported, a Numba error --
 is raised as one :class:`NumbaBackendError` naming the stage (and the
@@ -44,7 +48,7 @@ from .lower import lower
 from .plan import plan, plan_push
 
 __all__ = ["compile_forward", "kernel_cache_dir", "kernel_source", "check_lanes", "map_dtype",
-           "NumbaBackendError", "COMPILE_BUDGET", "CHECK_LANES"]
+           "NumbaBackendError", "COMPILE_BUDGET", "CHECK_LANES", "PARALLEL_MIN"]
 
 
 #: the largest kernel ``backend="auto"`` compiles, in lines plus ``LOOP_WEIGHT`` per loop and
@@ -54,6 +58,10 @@ __all__ = ["compile_forward", "kernel_cache_dir", "kernel_source", "check_lanes"
 COMPILE_BUDGET = 3000
 #: check the compiled lanes against the interpreter at the preparation point (prepared.py)
 CHECK_LANES = True
+#: a kernel is split over threads only when its splittable loops run at least this many
+#: iterations in all (below it the threads' start-up costs more than they save:
+#: benchmarks/bench_threads.py)
+PARALLEL_MIN = 20_000
 #: graphs with more live nodes than this many budgets are refused before lowering
 _NODES_PER_UNIT = 20
 
@@ -184,7 +192,7 @@ def _compile(name, sig, path, digest, source):
     return kernel
 
 
-def _prepare(graph, wrt, n_lanes, budget=None):
+def _prepare(graph, wrt, n_lanes, budget=None, parallel=False, values=True):
     if budget is not None:
         n_live = int(graph.live().sum())
         if n_live > _NODES_PER_UNIT * budget:
@@ -195,16 +203,18 @@ def _prepare(graph, wrt, n_lanes, budget=None):
     try:
         live, material = plan(nodes, out)
         push = plan_push(nodes, out, live, material)
-        return generate(nodes, out, live, material, len(graph.inputs), n_lanes, push, budget)
+        return generate(nodes, out, live, material, len(graph.inputs), n_lanes, push, budget,
+                        parallel, values)
     except NumbaBackendError:
         raise
     except Exception as exc:   # a planner or generator bug: reported, the interpreter runs
         raise NumbaBackendError("codegen", f"{type(exc).__name__}: {exc}") from exc
 
 
-def kernel_source(graph, wrt: int = 0, n_lanes: int = 1) -> str:
-    """The generated kernel source for ``graph`` differentiated in input ``wrt`` (for inspection)."""
-    return _prepare(graph, wrt, n_lanes)[0]
+def kernel_source(graph, wrt: int = 0, n_lanes: int = 1, parallel: bool = False) -> str:
+    """The generated kernel source for ``graph`` differentiated in input ``wrt`` (for inspection;
+    ``parallel``: the variant whose disjoint loops are ``prange`` loops)."""
+    return _prepare(graph, wrt, n_lanes, parallel=parallel)[0]
 
 
 def _lane_arguments(in_nodes, wrt, colors, n_lanes):
@@ -219,7 +229,20 @@ def _lane_arguments(in_nodes, wrt, colors, n_lanes):
     p = int(n_lanes)
     if colors.size and colors.max() >= p:
         raise ValueError(f"`colors` has a lane {int(colors.max())} >= n_lanes = {p}.")
-    return colors, p
+    return _narrow(colors), p
+
+
+def _narrow(colors):
+    """``colors`` in the smallest signed integer type that holds them: the kernels read
+    them once per leaf read, and int8 reads move an eighth of int64's bytes."""
+    if colors.size == 0:
+        return colors
+    lo, hi = int(colors.min()), int(colors.max())
+    for dt in (np.int8, np.int16, np.int32):
+        info = np.iinfo(dt)
+        if info.min <= lo and hi <= info.max:
+            return colors.astype(dt)
+    return colors
 
 
 def _signature(shapes, dtypes, tail):
@@ -263,7 +286,45 @@ def _runners(kernel, tail, ident, n_out, p, dtypes, shapes):
     return run, into
 
 
-def compile_forward(graph, wrt: int, colors: np.ndarray, n_lanes: int, budget=None):
+def _threaded(kernel, threads):
+    """``kernel`` (a ``parallel=True`` dispatcher) run on ``threads`` of Numba's threads."""
+    import numba
+
+    def call(*args):
+        before = numba.get_num_threads()
+        numba.set_num_threads(threads)
+        try:
+            return kernel(*args)
+        finally:
+            numba.set_num_threads(before)
+    return call
+
+
+def _parallel(graph, wrt, p, budget, threads, split, sig, values, weight):
+    """The kernel split over ``threads`` threads, or None when it does not pay: one thread,
+    fewer than :data:`PARALLEL_MIN` split iterations, nothing to split, no JIT, or (with a
+    ``budget``) a kernel heavier than a third of it -- compiling with ``parallel=True``
+    takes 2.5-3x as long (fresh cache, 2 cores: Broyden 0.42 -> 1.35 s, ARWHEAD 1.41 ->
+    3.46 s), so the budget still bounds it."""
+    if threads <= 1 or split == 0 or split < PARALLEL_MIN or sig is None \
+            or (budget is not None and 3 * weight > budget):
+        return None
+    import numba
+    threads = min(int(threads), numba.config.NUMBA_NUM_THREADS)
+    if threads <= 1:
+        return None
+    source = _prepare(graph, wrt, p, budget, parallel=True, values=values)[0]
+    try:
+        _, path, digest = _load(source)
+        return _threaded(_compile("kernel", sig, path, digest, source), threads), threads
+    except Exception as exc:    # noqa: BLE001  (the serial kernel serves: same results)
+        warnings.warn(f"the lane kernel cannot be split over threads ({type(exc).__name__}: "
+                      f"{exc}); it runs on one", SparseadWarning, stacklevel=3)
+        return None
+
+
+def compile_forward(graph, wrt: int, colors: np.ndarray, n_lanes: int, budget=None,
+                    threads: int = 1, values: bool = True):
     """Compile the forward-lane sweep of ``graph`` with one-hot seeds into a Numba kernel.
 
     Parameters
@@ -281,6 +342,14 @@ def compile_forward(graph, wrt: int, colors: np.ndarray, n_lanes: int, budget=No
     budget : int, optional
         Refuse kernels larger than this (in the units of :data:`COMPILE_BUDGET`);
         ``None``: no limit.
+    threads : int, default 1
+        Split the loops whose iterations write disjoint elements over this many
+        threads (a second, ``parallel=True`` kernel), when they run at least
+        :data:`PARALLEL_MIN` iterations; reductions and scatters stay serial, so
+        the results are bit-identical to one thread's.
+    values : bool, default True
+        False: only the lanes are wanted; the kernel may skip storing the output's
+        values (``value_flat`` is then empty).
 
     Returns
     -------
@@ -288,7 +357,8 @@ def compile_forward(graph, wrt: int, colors: np.ndarray, n_lanes: int, budget=No
         ``run(inputs) -> (value_flat, B)`` with ``inputs = [x, *array_args]``
         in graph-input order; ``B`` is ``(output.size, n_lanes)`` float64,
         C-contiguous, ``B = J @ S``. ``run.weight`` is the kernel's size,
-        ``run.timings`` the seconds spent per stage.
+        ``run.timings`` the seconds spent per stage, ``run.threads`` the threads
+        it runs on.
 
     Raises
     ------
@@ -301,7 +371,7 @@ def compile_forward(graph, wrt: int, colors: np.ndarray, n_lanes: int, budget=No
     t0 = time.perf_counter()
     in_nodes = [graph.nodes[i] for i in graph.inputs]
     colors, p = _lane_arguments(in_nodes, wrt, colors, n_lanes)
-    source, dims, args, weight, fused = _prepare(graph, wrt, p, budget)
+    source, dims, args, weight, fused, split = _prepare(graph, wrt, p, budget, values=values)
     t1 = time.perf_counter()
     try:
         _, path, digest = _load(source)
@@ -314,7 +384,9 @@ def compile_forward(graph, wrt: int, colors: np.ndarray, n_lanes: int, budget=No
     n_out = graph.nodes[graph.outputs[0]].size
     ident = np.zeros(0, dtype=map_dtype(n_out * p)) if fused else None   # empty: identity
     sig_tail = tail + ((ident, np.zeros(0)) if fused else ())
-    kernel = _compile("kernel", _signature(shapes, dtypes, sig_tail), path, digest, source)
+    sig = _signature(shapes, dtypes, sig_tail)
+    par = _parallel(graph, wrt, p, budget, threads, split, sig, values, weight)
+    kernel, threads = par or (_compile("kernel", sig, path, digest, source), 1)
     t3 = time.perf_counter()
 
     run, into = _runners(kernel, tail, ident, n_out, p, dtypes, shapes)
@@ -327,6 +399,7 @@ def compile_forward(graph, wrt: int, colors: np.ndarray, n_lanes: int, budget=No
     run.args = list(tail)
     run.weight = weight
     run.timings = dict(last_timings)
+    run.threads = threads
     return run
 
 

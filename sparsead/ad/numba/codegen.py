@@ -23,6 +23,12 @@ evaluated once, its local partials are computed once in the forward pass (and
 one-operand chains folded into one partial), and one reverse sweep per
 destination adds each term's value and lane row into the element it lands on.
 
+The output's lane row is summed in a local row and stored once (no
+read-modify-write of the block, or of ``J.data`` through the fused map); a kernel
+asked for lanes only (``values=False``) does not store the output's values. The
+parallel variant (``parallel=True``) is the same source with ``prange`` for the
+loops whose iterations write disjoint elements, so it computes the same bits.
+
 The source depends only on the structure of the graph (and on which scalar
 constants are nonzero and finite): sizes, offsets and strides come in the
 ``dims`` array, index maps, constant arrays and scalar constants are kernel
@@ -47,8 +53,13 @@ class _Codegen(ArrayWriters):
     """Writes one kernel: the materialised nodes in order (array ops in :class:`ArrayWriters`),
     then the ``kernel`` function around them."""
 
-    def __init__(self, nodes, out, live, material, n_inputs, n_lanes, push=None):
+    def __init__(self, nodes, out, live, material, n_inputs, n_lanes, push=None,
+                 parallel=False, values=True):
         self.safe = set()
+        self.values = values
+        self.parallel = parallel
+        self.split_work = 0     # iterations of the loops each() writes (prange if parallel)
+        self.row_buffer = False     # the serial kernel's output rows go through trow
         self.push = push or {}
         self.n_lanes = int(n_lanes)
         self.nodes = nodes
@@ -127,29 +138,61 @@ class _Codegen(ArrayWriters):
         pad = "    " * depth
         self.body.extend(pad + ln for ln in lines)
 
+    def each(self, n):
+        """``for i in ...(n):`` of a loop whose iterations write disjoint elements (rows):
+        ``prange`` in the parallel kernel, the same body (hence bit-identical) either way."""
+        self.split_work += self.src.dims[int(n[1:])]
+        return f"for i in {'prange' if self.parallel else 'range'}({n}):"
+
     def zero_row(self, t, d):
         return ["for l in range(p):", f"    {t}[{d}, l] = 0.0"]
 
-    def store_region(self, k, root, ix, dest, depth, prelude=()):
-        """One element of an elementwise loop: ``v_k[dest] = root(ix)`` and its lane row."""
+    def store_region(self, k, root, ix, dest, depth, prelude=(), split=False):
+        """One element of an elementwise loop: ``v_k[dest] = root(ix)`` and its lane row
+        (``split``: the loop is one :meth:`each` wrote)."""
         r = _Region(self)
         v = r.val(root, ix)
-        lines = list(prelude) + r.lines + [f"val{k}[{dest}] = {v}"]
-        if self.nodes[k].active:
+        lines = list(prelude) + r.lines
+        if not self.no_value(k):
+            lines.append(f"val{k}[{dest}] = {v}")
+        if self.nodes[k].active and self.nodes[root].active and k == self.out:
+            lines += self._row_lines(k, r, v, dest, split and self.parallel)
+        elif self.nodes[k].active:
             lines += self.zero_row(f"tan{k}", dest)
             if self.nodes[root].active:
                 lines += r.tangent(v, "1.0", lambda lane: f"tan{k}[{dest}, {lane}]")
         self.put(lines, depth)
+
+    def _row_lines(self, k, r, v, dest, private):
+        """The output's lane row summed in a local row ``trow``, then stored once: each add
+        is then no read-modify-write of the block (through the map of a fused kernel,
+        :mod:`.fuse`). Same adds in the same order as into the block: same bits. A
+        ``prange`` loop (``private``) allocates its row ``prow`` in its body (Numba hoists
+        it out, one per thread); other loops share one ``trow`` allocated at the top."""
+        row = "prow" if private else "trow"
+        pre = [f"{row} = np.empty(p, np.float64)"] if private else []
+        self.row_buffer |= not private
+        return (pre + ["for l in range(p):", f"    {row}[l] = 0.0"]
+                + r.tangent(v, "1.0", lambda lane: f"{row}[{lane}]")
+                + ["for l in range(p):", f"    tan{k}[{dest}, l] = {row}[l]"])
 
     # -- writers -----------------------------------------------------------
     def alloc(self, k, zeros):
         nd = self.nodes[k]
         d = self.src.dim(nd.size)
         fn = "np.zeros" if zeros else "np.empty"
-        self.put([f"val{k} = {fn}({d}, {_dtype_expr(nd.dtype)})"], 1)
+        size = "0" if self.no_value(k) else d
+        self.put([f"val{k} = {fn}({size}, {_dtype_expr(nd.dtype)})"], 1)
         if nd.active:
             self.put([f"tan{k} = {fn}(({d}, p), np.float64)"], 1)
         return d
+
+    def no_value(self, k):
+        """Whether node ``k``'s values are not stored: the output of a kernel asked for its
+        lanes only, written by plain stores (elementwise, concatenation, scatter) or
+        pushed sums (nothing reads the output's values in the kernel)."""
+        return (k == self.out and not self.values
+                and (k in self.push or self.nodes[k].op in ("ew", "map", "concat", "scatter")))
 
     def write(self, k):
         nd = self.nodes[k]
@@ -166,7 +209,9 @@ class _Codegen(ArrayWriters):
         active = self.nodes[k].active
         self.alloc(k, True)
         for size, dests in self.push[k]:
-            self.put([f"for i in range({self.src.dim(size)}):"], 1)
+            n = self.src.dim(size)
+            # one destination map: injective, the cells write disjoint elements
+            self.put([self.each(n) if len(dests) == 1 else f"for i in range({n}):"], 1)
             r = _Region(self)
             sums = []
             for dest, roots in dests:
@@ -188,7 +233,7 @@ class _Codegen(ArrayWriters):
             for dest, v, act in sums:
                 dd = self.src.tmp("dd")
                 lines += [f"{dd} = {self.index_expr(dest, 'i')}", f"if {dd} >= 0:",
-                          f"    val{k}[{dd}] += {v}"]
+                          "    pass" if self.no_value(k) else f"    val{k}[{dd}] += {v}"]
                 if active and act:
                     lines += ["    " + ln for ln in
                               r.tangent(v, "1.0", lambda lane, dd=dd: f"tan{k}[{dd}, {lane}]")]
@@ -196,8 +241,8 @@ class _Codegen(ArrayWriters):
 
     def _w_inline(self, k):
         d = self.alloc(k, False)
-        self.put([f"for i in range({d}):"], 1)
-        self.store_region(k, k, "i", "i", 2)
+        self.put([self.each(d)], 1)
+        self.store_region(k, k, "i", "i", 2, split=True)
 
     def generate(self, budget=None):
         order = [k for k in range(len(self.nodes)) if self.live[k] and self.material[k]
@@ -222,7 +267,10 @@ class _Codegen(ArrayWriters):
         fused = fuse_output(self.body[out_start:], self.out) \
             if out.active and self.out in order else None
         if fused is not None:     # the lane block goes through fmap into fdata (.fuse)
-            self.body[out_start:] = ["    " + ln for ln in zero_lines(fused[1])] + fused[0]
+            zero = zero_lines(fused[1])
+            if self.parallel:       # zeroing fdata: disjoint cells (not worth a split alone)
+                zero = [ln.replace("for fq in range(", "for fq in prange(") for ln in zero]
+            self.body[out_start:] = ["    " + ln for ln in zero] + fused[0]
             ret_t = "fdata"
         elif not out.active:
             tail.append(f"tout = np.zeros(({self.src.dim(out.size)}, p), np.float64)")
@@ -233,30 +281,41 @@ class _Codegen(ArrayWriters):
         self.fused = fused is not None
         params = [f"x{i}" for i in range(self.n_inputs)] + ["colors", "dims"] \
             + self.src.arg_names + (["fmap", "fdata"] if self.fused else [])
-        head = ["import math", "import numpy as np", "from numba import njit", ""]
+        head = ["import math", "import numpy as np",
+                "from numba import njit" + (", prange" if self.parallel else ""), ""]
         text = "\n".join(self.body)
         for name, helper in HELPERS.items():
             if name + "(" in text:
                 head += helper.strip("\n").split("\n") + [""]
-        head += ["", "@njit(cache=True, error_model='numpy', nogil=True)",
+        flags = ", parallel=True" if self.parallel else ""
+        head += ["", f"@njit(cache=True, error_model='numpy', nogil=True{flags})",
                  f"def kernel({', '.join(params)}):"]
         head += [f"    p = {self.n_lanes}"]   # a literal: the lane loops unroll
         head += [f"    d{i} = dims[{i}]" for i in range(len(self.src.dims))]
+        if self.row_buffer:
+            head += ["    trow = np.empty(p, np.float64)"]
         return "\n".join(head + self.body) + "\n"
 
 
-def generate(nodes, out, live, material, n_inputs, n_lanes, push=None, budget=None):
+def generate(nodes, out, live, material, n_inputs, n_lanes, push=None, budget=None,
+             parallel=False, values=True):
     """Source of ``kernel(x0, ..., colors, dims, *args) -> (values, lanes)`` for ``n_lanes`` lanes.
 
-    Returns ``(source, dims, args, weight, fused)``: the int64 ``dims`` array,
+    Returns ``(source, dims, args, weight, fused, split)``: the int64 ``dims`` array,
     the list of argument values to pass after ``dims``, the kernel's size (lines
     plus :data:`LOOP_WEIGHT` per loop and :data:`BRANCH_WEIGHT` per branch) and
     whether the kernel writes its lane block through a map (:mod:`.fuse`: two
     more arguments ``fmap``, ``fdata``; it returns ``(values, fdata)``). Raises
     :class:`NumbaBackendError` (stage ``"size"``) as soon as the size exceeds
-    ``budget``.
+    ``budget``; ``split``: the iterations of the loops a parallel kernel splits (0: it
+    would split nothing). ``parallel``: the loops whose iterations write disjoint elements
+    (elementwise nodes, concatenations, the copy of a scatter's base, zeroing the fused
+    output) are ``prange`` loops of a ``parallel=True`` kernel; every other loop (the
+    reductions, pushed sums, scatters) stays serial, so its results are bit-identical
+    to the serial kernel's at any number of threads. ``values=False``: the output's
+    values need not be stored (lanes only; the returned values may then be empty).
     """
-    cg = _Codegen(nodes, out, live, material, n_inputs, n_lanes, push)
+    cg = _Codegen(nodes, out, live, material, n_inputs, n_lanes, push, parallel, values)
     source = cg.generate(budget)
     return (source, np.array(cg.src.dims, dtype=np.int64), cg.src.arg_values, cg.weight,
-            cg.fused)
+            cg.fused, cg.split_work)

@@ -4,12 +4,14 @@ Fed by :mod:`.codegen` (the source lines that write the output node's tangent
 block ``tan<out>``, shape ``(d, p)``); used by :mod:`.backend`. Every statement
 ``tan<out>[r, l] OP expr`` becomes ``fdata[fmap[r * p + l]] OP expr``. With an
 empty map (the identity, no map read) and a ``d * p`` buffer the kernel writes
-the compressed block ``B`` itself; with the map of a direct decompression plan
-it writes ``J.data`` in place (cells no entry reads go to one spare slot after
-the ``nnz`` values), so neither ``B`` nor a gather pass over it is needed. The
-writes carry no branch: a guard per write, taken at random, cost more than the
-fusion saved (Brusselator). If the block was allocated zeroed, the kernel
-zeroes ``fdata`` first. Any other use of ``tan<out>`` (read on a right-hand
+the compressed block ``B`` itself; with the map of a decompression plan
+(:meth:`sparsead.coloring.decompression.Decompressor.fused_maps`) it writes each
+cell at the ``J.data`` position that reads it (cells nobody reads go to one
+spare slot after the ``nnz`` values), so neither ``B`` nor a gather pass over it
+is needed; substitution plans then solve in place. The writes carry no branch:
+a guard per write, taken at random, cost more than the fusion saved
+(Brusselator). If the block was allocated zeroed, the kernel zeroes all of
+``fdata`` first (so two kernels never share one ``fdata``). Any other use of ``tan<out>`` (read on a right-hand
 side, aliased) leaves the kernel unfused.
 """
 

@@ -29,7 +29,7 @@ class ArrayWriters:
         for piece in nd.ins:
             p = self.nodes[piece]
             n = self.src.dim(p.size)
-            self.put([f"for i in range({n}):"], 1)
+            self.put([self.each(n)], 1)
             if lead == 1:       # the piece is one contiguous run of the output
                 off = self.src.dim(offset * post)
                 dest, prelude = "dd", [f"dd = {off} + i"]
@@ -38,7 +38,7 @@ class ArrayWriters:
                 sl[axis] = slice(offset, offset + p.shape[axis])
                 dm = self.src.array(pos[tuple(sl)].reshape(-1), "m")
                 dest, prelude = "dd", [f"dd = {dm}[i]"]
-            self.store_region(k, piece, "i", dest, 2, prelude)
+            self.store_region(k, piece, "i", dest, 2, prelude, split=True)
             offset += p.shape[axis]
 
     def _w_scatter(self, k):
@@ -46,8 +46,8 @@ class ArrayWriters:
         self.alloc(k, False)
         base, vals = nd.ins
         n = self.src.dim(nd.size)
-        self.put([f"for i in range({n}):"], 1)
-        self.store_region(k, base, "i", "i", 2)
+        self.put([self.each(n)], 1)
+        self.store_region(k, base, "i", "i", 2, split=True)
         index = self.src.array(nd.params["index"], "m")
         ni = self.src.dim(nd.params["index"].size)
         self.put([f"for e in range({ni}):"], 1)
