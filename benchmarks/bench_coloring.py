@@ -1,7 +1,8 @@
 """Benchmark of the coloring engine against ColPack, run live on the same machine, and networkx.
 
-    python benchmarks/bench_coloring.py [--matrices DIR] [--quick] [--repeats R]
+    python benchmarks/bench_coloring.py [--matrices DIR] [--quick] [--repeats R] [--clock cpu|wall]
                                         [--sections colors,times,large,bicolor,improve,networkx,compile]
+                                        [--problems P,..] [--orders O,..] [--only REGEX]
 
 Sections (all by default):
 
@@ -11,7 +12,7 @@ Sections (all by default):
                interleaved (median of R), per problem and in total;
 * ``large``    the same, run by run, on large generated patterns (arrowhead plus band,
                3-D Laplacian 100^3, rectangular with dense rows, grid, random geometric,
-               power-law, permuted band);
+               power-law, permuted band), then per problem;
 * ``bicolor``  bidirectional totals: star and acyclic bicolorings against min(column,
                row) and against ColPack's implicit-covering star bicoloring;
 * ``improve``  iterated greedy (``improve=2`` and ``10``) against ColPack's best order;
@@ -22,7 +23,12 @@ ColPack is driven through ``benchmarks/colpack_driver.cpp``, compiled here with 
 into a temporary folder when ``libcolpack-dev`` is installed (``apt-get install -y
 libcolpack-dev``); otherwise its columns are skipped with a message. Times exclude
 graph construction on both sides, as ColPack's reference table does; ColPack runs
-serially (``OMP_NUM_THREADS=1``). How files are seen matches ColPack: adjacency
+serially (``OMP_NUM_THREADS=1``). Times are process CPU time on both sides by default
+(``--clock cpu``: on a shared machine the wall clock also counts the time a run waits
+for a core; both sides are single-threaded) or wall time (``--clock wall``). Runs
+under 0.2 s are repeated more (up to 10 R), ours and ColPack's interleaved, and the
+median is kept. ``--problems``, ``--orders`` and ``--only`` (a regex on the matrix or
+pattern name) restrict the ``times`` and ``large`` runs. How files are seen matches ColPack: adjacency
 problems color the pattern of A + A.T with stored zeros kept; partial distance-2 and
 bidirectional problems the bipartite graph of A with stored zeros dropped.
 """
@@ -63,6 +69,9 @@ DEFAULT_DIR = "/work/shared/matrices"
 HERE = os.path.dirname(os.path.abspath(__file__))
 BASIC = ("natural", "largest_first", "smallest_last", "incidence_degree", "dynamic_largest_first")
 ONE_SIDED = tuple(p for p in PROBLEMS if p != "bidirectional")
+#: the clock of ours and ColPack's times: "cpu" (process CPU time) or "wall" (set by main)
+CLOCK = {"name": "cpu"}
+TIMERS = {"cpu": time.process_time, "wall": time.perf_counter}
 QUICK = {"1138_bus", "bcsstk13", "Pd", "lp_e226", "west0479", "dwt_2680", "rajat01", "G51",
          "bp_1200", "hangGlider_2"}
 
@@ -141,8 +150,8 @@ class ColPack:
             return None, float("inf")
         if reply is None or reply.startswith("error") or any("Unknown" in c for c in chatter):
             return None                              # e.g. an ordering this ColPack lacks
-        colors, secs = reply.split()
-        return int(colors), float(secs)
+        colors, wall, cpu = reply.split()
+        return int(colors), float(cpu if CLOCK["name"] == "cpu" else wall)
 
     def close(self):
         if self.proc is not None:
@@ -176,24 +185,26 @@ class Loader:
 
 
 def ours(graph, problem, order, method="star"):
-    """``(seconds, raw colors, tree roots)`` of one ordering + coloring."""
-    t0 = time.perf_counter()
+    """``(seconds, raw colors, tree roots)`` of one ordering + coloring (``CLOCK``)."""
+    timer = TIMERS[CLOCK["name"]]
+    t0 = timer()
     perm, _ = vertex_order(graph, order, 0)
     raw, root = run(graph, problem, perm, method)
-    return time.perf_counter() - t0, raw, root
+    return timer() - t0, raw, root
 
 
 def race(graph, problem, order, colpack, repeats, timeout=None):
     """Ours and ColPack's times interleaved; ``(colors, s, colpack colors, colpack s)``.
 
-    Medians of ``repeats`` runs, or up to ``4 * repeats`` while ours take under 0.1 s
-    in all (a millisecond run is at the mercy of the scheduler); a run over 10 s is
-    measured once. A ColPack run over ``timeout`` seconds is stopped (time inf).
+    Medians of ``repeats`` runs, or up to ``10 * repeats`` while ours and ColPack's
+    take under 0.2 s in all (a millisecond run is at the mercy of the scheduler and
+    the caches); a run over 10 s is measured once. A ColPack run over ``timeout``
+    seconds is stopped (time inf).
     """
     to, tc, cp = [], [], None
     raw = root = None
     k = 0
-    while k < repeats or (sum(to) < 0.1 and k < 4 * repeats):   # short runs: more repeats
+    while k < repeats or (sum(to) + sum(tc) < 0.2 and k < 10 * repeats):   # short: more
         k += 1
         t, raw, root = ours(graph, problem, order)
         to.append(t)
@@ -262,13 +273,14 @@ def colors_table(directory, ref, quick):
 # ---------------------------------------------------------------- (2) times, reference set
 
 
-def reference_times(directory, ref, colpack, repeats, quick):
+def reference_times(directory, ref, colpack, repeats, quick, sel):
     load = Loader(directory)
     runs = collections.defaultdict(list)
     seen = set()
     for r in ref:
         key = (r["matrix"], r["problem"], r["order"])
-        if key in seen or (quick and r["matrix"] not in QUICK):
+        if (key in seen or (quick and r["matrix"] not in QUICK)
+                or not wanted(sel, *key)):
             continue
         seen.add(key)
         runs[r["matrix"]].append((r["problem"], r["order"], r["seconds"]))
@@ -282,8 +294,8 @@ def reference_times(directory, ref, colpack, repeats, quick):
             c, t, cc, tc = race(graphs[problem], problem, order, cp, repeats)
             res.append((name, problem, order, c, t, cc, tc, ref_s))
     print(f"\n(2) reference set, ordering + coloring (graph construction excluded), ours and "
-          f"ColPack run interleaved here (median of {repeats}); 'table' = ColPack's reference "
-          f"wall_seconds")
+          f"ColPack run interleaved here ({CLOCK['name']} time, median of {repeats}, up to "
+          f"{10 * repeats} for runs under 0.2 s); 'table' = ColPack's reference wall_seconds")
     print(f"  {'problem':10s} {'runs':>5s} {'ours s':>9s} {'ColPack s':>10s} {'ratio':>6s} "
           f"{'table s':>9s} {'>1.5x':>6s} {'worst':>6s}")
     tot = [0, 0.0, 0.0, 0.0, 0]
@@ -349,16 +361,26 @@ def large_cases(quick):
     return cases
 
 
-def large(colpack, repeats, quick, timeout=120.0):
+def wanted(sel, name, problem, order):
+    """Whether a run passes the ``--only`` / ``--problems`` / ``--orders`` filters."""
+    return ((sel.only is None or re.search(sel.only, name) is not None)
+            and (sel.problems is None or problem in sel.problems)
+            and (sel.orders is None or order in sel.orders))
+
+
+def large(colpack, repeats, quick, sel, timeout=120.0):
     print(f"\n(3) large generated patterns: one row per run, ordering + coloring, ours and ColPack "
-          f"interleaved (median of {repeats})")
+          f"interleaved ({CLOCK['name']} time, median of {repeats}, up to {10 * repeats} for "
+          f"runs under 0.2 s); '!' marks a color count that differs from ColPack's")
     print(f"  {'pattern':22s} {'problem':13s} {'order':24s} {'n':>8s} {'nnz':>9s} "
           f"{'colors':>7s} {'ColPack':>7s} {'ours s':>8s} {'ColPack s':>9s} {'ratio':>6s}")
     tmp = tempfile.mkdtemp(prefix="sparsead_large_")
-    sums = [0.0, 0.0]
-    worst = (0.0, None)
-    stopped = 0
+    res = []
     for name, p, plan in large_cases(quick):
+        plan = [(pb, [o for o in orders if wanted(sel, name, pb, o)]) for pb, orders in plan]
+        plan = [(pb, orders) for pb, orders in plan if orders]
+        if not plan:
+            continue
         path = os.path.join(tmp, re.sub(r"\W+", "_", name) + ".mtx")
         sym = p.shape[0] == p.shape[1] and (p != p.T).nnz == 0
         scipy.io.mmwrite(path, sp.coo_matrix(sp.tril(p) if sym else p), field="pattern",
@@ -369,24 +391,52 @@ def large(colpack, repeats, quick, timeout=120.0):
             n = p.shape[0] if problem == "row" else p.shape[1]
             for order in orders:
                 c, t, cc, tc = race(g, problem, order, cp, repeats, timeout)
-                print(f"  {name:22s} {problem:13s} {order:24s} {n:8d} {p.nnz:9d} {c:7d} "
+                mark = "!" if cc is not None and cc != c else " "
+                print(f"  {name:22s} {problem:13s} {order:24s} {n:8d} {p.nnz:9d} {c:7d}{mark}"
                       f"{cc if cc is not None else '-':>7} {fmt(t):>8s} "
                       f"{fmt(tc, timeout):>9s} {ratio(t, tc):>6s}", flush=True)
-                if tc == float("inf"):
-                    stopped += 1
-                    tc = timeout                     # a lower bound on ColPack's time
-                if tc:
-                    sums[0] += t
-                    sums[1] += tc
-                    if t / tc > worst[0]:
-                        worst = (t / tc, f"{name} {problem} {order}")
+                res.append((name, problem, order, c, t, cc, tc))
         os.remove(path)
-    if sums[1]:
-        print(f"  total: ours {sums[0]:.2f} s, ColPack {sums[1]:.2f} s, ratio "
-              f"{sums[0] / sums[1]:.2f}; worst run {worst[0]:.2f}x ({worst[1]})")
+    large_summary(res, timeout)
+
+
+def large_summary(res, timeout):
+    """Per problem: runs, time sums, ratio, runs over 1.5x, the worst run; then in total."""
+    print(f"\n  per problem ({CLOCK['name']} time; '>1.5x' and 'worst' count runs where one of "
+          f"the two took 1 ms or more, as in (2))")
+    print(f"  {'problem':13s} {'runs':>5s} {'ours s':>9s} {'ColPack s':>10s} {'ratio':>6s} "
+          f"{'>1.5x':>6s} {'worst':>6s}  worst run")
+    timed = [r[:6] + (timeout if r[6] == float("inf") else r[6],) for r in res if r[6]]
+    slow = []
+    for problem in PROBLEMS + (None,):
+        rows = [r for r in timed if problem is None or r[1] == problem]
+        if not rows:
+            continue
+        so, sc = sum(r[4] for r in rows), sum(r[6] for r in rows)
+        big = [r for r in rows if max(r[4], r[6]) >= 1e-3]
+        over = [r for r in big if r[4] > 1.5 * r[6]]
+        w = max(big, key=lambda r: r[4] / r[6], default=None)
+        slow += over if problem is not None else []
+        print(f"  {problem or 'total':13s} {len(rows):5d} {so:9.3f} {sc:10.3f} {so / sc:6.2f} "
+              f"{len(over):6d} {(w[4] / w[6]) if w else 0:6.2f}  "
+              + (f"{w[0]} {w[2]}" if w else ""))
+    for r in sorted(slow, key=lambda r: -r[4] / r[6]):
+        print(f"    over 1.5x: {r[0]:22s} {r[1]:13s} {r[2]:24s} ours {r[4]:.4f} s "
+              f"ColPack {r[6]:.4f} s ({r[4] / r[6]:.2f}x)")
+    tiny = [r for r in timed if max(r[4], r[6]) < 1e-3 and r[4] > 1.5 * r[6]]
+    if tiny:
+        print(f"  {len(tiny)} runs under 1 ms on both sides took over 1.5x ColPack's time: "
+              + ", ".join(f"{r[0]} {r[1]} {r[2]} {r[4] * 1e3:.2f}/{r[6] * 1e3:.2f} ms"
+                          for r in tiny))
+    mismatch = [r for r in res if r[5] is not None and r[5] != r[3]]
+    print(f"  color counts equal to ColPack's on {sum(r[5] is not None for r in res) - len(mismatch)}"
+          f" of {sum(r[5] is not None for r in res)} runs"
+          + (": differ on " + ", ".join(f"{r[0]} {r[1]} {r[2]}" for r in mismatch)
+             if mismatch else ""))
+    stopped = sum(1 for r in res if r[6] == float("inf"))
     if stopped:
         print(f"  ColPack was stopped after {timeout:.0f} s on {stopped} runs ('>{timeout:.0f}'); "
-              f"the total counts {timeout:.0f} s for each, a lower bound")
+              f"the sums count {timeout:.0f} s for each, a lower bound")
     print("  not run: column/row/distance-2 orders on the arrowhead at n=1e5 (O(n^2) work on "
           "both sides, and ColPack's degree buckets keep O(n^2) memory: ~40 GB)")
 
@@ -560,14 +610,23 @@ def main(argv=None):
     ap.add_argument("--repeats", type=int, default=3, help="interleaved timing repeats (median)")
     ap.add_argument("--sections", default=",".join(SECTIONS),
                     help=f"comma-separated subset of {','.join(SECTIONS)}")
+    ap.add_argument("--clock", choices=tuple(TIMERS), default="cpu",
+                    help="process CPU time (default) or wall time, on both sides")
+    ap.add_argument("--problems", type=lambda t: t.split(","), default=None,
+                    help="times/large: only these problems (comma-separated)")
+    ap.add_argument("--orders", type=lambda t: t.split(","), default=None,
+                    help="times/large: only these orders (comma-separated)")
+    ap.add_argument("--only", default=None, metavar="REGEX",
+                    help="times/large: only matrices or patterns whose name matches REGEX")
     args = ap.parse_args(argv)
+    CLOCK["name"] = args.clock
     sections = args.sections.split(",")
     unknown = set(sections) - set(SECTIONS)
     if unknown:
         ap.error(f"unknown sections {sorted(unknown)}; choose from {SECTIONS}")
     ref = read_reference(os.path.join(args.matrices, "colpack_colors.csv"))
     print(f"load average {os.getloadavg()[0]:.2f} {os.getloadavg()[1]:.2f}; "
-          f"{os.cpu_count()} cores")
+          f"{os.cpu_count()} cores; {args.clock} time")
     for problem in PROBLEMS:
         pat = pt.laplacian((4, 4)) if problem in SYMMETRIC else pt.random_pattern(6, 5, 0.4, seed=0)
         for order in SHORT:
@@ -579,9 +638,9 @@ def main(argv=None):
         if "colors" in sections:
             colors_table(args.matrices, ref, args.quick)
         if "times" in sections:
-            reference_times(args.matrices, ref, colpack, args.repeats, args.quick)
+            reference_times(args.matrices, ref, colpack, args.repeats, args.quick, args)
         if "large" in sections:
-            large(colpack, args.repeats, args.quick)
+            large(colpack, args.repeats, args.quick, args)
         if "bicolor" in sections:
             bicolor(args.matrices, ref, colpack, args.quick)
         if "improve" in sections:

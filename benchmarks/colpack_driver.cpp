@@ -6,8 +6,9 @@
 // interleave ColPack's runs with ours on the same machine:
 //     load PATH            read a Matrix Market file (graphs are built lazily);
 //                          prints "= ok"
-//     run PROBLEM ORDER    color once; prints "= COLORS SECONDS" (graph construction
-//                          excluded, as in ColPack's reference table)
+//     run PROBLEM ORDER    color once; prints "= COLORS SECONDS CPU_SECONDS" (wall
+//                          and process CPU time; graph construction excluded, as in
+//                          ColPack's reference table)
 //     quit
 // Replies start with "= " because ColPack itself prints to stdout too.
 // PROBLEM is one of ColPack's names: DISTANCE_ONE, DISTANCE_TWO, STAR, ACYCLIC
@@ -23,6 +24,7 @@
 #include "ColPackHeaders.h"
 
 #include <chrono>
+#include <ctime>
 #include <iostream>
 #include <memory>
 #include <set>
@@ -72,6 +74,13 @@ double seconds_since(std::chrono::steady_clock::time_point t0) {
     return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 }
 
+// CPU time of this process (user + system), as Python's time.process_time()
+double cpu_seconds() {
+    timespec ts;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return ts.tv_sec + 1e-9 * ts.tv_nsec;
+}
+
 bool is_adjacency(const std::string &p) {
     return p == "DISTANCE_ONE" || p == "DISTANCE_TWO" || p == "STAR" || p == "ACYCLIC";
 }
@@ -113,36 +122,42 @@ int main() {
             continue;
         }
         int colors = 0;
-        double secs = 0.0;
+        double secs = 0.0, cpu = 0.0;
         if (is_adjacency(problem)) {
             if (!adjacency) adjacency.reset(new Adjacency(path));
             adjacency->forget();
+            double c0 = cpu_seconds();
             auto t0 = std::chrono::steady_clock::now();
             adjacency->Coloring(order, problem);
             secs = seconds_since(t0);
+            cpu = cpu_seconds() - c0;
             std::vector<int> c;
             adjacency->GetVertexColors(c);
             colors = distinct(c, -1);
         } else if (is_partial(problem)) {
             if (!bipartite) bipartite.reset(new Bipartite(path));
             bipartite->forget();
+            double c0 = cpu_seconds();
             auto t0 = std::chrono::steady_clock::now();
             bipartite->PartialDistanceTwoColoring(order, problem);
             secs = seconds_since(t0);
+            cpu = cpu_seconds() - c0;
             colors = bipartite->GetVertexColorCount();
         } else {
             if (!bicoloring) bicoloring.reset(new Bicolor(path));
             bicoloring->forget();
+            double c0 = cpu_seconds();
             auto t0 = std::chrono::steady_clock::now();
             bicoloring->Bicoloring(order, problem);
             secs = seconds_since(t0);
+            cpu = cpu_seconds() - c0;
             std::vector<int> left, right;
             bicoloring->GetLeftVertexColors(left);
             bicoloring->GetRightVertexColors_Transformed(right);
             // color 0 marks a vertex outside the cover on both sides after the transform
             colors = distinct(left, 0) + distinct(right, 0);
         }
-        std::cout << "= " << colors << " " << secs << std::endl;
+        std::cout << "= " << colors << " " << secs << " " << cpu << std::endl;
     }
     return 0;
 }

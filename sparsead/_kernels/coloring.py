@@ -41,19 +41,36 @@ _U1 = np.uint64(1)
 
 
 @njit(cache=True)
-def greedy_color(ptr_a, idx_a, ptr_b, idx_b, mode, order, n):
-    """First-fit greedy coloring of the ``n`` vertices in ``order`` (distance by ``mode``)."""
-    colors = np.full(n, -1, dtype=np.int64)
-    forbidden = np.full(n + 1, -1, dtype=np.int64)
+def greedy_color(ptr_a, idx_a, ptr_b, idx_b, mode, order, n, width):
+    """First-fit greedy coloring of the ``n`` vertices in ``order`` (distance by ``mode``).
+
+    ``width`` bounds the colors (a vertex's color is at most its number of
+    neighbours, so the largest degree plus one will do), which sizes the
+    forbidden marks: O(degree), not O(n), scratch per call.
+
+    Takes the graph as int32 arrays (``nnz < 2**31``, see
+    :func:`sparsead.coloring.greedy.build_graph`) and keeps the colors and the
+    forbidden marks in int32, as ColPack does: the neighbours' colors are read
+    in random order, and half the bytes keep them in cache (the distance-2
+    coloring of a randomly permuted band, n = 2e5, went from 1.7x ColPack's time
+    to 1.2x). One loop nest per mode, the mode tested outside the edge loops.
+    """
+    colors = np.full(n, -1, dtype=np.int32)
+    forbidden = np.full(width + 1, -1, dtype=np.int32)
     for k in range(order.size):
         v = order[_U(k)]
-        for p in range(ptr_a[_U(v)], ptr_a[_U(v) + _U1]):
-            e = _U(idx_a[_U(p)])
-            if mode != 1:
-                c = colors[e]
+        if mode == 0:
+            for p in range(ptr_a[_U(v)], ptr_a[_U(v) + _U1]):
+                c = colors[_U(idx_a[_U(p)])]
                 if c >= 0:
                     forbidden[_U(c)] = v
-            if mode != 0:
+        else:
+            for p in range(ptr_a[_U(v)], ptr_a[_U(v) + _U1]):
+                e = _U(idx_a[_U(p)])
+                if mode == 2:
+                    c = colors[e]
+                    if c >= 0:
+                        forbidden[_U(c)] = v
                 for q in range(ptr_b[e], ptr_b[e + _U1]):
                     c = colors[_U(idx_b[_U(q)])]
                     if c >= 0:
@@ -62,7 +79,7 @@ def greedy_color(ptr_a, idx_a, ptr_b, idx_b, mode, order, n):
         while forbidden[_U(c)] == v:
             c += 1
         colors[_U(v)] = c
-    return colors
+    return colors.astype(np.int64)
 
 
 # ---------------------------------------------------------------- star

@@ -63,18 +63,6 @@ def _natural(graph) -> np.ndarray:
     return np.arange(n, dtype=np.int64)
 
 
-def _descending_stable(deg) -> np.ndarray:
-    """The permutation sorting ``deg`` in descending order, ties in index order.
-
-    Degrees below 2**16 are sorted as ``uint16`` keys: numpy's stable sort is then
-    a radix sort, O(n) (5x faster than the comparison sort at n = 2e5).
-    """
-    top = int(deg.max(initial=0))
-    if top < 2 ** 16:
-        return np.argsort((top - deg).astype(np.uint16), kind="stable")
-    return np.argsort(-deg, kind="stable")
-
-
 def vertex_order(graph, order, seed=None) -> tuple[np.ndarray, str]:
     """Permutation of ``graph``'s vertices for ``order`` (a name or a callable)."""
     n = graph.n
@@ -99,8 +87,7 @@ def vertex_order(graph, order, seed=None) -> tuple[np.ndarray, str]:
     base = order[len("distance2_"):] if distance2 else order
     deg = degrees(graph, distance2)
     if base == "largest_first":
-        nat = _natural(graph)
-        return nat[_descending_stable(deg[nat])].astype(np.int64), order
+        return ko.largest_first(deg, _natural(graph)), order
     mode = graph.degree_mode(distance2)
     kind = _DYNAMIC[base]
     if kind == 2 and graph.kind == "bipartite":
